@@ -1,0 +1,97 @@
+/**
+ * The contract between the engine and the research code.
+ *
+ * A stage kind lives in `stages/<kind>/` as two modules:
+ * - `kind.ts` exports `kind: StageKind<P>`: the light declaration the engine imports to
+ *   validate a config before anything runs (params schema, inputs, outputs, permissions).
+ *   It must not import tfjs or other heavy modules.
+ * - `run.ts` exports `run(ctx: StageContext<P>): Promise<void>`: the work. The engine runs it
+ *   in its own subprocess with only the permissions the kind declares. The digest of its whole
+ *   local import graph is part of the stage's cache key.
+ *
+ * @module
+ */
+import type { z } from "zod";
+
+/** One named input of a stage kind, wired in a config with `needs: {name: upstreamStage}`. */
+export interface InputSpec {
+  /** What the input must contain, for error messages and `--help`. */
+  description: string;
+  /** True when the input takes a list of upstream stages (`needs: {models: [a, b]}`). */
+  many?: boolean;
+}
+
+/** Deno permissions a stage needs beyond reading its inputs and writing its output dirs. */
+export interface StagePermissions {
+  /** Network access (only stages that download). */
+  net?: boolean;
+  /** Foreign function interface (only stages that call a native library such as BLAS). */
+  ffi?: boolean;
+  /** Extra paths the stage may read, e.g. a local dataset mirror. */
+  read?: string[];
+}
+
+/** The declaration of a stage kind, exported as `kind` from `stages/<kind>/kind.ts`. */
+export interface StageKind<P> {
+  /** One line shown by `--help` and in error messages. */
+  description: string;
+  /** Schema of the stage's `with:` params; use `z.strictObject` so unknown keys are errors. */
+  params: z.ZodType<P>;
+  /** Named inputs; a config must wire each one in `needs:`. */
+  inputs: Record<string, InputSpec>;
+  /**
+   * Relative paths of the files the stage writes into `ctx.outDir`. The engine checks they
+   * all exist after the run and stores each one by its sha256. `metrics.json`, when declared,
+   * is what `metrics diff` reads.
+   */
+  outputs(params: P): string[];
+  /** Permissions the subprocess gets. Read/write of its own dirs are always granted. */
+  permissions?(params: P): StagePermissions;
+  /**
+   * Runtime settings that change the numbers a stage computes but are not params, e.g. the
+   * resolved tfjs backend and BLAS library for `backend: auto`. Part of the cache key and the
+   * manifest. Must be fast and must not import heavy modules.
+   */
+  runtime?(params: P): Promise<Record<string, string>>;
+}
+
+/** Progress of a long stage, shown as a bar with ETA on a terminal and as log lines in CI. */
+export interface Progress {
+  /** Units done so far (e.g. batches, bytes). */
+  done: number;
+  /** Total units, when known. */
+  total?: number;
+  /** Short text such as `epoch 3/20 loss 812.4`. */
+  message?: string;
+}
+
+/** What `run.ts` receives. */
+export interface StageContext<P> {
+  /** The stage's name in the config (e.g. `train_llgae`). */
+  stage: string;
+  /** Validated params (defaults applied). */
+  params: P;
+  /** The runtime settings returned by `kind.runtime`, as keyed into the cache. */
+  runtime: Record<string, string>;
+  /**
+   * Input directories by input name. Each holds the declared outputs of one upstream stage,
+   * read-only. A `many` input has one entry per upstream stage in config order.
+   */
+  inputs: Record<string, { stage: string; dir: string }[]>;
+  /** The directory of a single (non-`many`) input. Throws when the name is unknown. */
+  input(name: string): string;
+  /** Write every declared output here. The engine moves it into the store only on success. */
+  outDir: string;
+  /**
+   * A scratch directory that survives an interrupted run with the same cache key, for resuming
+   * (e.g. per-epoch checkpoints). The engine removes it after the stage succeeds.
+   */
+  stateDir: string;
+  /** Report progress (rate-limited by the engine's view). */
+  progress(p: Progress): void;
+  /** One log line, kept in the stage's log and shown in CI output. */
+  log(message: string): void;
+}
+
+/** The signature of `run` exported by `stages/<kind>/run.ts`. */
+export type StageRun<P> = (ctx: StageContext<P>) => Promise<void>;
