@@ -91,6 +91,37 @@ export interface StageContext<P> {
   progress(p: Progress): void;
   /** One log line, kept in the stage's log and shown in CI output. */
   log(message: string): void;
+  /**
+   * Where this stage's inputs came from, for reports: the config file and, for this stage and
+   * every stage upstream of it, what its cache key was made of. Deterministic (no timings).
+   */
+  provenance: Provenance;
+}
+
+/** The cache-key facts of one stage, as handed to downstream stages for reports. */
+export interface StageProvenance {
+  /** The stage kind (`uses:`). */
+  uses: string;
+  /** The stage's cache key. */
+  key: string;
+  /** Validated params. */
+  params: unknown;
+  /** sha256 over the stage's local import graph. */
+  codeDigest: string;
+  /** Resolved runtime settings (backend, library, threads, …). */
+  runtime: Record<string, string>;
+  /** Output file name → sha256 (absent for the running stage itself). */
+  outputs?: Record<string, string>;
+}
+
+/** Provenance of a stage run: its config and every stage it depends on, itself included. */
+export interface Provenance {
+  /** Config path relative to the project root, and the sha256 of its resolved content. */
+  config: { path: string; digest: string };
+  /** Deno version and the resolved npm package versions the stages run with. */
+  versions: Record<string, string>;
+  /** By stage name: this stage and all its transitive upstream stages. */
+  stages: Record<string, StageProvenance>;
 }
 
 /** The signature of `run` exported by `stages/<kind>/run.ts`. */
