@@ -3,7 +3,9 @@
  *
  * - `wasm`: @tensorflow/tfjs-backend-wasm with SIMD on one thread (deterministic, the default).
  * - `cpu`: @tensorflow/tfjs-backend-cpu, plain JavaScript; slow but needs nothing else.
- * - `blas`, `auto`: for now both fall back to `wasm` with a one-line notice.
+ * - `blas`: the cpu backend with matrix products on the system OpenBLAS through FFI
+ *   (`stages/lib/blas/`), fixed thread count; needs `--allow-ffi`.
+ * - `auto`: `blas` when OpenBLAS loads, else `wasm` with a one-line notice.
  *
  * @module
  */
@@ -12,6 +14,9 @@ import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
+import { probeBackend } from "./backend_probe.ts";
+import { openBlas } from "./blas/openblas.ts";
+import { BLAS_BACKEND, registerBlasBackend } from "./blas/backend.ts";
 
 /** The backend names a config may ask for. */
 export type BackendName = "auto" | "blas" | "wasm" | "cpu";
@@ -33,9 +38,15 @@ async function initWasm(): Promise<string> {
   return "wasm";
 }
 
+async function initBlas(threads: number): Promise<string> {
+  registerBlasBackend(openBlas({ threads }));
+  if (!(await tf.setBackend(BLAS_BACKEND))) throw new Error("tfjs blas backend failed to start");
+  return BLAS_BACKEND;
+}
+
 /**
  * Makes `name` the active tfjs backend and returns the backend actually set up
- * (`"wasm"` or `"cpu"`).
+ * (`"blas"`, `"wasm"` or `"cpu"`).
  */
 export async function initBackend(name: BackendName): Promise<string> {
   switch (name) {
@@ -45,9 +56,12 @@ export async function initBackend(name: BackendName): Promise<string> {
       if (!(await tf.setBackend("cpu"))) throw new Error("tfjs cpu backend failed to start");
       return "cpu";
     case "auto":
-    case "blas":
-      console.error(`backend ${name}: no BLAS backend in this build yet, using wasm`);
+    case "blas": {
+      const probe = probeBackend(name);
+      if (probe.backend === "blas") return await initBlas(probe.threads!);
+      if (probe.notice) console.error(probe.notice);
       return await initWasm();
+    }
     default:
       throw new Error(`unknown backend ${JSON.stringify(name)}: use auto, blas, wasm or cpu`);
   }

@@ -1,0 +1,34 @@
+/**
+ * Registers the tfjs backend `blas`: the cpu backend's data layout and kernels, with the
+ * kernels that dominate training replaced by BLAS calls and faster JavaScript.
+ *
+ * @module
+ */
+import {
+  copyRegisteredKernels,
+  findBackendFactory,
+  registerBackend,
+  registerKernel,
+  unregisterKernel,
+} from "@tensorflow/tfjs-core";
+import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { matMulKernels } from "./matmul_kernels.ts";
+import type { OpenBlas } from "./openblas.ts";
+
+/** The backend name used unless another is given. */
+export const BLAS_BACKEND = "blas";
+
+/**
+ * Registers backend `name` (default `blas`) with tfjs: a `MathBackendCPU` whose kernels are the
+ * cpu backend's except the ones this module replaces. Registering a name twice is a no-op.
+ * The backend gets priority 0 (below cpu), so it is only used when set with `tf.setBackend`.
+ */
+export function registerBlasBackend(blas: OpenBlas, name = BLAS_BACKEND): void {
+  if (findBackendFactory(name)) return;
+  registerBackend(name, () => new MathBackendCPU(), 0);
+  copyRegisteredKernels("cpu", name);
+  for (const config of matMulKernels(blas, name)) {
+    unregisterKernel(config.kernelName, name);
+    registerKernel(config);
+  }
+}

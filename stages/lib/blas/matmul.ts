@@ -1,0 +1,119 @@
+/**
+ * Batched matrix products with NumPy-style broadcasting of the batch dimensions, computed by
+ * BLAS GEMM: the shape logic of tfjs's `BatchMatMul` on plain float32 arrays.
+ *
+ * @module
+ */
+import type { OpenBlas } from "./openblas.ts";
+
+/** A float32 array with its row-major shape. */
+export interface Float32Tensor {
+  values: Float32Array;
+  shape: number[];
+}
+
+/** The broadcast of two batch shapes (aligned at the right; size-1 dims stretch). */
+export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(
+        `batch dimensions [${a}] and [${b}] cannot be broadcast together (${da} vs ${db})`,
+      );
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/**
+ * For each output batch index, the batch index into an operand whose batch shape `shape`
+ * broadcasts to `outShape` (size-1 dims repeat).
+ */
+function batchIndexMap(shape: readonly number[], outShape: readonly number[]): Int32Array {
+  const outSize = outShape.reduce((p, d) => p * d, 1);
+  const map = new Int32Array(outSize);
+  const rank = outShape.length;
+  const offset = rank - shape.length;
+  // Strides of the operand, zero where it broadcasts.
+  const strides = new Array<number>(rank).fill(0);
+  let stride = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i + offset] = shape[i] === 1 ? 0 : stride;
+    stride *= shape[i];
+  }
+  for (let o = 0; o < outSize; o++) {
+    let rem = o;
+    let idx = 0;
+    for (let i = rank - 1; i >= 0; i--) {
+      idx += (rem % outShape[i]) * strides[i];
+      rem = Math.floor(rem / outShape[i]);
+    }
+    map[o] = idx;
+  }
+  return map;
+}
+
+/**
+ * op(A)·op(B) for tensors of rank ≥ 2 whose leading (batch) dims broadcast, as tfjs's
+ * `tf.matMul(a, b, transposeA, transposeB)` defines it. Throws when the inner dims differ.
+ */
+export function batchMatMul(
+  blas: OpenBlas,
+  a: Float32Tensor,
+  b: Float32Tensor,
+  transposeA: boolean,
+  transposeB: boolean,
+): Float32Tensor {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) {
+    throw new Error(`matMul needs rank >= 2 operands, got shapes [${a.shape}] and [${b.shape}]`);
+  }
+  const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+  const kA = transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+  const kB = transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+  const n = transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+  if (kA !== kB) {
+    throw new Error(
+      `matMul inner dimensions differ: ${kA} vs ${kB} for shapes [${a.shape}] and [${b.shape}] ` +
+        `with transposeA=${transposeA}, transposeB=${transposeB}`,
+    );
+  }
+  const k = kA;
+  const aBatch = a.shape.slice(0, -2);
+  const bBatch = b.shape.slice(0, -2);
+  const outBatch = broadcastShapes(aBatch, bBatch);
+  const batches = outBatch.reduce((p, d) => p * d, 1);
+  const out = new Float32Array(batches * m * n);
+  const shape = [...outBatch, m, n];
+  if (out.length === 0) return { values: out, shape };
+
+  const bBatches = bBatch.reduce((p, d) => p * d, 1);
+  if (bBatches === 1 && !transposeA) {
+    // One shared B: stack every batch of A into one tall GEMM (same values, fewer calls).
+    blas.sgemm(false, transposeB, batches * m, n, k, a.values, b.values, out);
+    return { values: out, shape };
+  }
+  const aMap = batchIndexMap(aBatch, outBatch);
+  const bMap = batchIndexMap(bBatch, outBatch);
+  const aSize = m * k;
+  const bSize = k * n;
+  const cSize = m * n;
+  for (let i = 0; i < batches; i++) {
+    blas.sgemm(
+      transposeA,
+      transposeB,
+      m,
+      n,
+      k,
+      a.values.subarray(aMap[i] * aSize, (aMap[i] + 1) * aSize),
+      b.values.subarray(bMap[i] * bSize, (bMap[i] + 1) * bSize),
+      out.subarray(i * cSize, (i + 1) * cSize),
+    );
+  }
+  return { values: out, shape };
+}

@@ -1,0 +1,150 @@
+/**
+ * The system OpenBLAS through Deno FFI: loads the library, fixes its thread count through its
+ * own API (so repeated runs split work the same way), and exposes single-precision GEMM.
+ * Light: no tfjs here, so `backend_probe.ts` can use it from a stage kind's `runtime()`.
+ *
+ * @module
+ */
+
+/** Library paths tried in order when none is given explicitly. */
+export const OPENBLAS_CANDIDATES: Readonly<Record<string, readonly string[]>> = {
+  linux: [
+    "libopenblas.so.0",
+    "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
+    "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
+    "/usr/lib64/libopenblas.so.0",
+    "libopenblas.so",
+  ],
+  darwin: [
+    "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
+    "/usr/local/opt/openblas/lib/libopenblas.dylib",
+  ],
+};
+
+const SYMBOLS = {
+  cblas_sgemm: {
+    parameters: [
+      "i32", "i32", "i32", // order, transA, transB
+      "i32", "i32", "i32", // M, N, K
+      "f32", "buffer", "i32", // alpha, A, lda
+      "buffer", "i32", // B, ldb
+      "f32", "buffer", "i32", // beta, C, ldc
+    ],
+    result: "void",
+  },
+  openblas_set_num_threads: { parameters: ["i32"], result: "void" },
+  openblas_get_num_threads: { parameters: [], result: "i32" },
+  openblas_get_config: { parameters: [], result: "pointer" },
+} as const;
+
+const ROW_MAJOR = 101;
+const NO_TRANS = 111;
+const TRANS = 112;
+
+/** A loaded OpenBLAS with a fixed thread count. */
+export interface OpenBlas {
+  /** The path or soname it was opened by. */
+  readonly path: string;
+  /** `openblas_get_config()`: version, build options and the CPU core kernel in use. */
+  readonly config: string;
+  /** Thread count reported by the library after fixing it. */
+  readonly threads: number;
+  /**
+   * Row-major C = A·B (with optional transposes) on float32 views:
+   * `a` holds op(A) as M×K (K×M when `transA`), `b` holds op(B) as K×N (N×K when `transB`),
+   * `c` receives M×N. Each argument may be a subarray of a larger buffer.
+   */
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+  ): void;
+}
+
+/** Raised when no OpenBLAS could be loaded; `message` lists what was tried and why it failed. */
+export class BlasUnavailableError extends Error {
+  override name = "BlasUnavailableError";
+}
+
+type Lib = Deno.DynamicLibrary<typeof SYMBOLS>;
+const opened = new Map<string, Lib>();
+
+/**
+ * Opens OpenBLAS (an explicit `library` path, else the first loadable entry of
+ * {@link OPENBLAS_CANDIDATES} for this OS) and sets its thread count to `threads`.
+ * A library stays loaded for the life of the process; opening it again reuses the handle and
+ * sets the thread count again.
+ */
+export function openBlas(options: { library?: string; threads: number }): OpenBlas {
+  const { library, threads } = options;
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new RangeError(`BLAS threads must be an integer >= 1, got ${threads}`);
+  }
+  const candidates = library ? [library] : OPENBLAS_CANDIDATES[Deno.build.os] ?? [];
+  const failures: string[] = [];
+  for (const path of candidates) {
+    let lib = opened.get(path);
+    try {
+      lib ??= Deno.dlopen(path, SYMBOLS);
+    } catch (error) {
+      failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+        break;
+      }
+      continue;
+    }
+    opened.set(path, lib);
+    return wrap(lib, path, threads);
+  }
+  const tried = failures.length ? failures.join("; ") : `no candidates for OS ${Deno.build.os}`;
+  throw new BlasUnavailableError(
+    `could not load OpenBLAS (${tried}). Install it (Debian/Ubuntu: apt-get install ` +
+      `libopenblas0-pthread; macOS: brew install openblas), run with --allow-ffi, or choose ` +
+      `backend: wasm or cpu.`,
+  );
+}
+
+function wrap(lib: Lib, path: string, threads: number): OpenBlas {
+  const s = lib.symbols;
+  s.openblas_set_num_threads(threads);
+  const actual = s.openblas_get_num_threads();
+  if (actual !== threads) {
+    throw new BlasUnavailableError(
+      `asked OpenBLAS at ${path} for ${threads} threads but it reports ${actual}`,
+    );
+  }
+  const configPtr = s.openblas_get_config();
+  return {
+    path,
+    config: configPtr ? new Deno.UnsafePointerView(configPtr).getCString().trim() : "",
+    threads: actual,
+    sgemm(transA, transB, m, n, k, a, b, c) {
+      if (m === 0 || n === 0) return;
+      if (k === 0) {
+        c.fill(0, 0, m * n);
+        return;
+      }
+      s.cblas_sgemm(
+        ROW_MAJOR,
+        transA ? TRANS : NO_TRANS,
+        transB ? TRANS : NO_TRANS,
+        m,
+        n,
+        k,
+        1,
+        a,
+        transA ? m : k,
+        b,
+        transB ? k : n,
+        0,
+        c,
+        n,
+      );
+    },
+  };
+}
