@@ -20,8 +20,9 @@ export function verifyFile(fetched: FetchedFile, file: DatasetFile): Uint8Array 
       throw new Error(`${fetched.where}: bad gzip data (${(error as Error).message})`);
     }
   }
-  if (file.role === "images") parseImages(bytes, fetched.where);
-  else parseLabels(bytes, fetched.where);
+  const source = fetched.gzipped ? `${fetched.where} (decompressed)` : fetched.where;
+  if (file.role === "images") parseImages(bytes, source);
+  else parseLabels(bytes, source);
   const digest = sha256Hex(bytes);
   if (digest !== file.sha256) {
     throw new Error(
