@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { StageKind } from "./stage_kind.ts";
 import { canonicalDigest } from "./canonical_json.ts";
@@ -67,7 +67,7 @@ const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../stages", import.meta.url))
 export async function loadPipeline(path: string, opts: LoadOptions = {}): Promise<Pipeline> {
   const sets = (opts.sets ?? []).map((s) => parseSet(s, path));
   const src = await readConfigSource(path, sets);
-  const stagesRoot = opts.stagesRoot ?? DEFAULT_STAGES_ROOT;
+  const stagesRoot = resolve(opts.stagesRoot ?? DEFAULT_STAGES_ROOT);
   const top = src.value;
   checkKeys(src, [], top, TOP_KEYS, "top-level key");
   if (top.description !== undefined && typeof top.description !== "string") {

@@ -258,6 +258,26 @@ Deno.test("loadPipeline: an unknown kind is an error listing the available kinds
   });
 });
 
+Deno.test("loadPipeline: a stage without uses is an error at the stage listing the kinds", async () => {
+  await rejectsText("stages:\n  src:\n    with: { count: 1 }\n", {
+    line: 2,
+    key: "stages.src",
+    says: ['missing "uses:"', "expected a stage kind, one of: cfg_join, cfg_map, cfg_source"],
+  });
+});
+
+Deno.test("loadPipeline: a relative stagesRoot still gives an absolute kindDir", async () => {
+  const file = (await configDir({ "p.yaml": CHAIN }))("p.yaml");
+  const cwd = Deno.cwd();
+  Deno.chdir(join(stagesRoot, ".."));
+  try {
+    const p = await loadPipeline(file, { stagesRoot: "stages" });
+    assert.equal(p.stages[0].kindDir, join(stagesRoot, "cfg_source"));
+  } finally {
+    Deno.chdir(cwd);
+  }
+});
+
 Deno.test("loadPipeline: a misspelled param is an error suggesting the closest param name", async () => {
   await rejectsText(CHAIN.replace("with: { count: 5 }", "with:\n      cuont: 5"), {
     line: 6,
@@ -292,6 +312,19 @@ Deno.test("loadPipeline: a param of the wrong type says what was found and expec
     key: "stages.double.with.mode",
     says: ['found "median"', '"sum"|"mean"'],
   });
+});
+
+Deno.test("loadPipeline: several param problems are all listed, unknown names first", async () => {
+  const err = await rejectsText(CHAIN.replace("scale: 2", "sclae: 2\n      mode: 1"), {
+    line: 10,
+    key: "stages.double.with.sclae",
+    says: ['unknown param "sclae"', 'did you mean "scale"'],
+  });
+  assert.match(
+    err.message,
+    /\n {2}also .*p\.yaml:9: stages\.double\.with\.scale: missing required param/,
+  );
+  assert.match(err.message, /\n {2}also .*p\.yaml:11: stages\.double\.with\.mode: found 1;/);
 });
 
 Deno.test("loadPipeline: a missing required param points at the stage's with", async () => {
