@@ -1,0 +1,190 @@
+/**
+ * The cache key of a stage: every input that can change what the stage writes, gathered in
+ * one record, hashed as canonical JSON. Each field says why it belongs. `explainChanges`
+ * compares two records field by field, which is what `status` prints.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { canonicalDigest, canonicalJson } from "./canonical_json.ts";
+import type { ModuleGraphs } from "./graph.ts";
+
+/**
+ * Bump when the engine changes what a stage sees (context fields, input layout), so that every
+ * stage reruns once instead of silently reusing results produced under the old contract.
+ */
+export const ENGINE_PROTOCOL = "1";
+
+/** The outputs of one upstream stage as one input of this stage sees them. */
+export interface InputFingerprint {
+  /** Upstream stage name: `ctx.inputs` hands it to the stage, which may print it. */
+  stage: string;
+  /** Output file → sha256: the exact bytes the stage can read. */
+  outputs: Record<string, string>;
+}
+
+/** Everything a stage's outputs may depend on. */
+export interface Fingerprint {
+  /** Engine/stage contract version (see `ENGINE_PROTOCOL`). */
+  engine: string;
+  /** The stage name: `ctx.stage` is handed to `run()`. */
+  stage: string;
+  /** The stage kind (`uses:`): which code runs. */
+  uses: string;
+  /** Validated params with defaults applied: what the code is told to do. */
+  params: unknown;
+  /** Input name → upstream outputs, in config order: what the code reads. */
+  inputs: Record<string, InputFingerprint[]>;
+  /** Module label → sha256 for every local module imported by the kind's `kind.ts`/`run.ts`. */
+  code: Record<string, string>;
+  /** npm package → resolved version used by that import graph: library code that runs. */
+  npm: Record<string, string>;
+  /** `kind.runtime(params)`, e.g. the resolved tfjs backend: changes the numbers computed. */
+  runtime: Record<string, string>;
+  /** Deno (and with it V8) version: JIT, Math.* and wasm engine that compute the numbers. */
+  deno: string;
+  /** OS and CPU architecture: native libraries (BLAS, wasm SIMD paths) differ per platform. */
+  platform: string;
+}
+
+/** The cache key: sha256 of the canonical JSON of the fingerprint. */
+export function cacheKey(fp: Fingerprint): string {
+  return canonicalDigest(fp);
+}
+
+/** One digest for the whole local import graph (`StageProvenance.codeDigest`). */
+export function codeDigest(code: Record<string, string>): string {
+  return canonicalDigest(code);
+}
+
+/** The platform string recorded in fingerprints. */
+export function currentPlatform(): string {
+  return `${Deno.build.os}-${Deno.build.arch}`;
+}
+
+/**
+ * Human-readable differences between a previous fingerprint and the current one, one line per
+ * changed param, input file, module, npm package or runtime setting. Empty when equal.
+ */
+export function explainChanges(before: Fingerprint, now: Fingerprint): string[] {
+  const reasons: string[] = [];
+  if (before.engine !== now.engine) {
+    reasons.push(`engine protocol ${before.engine} → ${now.engine}`);
+  }
+  if (before.uses !== now.uses) reasons.push(`kind ${before.uses} → ${now.uses}`);
+  if (before.stage !== now.stage) reasons.push(`stage name ${before.stage} → ${now.stage}`);
+  for (const [k, a, b] of changedLeaves(before.params, now.params)) {
+    reasons.push(`param ${k}: ${show(a)} → ${show(b)}`);
+  }
+  reasons.push(...inputChanges(before.inputs, now.inputs));
+  for (const [k, a, b] of changedEntries(before.code, now.code)) {
+    reasons.push(
+      a === undefined
+        ? `module ${k} added`
+        : b === undefined
+        ? `module ${k} no longer imported`
+        : `module ${k} changed`,
+    );
+  }
+  for (const [k, a, b] of changedEntries(before.npm, now.npm)) {
+    reasons.push(`npm ${k}: ${a ?? "(none)"} → ${b ?? "(none)"}`);
+  }
+  for (const [k, a, b] of changedEntries(before.runtime, now.runtime)) {
+    reasons.push(`runtime ${k}: ${a ?? "(unset)"} → ${b ?? "(unset)"}`);
+  }
+  if (before.deno !== now.deno) reasons.push(`deno ${before.deno} → ${now.deno}`);
+  if (before.platform !== now.platform) {
+    reasons.push(`platform ${before.platform} → ${now.platform}`);
+  }
+  return reasons;
+}
+
+function inputChanges(
+  before: Record<string, InputFingerprint[]>,
+  now: Record<string, InputFingerprint[]>,
+): string[] {
+  const reasons: string[] = [];
+  for (const name of new Set([...Object.keys(before), ...Object.keys(now)])) {
+    const a = before[name] ?? [];
+    const b = now[name] ?? [];
+    const stagesA = a.map((i) => i.stage).join(", ");
+    const stagesB = b.map((i) => i.stage).join(", ");
+    if (stagesA !== stagesB) {
+      reasons.push(`input ${name}: upstream [${stagesA}] → [${stagesB}]`);
+      continue;
+    }
+    b.forEach((input, i) => {
+      const files = changedEntries(a[i].outputs, input.outputs).map(([f]) => f);
+      if (files.length) {
+        reasons.push(`input ${name}: ${input.stage} outputs changed (${files.join(", ")})`);
+      }
+    });
+  }
+  return reasons;
+}
+
+function changedEntries(
+  a: Record<string, string>,
+  b: Record<string, string>,
+): [string, string | undefined, string | undefined][] {
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+  return keys.filter((k) => a[k] !== b[k]).map((k) => [k, a[k], b[k]]);
+}
+
+/** Leaves (dotted paths) whose values differ between two JSON values. */
+function changedLeaves(a: unknown, b: unknown, prefix = ""): [string, unknown, unknown][] {
+  const isObj = (v: unknown) => v !== null && typeof v === "object" && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const ra = a as Record<string, unknown>;
+    const rb = b as Record<string, unknown>;
+    const keys = [...new Set([...Object.keys(ra), ...Object.keys(rb)])].sort();
+    return keys.flatMap((k) => changedLeaves(ra[k], rb[k], prefix ? `${prefix}.${k}` : k));
+  }
+  return canonicalJson(a) === canonicalJson(b) ? [] : [[prefix || "(all)", a, b]];
+}
+
+function show(v: unknown): string {
+  return v === undefined ? "(unset)" : JSON.stringify(v);
+}
+
+/** Upstream stage name → its output digests (undefined while unknown). */
+export type KnownOutputs = Map<string, Record<string, string> | undefined>;
+
+/** What `gatherFingerprint` needs to know about a stage (a subset of config's StageSpec). */
+export interface FingerprintSubject {
+  name: string;
+  uses: string;
+  needs: Record<string, string[]>;
+  params: unknown;
+  kindDir: string;
+}
+
+/**
+ * Gathers the fingerprint of a stage: upstream outputs come from `known` (unknown upstream
+ * outputs count as empty), code and npm versions from the import graph of `kind.ts` and
+ * `run.ts`, runtime from `kind.runtime(params)` (passed in, already resolved).
+ */
+export async function gatherFingerprint(
+  stage: FingerprintSubject,
+  known: KnownOutputs,
+  graphs: ModuleGraphs,
+  runtime: Record<string, string>,
+): Promise<Fingerprint> {
+  const graph = await graphs.of([join(stage.kindDir, "kind.ts"), join(stage.kindDir, "run.ts")]);
+  const inputs: Record<string, InputFingerprint[]> = {};
+  for (const [name, upstream] of Object.entries(stage.needs)) {
+    inputs[name] = upstream.map((s) => ({ stage: s, outputs: known.get(s) ?? {} }));
+  }
+  return {
+    engine: ENGINE_PROTOCOL,
+    stage: stage.name,
+    uses: stage.uses,
+    params: stage.params,
+    inputs,
+    code: graph.modules,
+    npm: graph.npm,
+    runtime,
+    deno: Deno.version.deno,
+    platform: currentPlatform(),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The lock file of a config (like `dvc.lock`): per stage, the cache key, params, code digest
+ * and output digests of the last successful run, and the stage's `metrics.json`. Kept beside
+ * the config as `<name>.lock.json` and committed for the paper configs, so CI (`check`) can
+ * compare a regeneration with it.
+ *
+ * @module
+ */
+import { basename, dirname, join } from "node:path";
+import { stableJsonText } from "./stable_json.ts";
+import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+
+/** One stage's entry in a lock file. */
+export interface LockedStage {
+  /** Stage kind. */
+  uses: string;
+  /** Cache key of the run that produced the outputs. */
+  key: string;
+  /** Validated params. */
+  params: unknown;
+  /** sha256 over the stage's local import graph. */
+  codeDigest: string;
+  /** Runtime settings (backend, …) the outputs were computed with. */
+  runtime: Record<string, string>;
+  /** Output file → sha256. */
+  outputs: Record<string, string>;
+  /** The stage's `metrics.json`, when it declares one. */
+  metrics?: unknown;
+}
+
+/** A config's lock file. */
+export interface LockFile {
+  /** Config path relative to the project root. */
+  config: string;
+  /** sha256 of the resolved config. */
+  digest: string;
+  /** Deno version and npm package versions the stages ran with. */
+  versions: Record<string, string>;
+  /** By stage name, in run order. */
+  stages: Record<string, LockedStage>;
+}
+
+/** `configs/paper.yaml` → `configs/paper.lock.json`. */
+export function lockPathFor(configPath: string): string {
+  const name = basename(configPath).replace(/\.ya?ml$/, "");
+  return join(dirname(configPath), `${name}.lock.json`);
+}
+
+/** Reads a lock file, or undefined when there is none. */
+export async function readLock(path: string): Promise<LockFile | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch {
+    return undefined;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not valid JSON (${(e as Error).message}); delete it and rerun`);
+  }
+}
+
+/** Writes a lock file when its content changed (keeps git diffs and mtimes quiet otherwise). */
+export async function writeLock(path: string, lock: LockFile): Promise<boolean> {
+  const text = stableJsonText(lock);
+  const old = await Deno.readTextFile(path).catch(() => undefined);
+  if (old === text) return false;
+  await writeFileAtomic(path, text);
+  return true;
+}

@@ -1,0 +1,45 @@
+/**
+ * One manifest per stage run (success or failure) under `artifacts/runs/`: what ran, on
+ * what, when, for how long and on how many cores. Unlike traces, manifests hold timings.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Fingerprint } from "./fingerprint.ts";
+import { stableJsonText } from "./stable_json.ts";
+import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+
+/** The record of one stage run. */
+export interface Manifest {
+  /** `ok` or `failed`. */
+  status: "ok" | "failed";
+  /** Config path (relative to the project root) and the name outputs are published under. */
+  config: string;
+  name: string;
+  stage: string;
+  key: string;
+  /** Fingerprint: params, input digests, module digests, npm versions, runtime, deno. */
+  fingerprint: Fingerprint;
+  codeDigest: string;
+  /** Output file → sha256 (empty on failure). */
+  outputs: Record<string, string>;
+  /** Error message on failure. */
+  error?: string;
+  /** ISO times and wall-clock seconds. */
+  start: string;
+  end: string;
+  wallSeconds: number;
+  /** Logical cores of the machine and its host name. */
+  cores: number;
+  host: string;
+  /** The stage's log file, relative to the project root. */
+  log: string;
+}
+
+/** Writes a manifest as `runs/<start>_<name>_<stage>.json`; returns its path. */
+export async function writeManifest(runsDir: string, m: Manifest): Promise<string> {
+  await Deno.mkdir(runsDir, { recursive: true });
+  const path = join(runsDir, `${m.start.replace(/[:.]/g, "-")}_${m.name}_${m.stage}.json`);
+  await writeFileAtomic(path, stableJsonText(m));
+  return path;
+}

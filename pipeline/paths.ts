@@ -1,0 +1,64 @@
+/**
+ * Where the engine lives and where a project keeps its configs, stages and artifacts.
+ *
+ * The engine home is found from this module's URL (never the cwd). The project root defaults
+ * to the engine home and can be overridden with `--root` or `PIPELINE_ROOT`, which lets tests
+ * run the real CLI on throw-away projects in temp dirs.
+ *
+ * @module
+ */
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The directory holding `pipeline/`, `deno.json` and `node_modules/` of the engine. */
+export const engineHome: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The project root: explicit argument, else `PIPELINE_ROOT`, else the engine home. */
+export function projectRoot(explicit?: string): string {
+  const given = explicit ?? Deno.env.get("PIPELINE_ROOT");
+  return given ? resolve(given) : engineHome;
+}
+
+/** Every path the engine writes, derived from one project root. */
+export interface Layout {
+  /** The project root. */
+  root: string;
+  /** `<root>/stages`: stage kinds. */
+  stages: string;
+  /** `<root>/artifacts`: everything the engine writes (git-ignored). */
+  artifacts: string;
+  /** Content-addressed objects: `objects/<2 hex>/<64 hex>`. */
+  objects: string;
+  /** Traces: `cache/<key>.json`, what a stage run with that key produced. */
+  cache: string;
+  /** One manifest per stage run. */
+  runs: string;
+  /** Resumable scratch dirs by cache key. */
+  state: string;
+  /** Scratch for runs in progress (out dirs, input links); removed at the next run. */
+  tmp: string;
+  /** Stable human paths: `out/<config-or-experiment>/<stage>/<files>`. */
+  out: string;
+  /** Experiment records and their lock files. */
+  experiments: string;
+  /** Stage logs by cache key. */
+  logs: string;
+}
+
+/** The layout under `root`. */
+export function layout(root: string): Layout {
+  const artifacts = join(root, "artifacts");
+  return {
+    root,
+    stages: join(root, "stages"),
+    artifacts,
+    objects: join(artifacts, "objects"),
+    cache: join(artifacts, "cache"),
+    runs: join(artifacts, "runs"),
+    state: join(artifacts, "state"),
+    tmp: join(artifacts, "tmp"),
+    out: join(artifacts, "out"),
+    experiments: join(artifacts, "experiments"),
+    logs: join(artifacts, "logs"),
+  };
+}

@@ -1,0 +1,159 @@
+/**
+ * Content-addressed object store: each artifact file is kept once, named by its sha256.
+ *
+ * `ObjectStore` is the small interface the engine uses; `LocalStore` keeps objects under
+ * `artifacts/objects/<2 hex>/<64 hex>` (a remote cache could implement the same interface).
+ * Objects enter by rename (never half-written), are made read-only, and are verified against
+ * their name when read. Re-hashing big files on every no-op run would be slow, so, like git's
+ * index, a verified object's (size, mtime, inode) is remembered and trusted until it changes.
+ *
+ * @module
+ */
+import { dirname, join } from "node:path";
+import { sha256File } from "../stages/lib/sha256.ts";
+import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+
+/** Result of checking an object against its digest. */
+export type ObjectState = "ok" | "missing" | "corrupt";
+
+/** Where the engine keeps artifact bytes. */
+export interface ObjectStore {
+  /** Moves the file at `path` into the store (the file is consumed); returns its sha256. */
+  put(path: string): Promise<string>;
+  /** Whether the object exists with exactly the bytes its digest names. */
+  verify(digest: string): Promise<ObjectState>;
+  /** Makes the object readable at `dest` (hardlink, else copy), replacing what is there. */
+  materialize(digest: string, dest: string): Promise<void>;
+  /** True when `path` already is this object (same inode), so nothing needs linking. */
+  isMaterialized(digest: string, path: string): Promise<boolean>;
+  /** Every stored object with its size in bytes. */
+  list(): AsyncIterable<{ digest: string; size: number }>;
+  /** Deletes an object. */
+  remove(digest: string): Promise<void>;
+  /** Persists what was learnt during this run (verification memo). */
+  flush(): Promise<void>;
+}
+
+const DIGEST = /^[0-9a-f]{64}$/;
+
+/** The object store on the local disk. */
+export class LocalStore implements ObjectStore {
+  #dir: string;
+  #memoPath: string;
+  #memo: Record<string, string> | undefined;
+  #dirty = false;
+
+  /** `dir` is `artifacts/objects`. */
+  constructor(dir: string) {
+    this.#dir = dir;
+    this.#memoPath = join(dir, "verified.json");
+  }
+
+  /** The file path of an object. */
+  path(digest: string): string {
+    return join(this.#dir, digest.slice(0, 2), digest);
+  }
+
+  async put(path: string): Promise<string> {
+    const digest = await sha256File(path);
+    const target = this.path(digest);
+    if (await this.verify(digest) === "ok") {
+      await Deno.remove(path);
+      return digest;
+    }
+    await Deno.mkdir(dirname(target), { recursive: true });
+    await Deno.chmod(path, 0o444);
+    await Deno.rename(path, target);
+    await this.#remember(digest, target);
+    return digest;
+  }
+
+  async verify(digest: string): Promise<ObjectState> {
+    if (!DIGEST.test(digest)) return "missing";
+    const target = this.path(digest);
+    let info: Deno.FileInfo;
+    try {
+      info = await Deno.stat(target);
+    } catch {
+      return "missing";
+    }
+    const memo = await this.#loadMemo();
+    if (memo[digest] === stamp(info)) return "ok";
+    if (await sha256File(target) !== digest) return "corrupt";
+    await this.#remember(digest, target, info);
+    return "ok";
+  }
+
+  async materialize(digest: string, dest: string): Promise<void> {
+    await Deno.mkdir(dirname(dest), { recursive: true });
+    await Deno.remove(dest).catch(() => {});
+    try {
+      await Deno.link(this.path(digest), dest);
+    } catch {
+      await Deno.copyFile(this.path(digest), dest);
+    }
+  }
+
+  async isMaterialized(digest: string, path: string): Promise<boolean> {
+    try {
+      const [a, b] = await Promise.all([Deno.stat(this.path(digest)), Deno.stat(path)]);
+      return a.ino !== null && a.ino === b.ino && a.dev === b.dev;
+    } catch {
+      return false;
+    }
+  }
+
+  async *list(): AsyncIterable<{ digest: string; size: number }> {
+    let shards: Deno.DirEntry[];
+    try {
+      shards = await Array.fromAsync(Deno.readDir(this.#dir));
+    } catch {
+      return;
+    }
+    for (const shard of shards.filter((s) => s.isDirectory)) {
+      for await (const entry of Deno.readDir(join(this.#dir, shard.name))) {
+        if (!DIGEST.test(entry.name)) continue;
+        const info = await Deno.stat(join(this.#dir, shard.name, entry.name));
+        yield { digest: entry.name, size: info.size };
+      }
+    }
+  }
+
+  async remove(digest: string): Promise<void> {
+    await Deno.remove(this.path(digest)).catch(() => {});
+    const memo = await this.#loadMemo();
+    if (digest in memo) {
+      delete memo[digest];
+      this.#dirty = true;
+    }
+  }
+
+  async flush(): Promise<void> {
+    if (!this.#dirty || !this.#memo) return;
+    await Deno.mkdir(this.#dir, { recursive: true });
+    await writeFileAtomic(this.#memoPath, JSON.stringify(this.#memo));
+    this.#dirty = false;
+  }
+
+  async #loadMemo(): Promise<Record<string, string>> {
+    if (!this.#memo) {
+      try {
+        this.#memo = JSON.parse(await Deno.readTextFile(this.#memoPath));
+      } catch {
+        this.#memo = {};
+      }
+    }
+    return this.#memo!;
+  }
+
+  async #remember(digest: string, target: string, info?: Deno.FileInfo): Promise<void> {
+    const memo = await this.#loadMemo();
+    memo[digest] = stamp(info ?? await Deno.stat(target));
+    this.#dirty = true;
+  }
+}
+
+/** What must stay the same for a verified object to be trusted without re-hashing. */
+function stamp(info: Deno.FileInfo): string {
+  return `${info.size}:${info.mtime?.getTime()}:${info.ino}`;
+}

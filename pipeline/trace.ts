@@ -1,0 +1,48 @@
+/**
+ * Constructive traces: for each cache key, the outputs a stage run with that key produced
+ * (and the fingerprint it was made of, so `status` can say what changed). Stored as
+ * `artifacts/cache/<key>.json`. A trace is written only after all its outputs are in the store.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import type { Fingerprint } from "./fingerprint.ts";
+import { stableJsonText } from "./stable_json.ts";
+import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+
+/** What one successful stage run produced. */
+export interface Trace {
+  /** The cache key (sha256 of `fingerprint`). */
+  key: string;
+  /** The inputs the key was made of. */
+  fingerprint: Fingerprint;
+  /** Declared output file → sha256. */
+  outputs: Record<string, string>;
+  /** Parsed `metrics.json`, when the stage declares one. */
+  metrics?: unknown;
+}
+
+/** Reads the trace of `key`, or undefined when none was recorded. */
+export async function readTrace(cacheDir: string, key: string): Promise<Trace | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(cacheDir, `${key}.json`)));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Records a trace (atomically). */
+export async function writeTrace(cacheDir: string, trace: Trace): Promise<void> {
+  await Deno.mkdir(cacheDir, { recursive: true });
+  await writeFileAtomic(join(cacheDir, `${trace.key}.json`), stableJsonText(trace));
+}
+
+/** Every recorded trace key. */
+export async function listTraceKeys(cacheDir: string): Promise<string[]> {
+  try {
+    const entries = await Array.fromAsync(Deno.readDir(cacheDir));
+    return entries.filter((e) => e.name.endsWith(".json")).map((e) => e.name.slice(0, -5));
+  } catch {
+    return [];
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * What the user sees while a pipeline runs. On a terminal: a live table of stage states with a
+ * progress bar and ETA for stages that report progress, log lines scrolling above it. Not on a
+ * terminal (CI): one plain line per event, progress at most every 5 s per stage.
+ * Both write to stderr; stdout is kept for results (summary line, tables, `--json`).
+ *
+ * @module
+ */
+import type { Progress } from "./stage_kind.ts";
+
+/** A stage's state as shown. */
+export type StageState = "waiting" | "running" | "ran" | "cached" | "failed" | "skipped";
+
+/** Receives engine events. */
+export interface View {
+  state(stage: string, state: StageState, detail?: string): void;
+  progress(stage: string, p: Progress): void;
+  log(stage: string, line: string): void;
+  warn(message: string): void;
+  /** Stops redrawing; called once at the end. */
+  close(): void;
+}
+
+/** The live view on a terminal, else plain lines. */
+export function createView(stages: string[], quiet = false): View {
+  if (quiet) return new PlainView(() => {});
+  const write = (s: string) => Deno.stderr.writeSync(new TextEncoder().encode(s));
+  return Deno.stderr.isTerminal() ? new LiveView(stages, write) : new PlainView(write);
+}
+
+/** `1m05s`, `42s`. */
+export function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return "?";
+  s = Math.round(s);
+  const m = Math.floor(s / 60);
+  return m ? `${m}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
+}
+
+/** Plain view: one line per event. */
+export class PlainView implements View {
+  #write: (s: string) => void;
+  #lastProgress = new Map<string, number>();
+
+  constructor(write: (s: string) => void) {
+    this.#write = write;
+  }
+
+  #line(text: string) {
+    this.#write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+  }
+
+  state(stage: string, state: StageState, detail?: string) {
+    if (state === "waiting") return;
+    const label = state === "running" ? "started" : state;
+    this.#line(`${stage}: ${label}${detail ? ` (${detail})` : ""}`);
+  }
+
+  progress(stage: string, p: Progress) {
+    const now = performance.now();
+    if (now - (this.#lastProgress.get(stage) ?? -Infinity) < 5000 && p.done !== p.total) return;
+    this.#lastProgress.set(stage, now);
+    const frac = p.total ? ` (${Math.round((100 * p.done) / p.total)}%)` : "";
+    this.#line(
+      `${stage}: ${p.done}${p.total ? `/${p.total}` : ""}${frac}${
+        p.message ? ` ${p.message}` : ""
+      }`,
+    );
+  }
+
+  log(stage: string, line: string) {
+    this.#line(`${stage} | ${line}`);
+  }
+
+  warn(message: string) {
+    this.#line(`warning: ${message}`);
+  }
+
+  close() {}
+}
+
+interface Row {
+  state: StageState;
+  detail?: string;
+  progress?: Progress;
+  started?: number;
+}
+
+const SYMBOL: Record<StageState, string> = {
+  waiting: "·",
+  running: "▶",
+  ran: "✓",
+  cached: "✓",
+  failed: "✗",
+  skipped: "-",
+};
+
+/** Live view: redraws the stage table in place every 150 ms. */
+export class LiveView implements View {
+  #rows = new Map<string, Row>();
+  #write: (s: string) => void;
+  #drawn = 0;
+  #timer: ReturnType<typeof setInterval>;
+  #width: number;
+
+  constructor(stages: string[], write: (s: string) => void) {
+    for (const s of stages) this.#rows.set(s, { state: "waiting" });
+    this.#write = write;
+    this.#width = Math.max(...stages.map((s) => s.length), 5);
+    this.#timer = setInterval(() => this.#draw(), 150);
+  }
+
+  state(stage: string, state: StageState, detail?: string) {
+    const row = this.#rows.get(stage) ?? { state };
+    row.state = state;
+    row.detail = detail;
+    if (state === "running") row.started = performance.now();
+    this.#rows.set(stage, row);
+  }
+
+  progress(stage: string, p: Progress) {
+    const row = this.#rows.get(stage);
+    if (row) row.progress = p;
+  }
+
+  log(stage: string, line: string) {
+    this.#above(`${stage} | ${line}`);
+  }
+
+  warn(message: string) {
+    this.#above(`warning: ${message}`);
+  }
+
+  close() {
+    clearInterval(this.#timer);
+    this.#draw();
+  }
+
+  #above(text: string) {
+    this.#clear();
+    this.#write(text + "\n");
+    this.#draw();
+  }
+
+  #clear() {
+    if (this.#drawn) this.#write(`\x1b[${this.#drawn}A\x1b[J`);
+    this.#drawn = 0;
+  }
+
+  #draw() {
+    this.#clear();
+    const lines = [...this.#rows].map(([name, row]) => this.#rowText(name, row));
+    this.#write(lines.join("\n") + "\n");
+    this.#drawn = lines.length;
+  }
+
+  #rowText(name: string, row: Row): string {
+    const head = `${SYMBOL[row.state]} ${name.padEnd(this.#width)} ${row.state.padEnd(7)}`;
+    if (row.state !== "running") return `${head}${row.detail ? ` ${row.detail}` : ""}`;
+    const elapsed = (performance.now() - (row.started ?? performance.now())) / 1000;
+    const p = row.progress;
+    if (!p) return `${head} ${formatSeconds(elapsed)}`;
+    const msg = p.message ? ` ${p.message}` : "";
+    if (!p.total) return `${head} ${p.done}${msg} ${formatSeconds(elapsed)}`;
+    const frac = Math.min(1, p.done / p.total);
+    const bar = "#".repeat(Math.round(frac * 20)).padEnd(20, "-");
+    const eta = frac > 0 ? formatSeconds((elapsed * (1 - frac)) / frac) : "?";
+    return `${head} [${bar}] ${String(Math.round(frac * 100)).padStart(3)}% ETA ${eta}${msg}`;
+  }
+}
