@@ -1,0 +1,97 @@
+/**
+ * A tiny document model (headings, paragraphs, tables, one figure, code) rendered both to
+ * Markdown and to a self-contained HTML page, so the two reports say exactly the same thing.
+ *
+ * @module
+ */
+
+/** One block of the report. */
+export type Block =
+  | { type: "heading"; level: 1 | 2 | 3; text: string }
+  | { type: "paragraph"; text: string }
+  | { type: "table"; headers: string[]; rows: string[][]; numeric?: boolean[] }
+  | { type: "figure"; path: string; dataUri: string; alt: string }
+  | { type: "code"; text: string };
+
+function mdCell(text: string): string {
+  return text.replaceAll("|", "\\|").replaceAll("\n", " ");
+}
+
+/** The blocks as GitHub-flavoured Markdown; the figure links to its `path`. */
+export function toMarkdown(blocks: Block[]): string {
+  const parts = blocks.map((block) => {
+    switch (block.type) {
+      case "heading":
+        return `${"#".repeat(block.level)} ${block.text}`;
+      case "paragraph":
+        return block.text;
+      case "table": {
+        const head = `| ${block.headers.map(mdCell).join(" | ")} |`;
+        const rule = `| ${
+          block.headers.map((_, i) => block.numeric?.[i] ? "---:" : "---").join(" | ")
+        } |`;
+        const body = block.rows.map((row) => `| ${row.map(mdCell).join(" | ")} |`);
+        return [head, rule, ...body].join("\n");
+      }
+      case "figure":
+        return `![${block.alt}](${block.path})`;
+      case "code":
+        return "```\n" + block.text + "\n```";
+    }
+  });
+  return parts.join("\n\n") + "\n";
+}
+
+/** Escapes text for HTML element content and attribute values. */
+export function escapeHtml(text: string): string {
+  return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;")
+    .replaceAll('"', "&quot;");
+}
+
+/** Renders the inline Markdown the report uses (`code` and **bold**) as HTML. */
+function inlineHtml(text: string): string {
+  return escapeHtml(text)
+    .replace(/`([^`]+)`/g, "<code>$1</code>")
+    .replace(/\*\*([^*]+)\*\*/g, "<strong>$1</strong>");
+}
+
+const STYLE =
+  `body{font-family:"DejaVu Sans",Helvetica,Arial,sans-serif;max-width:72rem;margin:2rem auto;
+padding:0 1rem;color:#222;line-height:1.45}table{border-collapse:collapse;margin:1rem 0}
+th,td{border:1px solid #ccc;padding:.25rem .6rem}th{background:#f3f3f3}td.n{text-align:right;
+font-variant-numeric:tabular-nums}code,pre{font-family:"DejaVu Sans Mono",monospace;font-size:.9em}
+pre{background:#f6f6f6;padding:.6rem;overflow-x:auto}img{max-width:100%}`;
+
+/** The blocks as one HTML page with no external resources (the figure is a data URI). */
+export function toHtml(blocks: Block[], title: string): string {
+  const body = blocks.map((block) => {
+    switch (block.type) {
+      case "heading":
+        return `<h${block.level}>${inlineHtml(block.text)}</h${block.level}>`;
+      case "paragraph":
+        return `<p>${inlineHtml(block.text)}</p>`;
+      case "table": {
+        const head = block.headers.map((h) => `<th>${inlineHtml(h)}</th>`).join("");
+        const rows = block.rows.map((row) =>
+          "<tr>" +
+          row.map((cell, i) =>
+            block.numeric?.[i]
+              ? `<td class="n">${inlineHtml(cell)}</td>`
+              : `<td>${inlineHtml(cell)}</td>`
+          ).join("") +
+          "</tr>"
+        );
+        return `<table>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${
+          rows.join("\n")
+        }\n</tbody>\n</table>`;
+      }
+      case "figure":
+        return `<figure><img src="${block.dataUri}" alt="${escapeHtml(block.alt)}"></figure>`;
+      case "code":
+        return `<pre>${escapeHtml(block.text)}</pre>`;
+    }
+  });
+  return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
+    `<title>${escapeHtml(title)}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n` +
+    body.join("\n") + "\n</body>\n</html>\n";
+}
