@@ -1,0 +1,204 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { decode, encode } from "fast-png";
+import { kind } from "../stages/report/kind.ts";
+import { run } from "../stages/report/run.ts";
+import { toHtml, toMarkdown } from "../stages/report/document.ts";
+import { CLASS_NAMES } from "../stages/evaluate/classes.ts";
+import type { EvaluationMetrics } from "../stages/evaluate/metrics.ts";
+import type { Provenance } from "../pipeline/stage_kind.ts";
+import { stageContext } from "./fixtures/report/context.ts";
+
+const perClass = (base: number) =>
+  Object.fromEntries(CLASS_NAMES.map((name, c) => [name, base + c]));
+
+const EVALUATION: EvaluationMetrics = {
+  models: {
+    train_lgae: {
+      components: 1,
+      latent_dim: 20,
+      test_mse: 1212.345,
+      per_class: perClass(1200),
+      usage: [10000],
+      purity: 0.1,
+      nmi: 0,
+      majority_class: ["Trouser"],
+    },
+    train_llgae: {
+      components: 3,
+      latent_dim: 20,
+      test_mse: 790.5,
+      per_class: perClass(700),
+      usage: [5000, 5000, 0],
+      purity: 0.4567,
+      nmi: 0.3333,
+      majority_class: ["Bag", "Sneaker", null],
+    },
+  },
+  baselines: {
+    mean: { test_mse: 4100, per_class: perClass(4000), latent_dim: 0 },
+    pca: { test_mse: 1207.9, per_class: perClass(1100), latent_dim: 20 },
+  },
+  test_images: 10000,
+};
+
+const PROVENANCE: Provenance = {
+  config: { path: "configs/paper.yaml", digest: "c0ffee".repeat(10) + "abcd" },
+  versions: { deno: "2.9.6", "@tensorflow/tfjs-core": "4.22.0" },
+  stages: {
+    shuffle: {
+      uses: "shuffle",
+      key: "k".repeat(64),
+      params: { seed: 28 },
+      codeDigest: "d".repeat(64),
+      runtime: {},
+      outputs: { "test_images.npy": "e".repeat(64) },
+    },
+    train_lgae: {
+      uses: "train",
+      key: "a".repeat(64),
+      params: { components: 1, latent_dim: 20, steps: 5, beta: 0.01, init: "pca" },
+      codeDigest: "b".repeat(64),
+      runtime: { backend: "wasm" },
+    },
+    train_llgae: {
+      uses: "train",
+      key: "1".repeat(64),
+      params: { components: 3, latent_dim: 20, steps: 5, beta: 0.01, init: "kmeans" },
+      codeDigest: "2".repeat(64),
+      runtime: { backend: "wasm" },
+    },
+  },
+};
+
+async function writeInputs(root: string) {
+  const evaluation = join(root, "evaluate");
+  const figure = join(root, "figure");
+  await Deno.mkdir(evaluation);
+  await Deno.mkdir(figure);
+  await Deno.writeTextFile(join(evaluation, "metrics.json"), JSON.stringify(EVALUATION));
+  const gray = Uint8Array.from({ length: 12 }, (_, i) => i * 20);
+  await Deno.writeFile(
+    join(figure, "figure.png"),
+    encode({ width: 4, height: 3, data: gray, channels: 1 }),
+  );
+  const models: { stage: string; dir: string }[] = [];
+  for (const [stage, seconds] of [["train_lgae", 61.5], ["train_llgae", 754]] as const) {
+    const dir = join(root, stage);
+    await Deno.mkdir(dir);
+    const s = EVALUATION.models[stage];
+    const metrics = {
+      test_mse: s.test_mse + 1,
+      train_loss: 1,
+      epochs: 7,
+      components: s.components,
+      latent_dim: 20,
+      train_seconds: seconds,
+    };
+    await Deno.writeTextFile(join(dir, "metrics.json"), JSON.stringify(metrics));
+    models.push({ stage, dir });
+  }
+  return {
+    evaluation: [{ stage: "evaluate", dir: evaluation }],
+    figure: [{ stage: "figure", dir: figure }],
+    models,
+  };
+}
+
+Deno.test("report: writes md and self-contained html with the results beside the note's 768", async () => {
+  const root = await Deno.makeTempDir({ prefix: "report-test-" });
+  const ctx = await stageContext(kind, {}, await writeInputs(root), PROVENANCE);
+  try {
+    await run(ctx);
+    const md = await Deno.readTextFile(join(ctx.outDir, "report.md"));
+    const html = await Deno.readTextFile(join(ctx.outDir, "report.html"));
+    // Results rows: model, K, E, T, β, init, epochs, ours, published, train time.
+    assert.match(
+      md,
+      /\| LLGAE \(`train_llgae`\) \| 3 \| 20 \| 5 \| 0\.01 \| kmeans \| 7 \| 790\.50 \| 768\.06 \(note\) \| 12\.6 min \|/,
+    );
+    assert.match(
+      md,
+      /\| LGAE \(`train_lgae`\) \| 1 \| 20 \| 5 \| 0\.01 \| pca \| 7 \| 1212\.35 \| 1208 \(PCA ref\.\) \| 61\.5 s \|/,
+    );
+    assert.match(md, /\| PCA \(closed form\) \| — \| 20 \|.*\| 1207\.90 \|/);
+    assert.match(md, /\| Ankle boot \| 1209\.00 \| 709\.00 \| 4009\.00 \| 1109\.00 \|/);
+    assert.match(
+      md,
+      /\| `train_llgae` \| 3 \| 0\.457 \| 0\.333 \| 5000, 5000, 0 \| Bag, Sneaker, unused \|/,
+    );
+    assert.match(md, /!\[Figure\]\(figure\.png\)/);
+    assert.match(md, /configs\/paper\.yaml/);
+    assert.match(md, /\| `shuffle` \| test_images\.npy \| `e{64}` \|/);
+    // Self-contained: the figure is inlined and nothing is fetched.
+    assert.match(html, /<img src="data:image\/png;base64,[A-Za-z0-9+/=]+"/);
+    assert.doesNotMatch(html, /(src|href)="(https?:|\/\/)/);
+    assert.match(html, /<td>LLGAE \(<code>train_llgae<\/code>\)<\/td>/);
+    const copied = decode(await Deno.readFile(join(ctx.outDir, "figure.png")));
+    assert.deepEqual([copied.width, copied.height], [4, 3]);
+  } finally {
+    await ctx.cleanup();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("report: the same inputs give byte-identical reports", async () => {
+  const root = await Deno.makeTempDir({ prefix: "report-test-" });
+  const inputs = await writeInputs(root);
+  const first = await stageContext(kind, {}, inputs, PROVENANCE);
+  const second = await stageContext(kind, {}, inputs, PROVENANCE);
+  try {
+    await run(first);
+    await run(second);
+    for (const file of kind.outputs(first.params)) {
+      assert.deepEqual(
+        await Deno.readFile(join(first.outDir, file)),
+        await Deno.readFile(join(second.outDir, file)),
+        file,
+      );
+    }
+  } finally {
+    await first.cleanup();
+    await second.cleanup();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("report: a model missing from the evaluation is an error naming it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "report-test-" });
+  const inputs = await writeInputs(root);
+  const extra = join(root, "train_extra");
+  await Deno.mkdir(extra);
+  await Deno.copyFile(join(inputs.models[0].dir, "metrics.json"), join(extra, "metrics.json"));
+  inputs.models.push({ stage: "train_extra", dir: extra });
+  const ctx = await stageContext(kind, {}, inputs, PROVENANCE);
+  try {
+    await assert.rejects(run(ctx), /no scores for model train_extra/);
+  } finally {
+    await ctx.cleanup();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("report: a malformed evaluation metrics.json names the file and key", async () => {
+  const root = await Deno.makeTempDir({ prefix: "report-test-" });
+  const inputs = await writeInputs(root);
+  const path = join(inputs.evaluation[0].dir, "metrics.json");
+  await Deno.writeTextFile(path, JSON.stringify({ ...EVALUATION, test_images: "many" }));
+  const ctx = await stageContext(kind, {}, inputs, PROVENANCE);
+  try {
+    await assert.rejects(
+      run(ctx),
+      (e: Error) => e.message.includes(path) && e.message.includes("test_images"),
+    );
+  } finally {
+    await ctx.cleanup();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("report document: markdown escapes pipes, html escapes markup", () => {
+  const blocks = [{ type: "table" as const, headers: ["a|b"], rows: [["<x> & `y`"]] }];
+  assert.match(toMarkdown(blocks), /\| a\\\|b \|/);
+  assert.match(toHtml(blocks, "t"), /<td>&lt;x&gt; &amp; <code>y<\/code><\/td>/);
+});
