@@ -12,6 +12,7 @@ import {
   unregisterKernel,
 } from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { elementwiseKernels } from "./elementwise_kernels.ts";
 import { matMulKernels } from "./matmul_kernels.ts";
 import type { OpenBlas } from "./openblas.ts";
 
@@ -27,7 +28,7 @@ export function registerBlasBackend(blas: OpenBlas, name = BLAS_BACKEND): void {
   if (findBackendFactory(name)) return;
   registerBackend(name, () => new MathBackendCPU(), 0);
   copyRegisteredKernels("cpu", name);
-  for (const config of matMulKernels(blas, name)) {
+  for (const config of [...matMulKernels(blas, name), ...elementwiseKernels(name)]) {
     unregisterKernel(config.kernelName, name);
     registerKernel(config);
   }

@@ -5,28 +5,12 @@
  * @module
  */
 import type { OpenBlas } from "./openblas.ts";
+import { broadcastShape } from "./strided.ts";
 
 /** A float32 array with its row-major shape. */
 export interface Float32Tensor {
   values: Float32Array;
   shape: number[];
-}
-
-/** The broadcast of two batch shapes (aligned at the right; size-1 dims stretch). */
-export function broadcastShapes(a: readonly number[], b: readonly number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out = new Array<number>(rank);
-  for (let i = 0; i < rank; i++) {
-    const da = a[a.length - rank + i] ?? 1;
-    const db = b[b.length - rank + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(
-        `batch dimensions [${a}] and [${b}] cannot be broadcast together (${da} vs ${db})`,
-      );
-    }
-    out[i] = da === 1 ? db : da;
-  }
-  return out;
 }
 
 /**
@@ -86,7 +70,7 @@ export function batchMatMul(
   const k = kA;
   const aBatch = a.shape.slice(0, -2);
   const bBatch = b.shape.slice(0, -2);
-  const outBatch = broadcastShapes(aBatch, bBatch);
+  const outBatch = broadcastShape(aBatch, bBatch);
   const batches = outBatch.reduce((p, d) => p * d, 1);
   const out = new Float32Array(batches * m * n);
   const shape = [...outBatch, m, n];

@@ -1,0 +1,110 @@
+/**
+ * tfjs kernels for the `blas` backend that replace cpu kernels whose JavaScript dominates a
+ * training step after the matrix products: broadcasting binary ops (the cpu kernels convert
+ * every index to coordinates), `Transpose`, and `Sum`/`Mean` over leading axes (the cpu kernels
+ * transpose first). Same arithmetic as the cpu kernels, so bit-identical results; inputs other
+ * than float32 (int32 for `Transpose`) go to the cpu kernels.
+ *
+ * @module
+ */
+import {
+  Add,
+  type KernelConfig,
+  type KernelFunc,
+  Maximum,
+  Mean,
+  Minimum,
+  Multiply,
+  RealDiv,
+  SquaredDifference,
+  Sub,
+  Sum,
+  type TensorInfo,
+  Transpose,
+  util,
+} from "@tensorflow/tfjs-core";
+import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
+import { kernelFunc } from "./matmul_kernels.ts";
+import { binaryBroadcast, type NumericArray, ROW_OPS, sumAxes, transpose } from "./strided.ts";
+
+type Args = Parameters<KernelFunc>[0];
+
+function valuesOf(backend: MathBackendCPU, t: TensorInfo) {
+  return backend.data.get(t.dataId).values as NumericArray;
+}
+
+/** A kernel running `fast` on float32 inputs and the cpu kernel `name` otherwise. */
+function floatKernel(
+  name: string,
+  backendName: string,
+  fast: (args: Args, backend: MathBackendCPU) => TensorInfo,
+  dtypes: readonly string[] = ["float32"],
+): KernelConfig {
+  return {
+    kernelName: name,
+    backendName,
+    kernelFunc: (args) => {
+      const inputs = Object.values(args.inputs) as TensorInfo[];
+      if (inputs.every((t) => dtypes.includes(t.dtype))) {
+        return fast(args, args.backend as MathBackendCPU);
+      }
+      return kernelFunc(name, "cpu")(args);
+    },
+  };
+}
+
+const BINARY: Record<string, string> = {
+  [Add]: "add",
+  [Sub]: "sub",
+  [Multiply]: "mul",
+  [RealDiv]: "div",
+  [SquaredDifference]: "squaredDifference",
+  [Maximum]: "maximum",
+  [Minimum]: "minimum",
+};
+
+/** The elementwise, transpose and reduction kernel configs for `backendName`. */
+export function elementwiseKernels(backendName: string): KernelConfig[] {
+  const binary = Object.entries(BINARY).map(([name, op]) =>
+    floatKernel(name, backendName, ({ inputs }, backend) => {
+      const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
+      const out = binaryBroadcast(
+        ROW_OPS[op],
+        valuesOf(backend, a) as Float32Array,
+        a.shape,
+        valuesOf(backend, b) as Float32Array,
+        b.shape,
+      );
+      return backend.makeTensorInfo(out.shape, "float32", out.values);
+    })
+  );
+
+  const transposeKernel = floatKernel(Transpose, backendName, ({ inputs, attrs }, backend) => {
+    const { x } = inputs as { x: TensorInfo };
+    const out = transpose(valuesOf(backend, x), x.shape, (attrs as { perm: number[] }).perm);
+    return backend.makeTensorInfo(out.shape, x.dtype, out.values);
+  }, ["float32", "int32"]);
+
+  // Mean = Sum(x / n) with x / n rounded to float32 first, exactly as the cpu kernel does.
+  const reduce = (mean: boolean) => ({ inputs, attrs }: Args, backend: MathBackendCPU) => {
+    const { x } = inputs as { x: TensorInfo };
+    const { axis, keepDims } = attrs as { axis: number | number[]; keepDims: boolean };
+    const axes = util.parseAxisParam(axis, x.shape);
+    let values = valuesOf(backend, x) as Float32Array;
+    if (mean) {
+      const n = axes.reduce((p, a) => p * x.shape[a], 1);
+      const scaled = new Float32Array(values.length);
+      for (let i = 0; i < values.length; i++) scaled[i] = values[i] / n;
+      values = scaled;
+    }
+    const out = sumAxes(values, x.shape, axes, keepDims);
+    return backend.makeTensorInfo(out.shape, "float32", out.values);
+  };
+
+  return [
+    ...binary,
+    transposeKernel,
+    floatKernel(Sum, backendName, reduce(false)),
+    floatKernel(Mean, backendName, reduce(true)),
+  ];
+}

@@ -1,0 +1,229 @@
+/**
+ * Fast JavaScript loops for the data-movement and elementwise work around the matrix products:
+ * broadcasting binary ops, transposes and sums over any axes. Each walks its arrays with
+ * strides over merged dimensions instead of converting every flat index to coordinates, and
+ * computes each element with exactly the arithmetic (and summation order) of tfjs's cpu kernels,
+ * so the results are bit-identical to them.
+ *
+ * @module
+ */
+
+/** A numeric typed array these loops read and write. */
+export type NumericArray = Float32Array | Int32Array;
+
+/**
+ * One row of a binary op: `out[o + i] = f(a[ia + i·sa], b[ib + i·sb])` for i < n.
+ * Each op is its own small function so the engine compiles a tight loop for it.
+ */
+export type RowOp = (
+  out: Float32Array,
+  o: number,
+  a: Float32Array,
+  ia: number,
+  sa: number,
+  b: Float32Array,
+  ib: number,
+  sb: number,
+  n: number,
+) => void;
+
+/** Row loops of the binary ops this module accelerates, with the cpu kernels' arithmetic. */
+export const ROW_OPS: Readonly<Record<string, RowOp>> = {
+  add(out, o, a, ia, sa, b, ib, sb, n) {
+    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia] + b[ib];
+  },
+  sub(out, o, a, ia, sa, b, ib, sb, n) {
+    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia] - b[ib];
+  },
+  mul(out, o, a, ia, sa, b, ib, sb, n) {
+    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia] * b[ib];
+  },
+  div(out, o, a, ia, sa, b, ib, sb, n) {
+    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia] / b[ib];
+  },
+  squaredDifference(out, o, a, ia, sa, b, ib, sb, n) {
+    for (let i = 0; i < n; i++, ia += sa, ib += sb) {
+      const d = a[ia] - b[ib];
+      out[o + i] = d * d;
+    }
+  },
+  maximum(out, o, a, ia, sa, b, ib, sb, n) {
+    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = Math.max(a[ia], b[ib]);
+  },
+  minimum(out, o, a, ia, sa, b, ib, sb, n) {
+    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = Math.min(a[ia], b[ib]);
+  },
+};
+
+function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+/** Row-major strides of `shape`. */
+function stridesOf(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
+
+/**
+ * Drops size-1 dims and merges neighbours that every stride list walks contiguously, so loops
+ * run over as few and as long dimensions as possible. Returns at least one dim.
+ */
+function mergeDims(dims: readonly number[], strideLists: readonly number[][]) {
+  const outDims: number[] = [];
+  const outStrides: number[][] = strideLists.map(() => []);
+  for (let i = 0; i < dims.length; i++) {
+    if (dims[i] === 1) continue;
+    const last = outDims.length - 1;
+    const mergeable = last >= 0 &&
+      strideLists.every((s, j) => outStrides[j][last] === s[i] * dims[i]);
+    if (mergeable) {
+      outDims[last] *= dims[i];
+      strideLists.forEach((s, j) => (outStrides[j][last] = s[i]));
+    } else {
+      outDims.push(dims[i]);
+      strideLists.forEach((s, j) => outStrides[j].push(s[i]));
+    }
+  }
+  if (outDims.length === 0) {
+    outDims.push(1);
+    outStrides.forEach((s) => s.push(0));
+  }
+  return { dims: outDims, strides: outStrides };
+}
+
+/**
+ * Walks every index of `dims` except the last in row-major order, calling `visit` with each
+ * stride list's offset; the caller's inner loop covers the last dim.
+ */
+function forEachRow(
+  dims: readonly number[],
+  strides: readonly number[][],
+  visit: (offsets: number[]) => void,
+): void {
+  const outer = dims.length - 1;
+  const rows = sizeOf(dims.slice(0, outer));
+  const counter = new Array<number>(outer).fill(0);
+  const offsets = strides.map(() => 0);
+  for (let r = 0; r < rows; r++) {
+    visit(offsets);
+    for (let d = outer - 1; d >= 0; d--) {
+      if (++counter[d] < dims[d]) {
+        for (let j = 0; j < strides.length; j++) offsets[j] += strides[j][d];
+        break;
+      }
+      counter[d] = 0;
+      for (let j = 0; j < strides.length; j++) offsets[j] -= strides[j][d] * (dims[d] - 1);
+    }
+  }
+}
+
+/** The broadcast of two shapes (aligned at the right; size-1 dims stretch), or an error. */
+export function broadcastShape(a: readonly number[], b: readonly number[]): number[] {
+  const rank = Math.max(a.length, b.length);
+  const out = new Array<number>(rank);
+  for (let i = 0; i < rank; i++) {
+    const da = a[a.length - rank + i] ?? 1;
+    const db = b[b.length - rank + i] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) {
+      throw new Error(`shapes [${a}] and [${b}] cannot be broadcast together (${da} vs ${db})`);
+    }
+    out[i] = da === 1 ? db : da;
+  }
+  return out;
+}
+
+/** Strides of an operand of `shape` over the dims of `outShape`, 0 where it broadcasts. */
+function broadcastStrides(shape: readonly number[], outShape: readonly number[]): number[] {
+  const own = stridesOf(shape);
+  const offset = outShape.length - shape.length;
+  return outShape.map((_, i) => (i < offset || shape[i - offset] === 1 ? 0 : own[i - offset]));
+}
+
+/** `op(a, b)` elementwise with NumPy broadcasting; returns the values and the output shape. */
+export function binaryBroadcast(
+  op: RowOp,
+  a: Float32Array,
+  aShape: readonly number[],
+  b: Float32Array,
+  bShape: readonly number[],
+): { values: Float32Array; shape: number[] } {
+  const shape = broadcastShape(aShape, bShape);
+  const out = new Float32Array(sizeOf(shape));
+  if (out.length === 0) return { values: out, shape };
+  const { dims, strides } = mergeDims(shape, [
+    stridesOf(shape),
+    broadcastStrides(aShape, shape),
+    broadcastStrides(bShape, shape),
+  ]);
+  const n = dims[dims.length - 1];
+  // The output is contiguous, so its last merged dim has stride 1 (or length 1).
+  const [, sa, sb] = strides.map((s) => s[s.length - 1]);
+  forEachRow(dims, strides, ([o, ia, ib]) => op(out, o, a, ia, sa, b, ib, sb, n));
+  return { values: out, shape };
+}
+
+/** `x` of `shape` with its axes permuted (`perm[i]` is the input axis of output axis i). */
+export function transpose<T extends NumericArray>(
+  x: T,
+  shape: readonly number[],
+  perm: readonly number[],
+): { values: T; shape: number[] } {
+  const outShape = perm.map((p) => shape[p]);
+  const out = new (x.constructor as new (n: number) => T)(x.length);
+  if (x.length === 0) return { values: out, shape: outShape };
+  const inStrides = stridesOf(shape);
+  const { dims, strides } = mergeDims(outShape, [
+    stridesOf(outShape),
+    perm.map((p) => inStrides[p]),
+  ]);
+  const n = dims[dims.length - 1];
+  const si = strides[1][strides[1].length - 1];
+  forEachRow(dims, strides, ([o, i]) => {
+    if (si === 1) out.set(x.subarray(i, i + n), o);
+    else for (let j = 0; j < n; j++, i += si) out[o + j] = x[i];
+  });
+  return { values: out, shape: outShape };
+}
+
+/**
+ * Sums `x` of `shape` over `axes` (kept as size-1 dims when `keepDims`). Each output is
+ * accumulated in double precision in the input's memory order, as tfjs's cpu `Sum` does.
+ */
+export function sumAxes(
+  x: Float32Array,
+  shape: readonly number[],
+  axes: readonly number[],
+  keepDims: boolean,
+): { values: Float32Array; shape: number[] } {
+  const reduced = new Set(axes.map((a) => (a < 0 ? a + shape.length : a)));
+  const kept = shape.map((d, i) => (reduced.has(i) ? 1 : d));
+  const outShape = keepDims ? kept : shape.filter((_, i) => !reduced.has(i));
+  const acc = new Float64Array(sizeOf(kept));
+  if (x.length > 0) {
+    const keptStrides = stridesOf(kept);
+    const { dims, strides } = mergeDims(shape, [
+      stridesOf(shape),
+      shape.map((_, i) => (reduced.has(i) ? 0 : keptStrides[i])),
+    ]);
+    const n = dims[dims.length - 1];
+    const so = strides[1][strides[1].length - 1];
+    forEachRow(dims, strides, ([i, o]) => {
+      if (so === 0) {
+        let s = acc[o];
+        for (let j = 0; j < n; j++) s += x[i + j];
+        acc[o] = s;
+      } else {
+        for (let j = 0; j < n; j++) acc[o + j] += x[i + j];
+      }
+    });
+  }
+  return { values: Float32Array.from(acc), shape: outShape };
+}

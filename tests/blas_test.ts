@@ -1,0 +1,351 @@
+/**
+ * The `blas` tfjs backend against the cpu backend (kernels, determinism) and the
+ * backend probe's fallback. Skips (with a message) when OpenBLAS is not installed.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-backend-cpu";
+import assert from "node:assert/strict";
+import { Rng } from "../stages/lib/prng.ts";
+import { backendRuntime, probeBackend } from "../stages/lib/backend_probe.ts";
+import { openBlas } from "../stages/lib/blas/openblas.ts";
+import { registerBlasBackend } from "../stages/lib/blas/backend.ts";
+
+const probe = probeBackend("auto");
+const ignore = probe.backend !== "blas";
+if (ignore) console.warn(`blas_test: skipping BLAS tests, ${probe.notice}`);
+else registerBlasBackend(openBlas({ threads: 2 }));
+
+/** Seeded uniform values in [-1, 1). */
+function randomValues(rng: Rng, n: number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = rng.float() * 2 - 1;
+  return out;
+}
+
+/** Runs `f` on `backend` with fresh tensors of the given data; returns every output's values. */
+async function runOn(
+  backend: string,
+  inputs: { values: Float32Array; shape: number[] }[],
+  f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+): Promise<{ shape: number[]; values: Float32Array }[]> {
+  await tf.setBackend(backend);
+  const xs = inputs.map((x) => tf.tensor(x.values, x.shape, "float32"));
+  const ys = [f(...xs)].flat();
+  const out = ys.map((y) => ({ shape: y.shape, values: y.dataSync() as Float32Array }));
+  tf.dispose([...xs, ...ys]);
+  return out;
+}
+
+function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 1e-4) {
+  assert.equal(actual.length, expected.length, `${what}: length`);
+  for (let i = 0; i < expected.length; i++) {
+    const err = Math.abs(actual[i] - expected[i]);
+    if (!(err <= tol * Math.max(1, Math.abs(expected[i])))) {
+      assert.fail(`${what}: element ${i} is ${actual[i]}, cpu gives ${expected[i]}`);
+    }
+  }
+}
+
+/** Same shapes and values (to float tolerance) from `f` on the blas and cpu backends. */
+async function assertSameAsCpu(
+  what: string,
+  inputs: { values: Float32Array; shape: number[] }[],
+  f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
+  tol?: number,
+) {
+  const fast = await runOn("blas", inputs, f);
+  const ref = await runOn("cpu", inputs, f);
+  assert.equal(fast.length, ref.length);
+  for (let i = 0; i < ref.length; i++) {
+    assert.deepEqual(fast[i].shape, ref[i].shape, `${what}: output ${i} shape`);
+    assertClose(fast[i].values, ref[i].values, `${what}: output ${i}`, tol);
+  }
+}
+
+function operand(rng: Rng, shape: number[]) {
+  return { values: randomValues(rng, shape.reduce((p, d) => p * d, 1)), shape };
+}
+
+/** [batchA, batchB, m, k, n]: random, tiny and empty sizes, shared and one-sided batches. */
+const MATMUL_CASES: [number[], number[], number, number, number][] = [
+  [[], [], 1, 1, 1],
+  [[], [], 7, 13, 5],
+  [[], [], 360, 784, 220],
+  [[], [], 0, 4, 3],
+  [[], [], 3, 0, 4],
+  [[], [], 3, 4, 0],
+  [[4], [4], 5, 6, 7],
+  [[4], [], 5, 6, 7],
+  [[], [4], 5, 6, 7],
+  [[1], [3], 2, 20, 20],
+  [[2, 3], [2, 3], 3, 2, 4],
+  [[0], [0], 3, 2, 4],
+  [[11], [11], 36, 20, 20],
+];
+
+Deno.test({
+  name: "blas matMul: matches cpu for every transpose on random, tiny, empty and batched shapes",
+  ignore,
+  async fn() {
+    const rng = new Rng(5);
+    for (const [batchA, batchB, m, k, n] of MATMUL_CASES) {
+      for (const transposeA of [false, true]) {
+        for (const transposeB of [false, true]) {
+          const a = operand(rng, [...batchA, ...(transposeA ? [k, m] : [m, k])]);
+          const b = operand(rng, [...batchB, ...(transposeB ? [n, k] : [k, n])]);
+          await assertSameAsCpu(
+            `matMul [${a.shape}]x[${b.shape}] tA=${transposeA} tB=${transposeB}`,
+            [a, b],
+            (x, y) => tf.matMul(x, y, transposeA, transposeB),
+          );
+        }
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "blas matMul: broadcasts batch dims both ways like cpu does on pre-broadcast operands",
+  ignore,
+  async fn() {
+    // The cpu kernel flattens batch dims, so compare against it after broadcasting explicitly.
+    const rng = new Rng(6);
+    for (const [batchA, batchB] of [[[2, 1], [1, 3]], [[3, 1, 2], [4, 1]], [[1], [2, 2]]]) {
+      const out = tf.broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
+      const a = operand(rng, [...batchA, 3, 5]);
+      const b = operand(rng, [...batchB, 4, 5]);
+      const fast = await runOn("blas", [a, b], (x, y) => tf.matMul(x, y, false, true));
+      const ref = await runOn(
+        "cpu",
+        [a, b],
+        (x, y) =>
+          tf.matMul(tf.broadcastTo(x, [...out, 3, 5]), tf.broadcastTo(y, [...out, 4, 5]), false, true),
+      );
+      assert.deepEqual(fast[0].shape, [...out, 3, 4]);
+      assertClose(fast[0].values, ref[0].values, `broadcast [${a.shape}]x[${b.shape}]`);
+    }
+  },
+});
+
+Deno.test({
+  name: "blas matMul: mismatched inner dims throw an error naming both shapes",
+  ignore,
+  async fn() {
+    await tf.setBackend("blas");
+    tf.tidy(() => {
+      assert.throws(() => tf.matMul(tf.zeros([2, 3]), tf.zeros([4, 5])), /\[2,3\].*\[4,5\]/);
+    });
+  },
+});
+
+Deno.test({
+  name: "blas matMul: int32 inputs give the cpu kernel's exact result",
+  ignore,
+  async fn() {
+    const a = [1, 2, 3, 4, 5, 6];
+    const b = [7, 8, 9, 10, 11, 12];
+    const results: number[][] = [];
+    for (const backend of ["blas", "cpu"]) {
+      await tf.setBackend(backend);
+      const y = tf.matMul(tf.tensor2d(a, [2, 3], "int32"), tf.tensor2d(b, [3, 2], "int32"));
+      assert.equal(y.dtype, "int32");
+      results.push(Array.from(y.dataSync()));
+      y.dispose();
+    }
+    assert.deepEqual(results[0], results[1]);
+  },
+});
+
+Deno.test({
+  name: "blas fused matMul: bias and every activation match cpu",
+  ignore,
+  async fn() {
+    const rng = new Rng(7);
+    const activations = ["linear", "relu", "relu6", "elu", "sigmoid", "leakyrelu", "prelu"] as const;
+    for (const activation of activations) {
+      for (const [transposeA, transposeB] of [[false, false], [true, true]]) {
+        const a = operand(rng, transposeA ? [9, 6] : [6, 9]);
+        const b = operand(rng, transposeB ? [5, 9] : [9, 5]);
+        const bias = operand(rng, activation === "elu" ? [6, 5] : [5]);
+        const alpha = operand(rng, [5]);
+        await assertSameAsCpu(
+          `fused ${activation} tA=${transposeA} tB=${transposeB}`,
+          [a, b, bias, alpha],
+          (x, y, c, p) =>
+            tf.fused.matMul({
+              a: x as tf.Tensor2D,
+              b: y as tf.Tensor2D,
+              transposeA,
+              transposeB,
+              bias: c,
+              activation,
+              preluActivationWeights: activation === "prelu" ? p : undefined,
+              leakyreluAlpha: 0.3,
+            }),
+        );
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "blas: two identical sequences of matrix products give identical bytes",
+  ignore,
+  async fn() {
+    const rng = new Rng(9);
+    const inputs = [operand(rng, [360, 784]), operand(rng, [784, 220]), operand(rng, [11, 20, 20])];
+    const sequence = (x: tf.Tensor, w: tf.Tensor, c: tf.Tensor) => {
+      const p = tf.matMul(x, w); // 360×220
+      const b = tf.transpose(tf.reshape(p, [360, 11, 20]), [1, 0, 2]); // 11×360×20
+      const cb = tf.matMul(b, c); // 11×360×20
+      return [p, cb, tf.matMul(x, p, true, false)];
+    };
+    const first = await runOn("blas", inputs, sequence);
+    const second = await runOn("blas", inputs, sequence);
+    for (let i = 0; i < first.length; i++) {
+      assert.deepEqual(new Uint8Array(second[i].values.buffer), new Uint8Array(first[i].values.buffer));
+    }
+  },
+});
+
+Deno.test("probeBackend: a missing library makes auto fall back to wasm with a notice", () => {
+  const bogus = "/nonexistent/libopenblas-bogus.so";
+  const fallback = probeBackend("auto", { library: bogus });
+  assert.equal(fallback.backend, "wasm");
+  assert.equal(fallback.library, undefined);
+  assert.match(fallback.notice ?? "", /using wasm.*libopenblas-bogus\.so/);
+  assert.ok(!fallback.notice!.includes("\n"), "notice is one line");
+  assert.deepEqual(backendRuntime(fallback), { backend: "wasm" });
+});
+
+Deno.test("probeBackend: forcing blas with a missing library throws naming the path", () => {
+  assert.throws(
+    () => probeBackend("blas", { library: "/nonexistent/libopenblas-bogus.so" }),
+    /libopenblas-bogus\.so.*libopenblas0-pthread/,
+  );
+});
+
+Deno.test("probeBackend: wasm and cpu resolve to themselves without loading anything", () => {
+  assert.deepEqual(probeBackend("wasm"), { backend: "wasm" });
+  assert.deepEqual(probeBackend("cpu"), { backend: "cpu" });
+});
+
+Deno.test({
+  name: "probeBackend: auto with OpenBLAS present records library and fixed thread count",
+  ignore,
+  fn() {
+    const found = probeBackend("auto", { threads: 1 });
+    assert.equal(found.backend, "blas");
+    assert.equal(found.threads, 1);
+    assert.match(found.library ?? "", /OpenBLAS/);
+    const runtime = backendRuntime(found);
+    assert.equal(runtime.blas_threads, "1");
+    assert.equal(runtime.blas_library, found.library);
+    openBlas({ threads: 2 });
+  },
+});
+
+/** Bit-identical outputs from `f` on the blas and cpu backends. */
+async function assertIdenticalToCpu(
+  what: string,
+  inputs: { values: Float32Array; shape: number[] }[],
+  f: (...xs: tf.Tensor[]) => tf.Tensor,
+) {
+  const [fast] = await runOn("blas", inputs, f);
+  const [ref] = await runOn("cpu", inputs, f);
+  assert.deepEqual(fast.shape, ref.shape, `${what}: shape`);
+  assert.deepEqual(fast.values, ref.values, `${what}: values`);
+}
+
+Deno.test({
+  name: "blas elementwise: broadcasting binary ops are bit-identical to cpu",
+  ignore,
+  async fn() {
+    const rng = new Rng(10);
+    const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+      ["add", tf.add],
+      ["sub", tf.sub],
+      ["mul", tf.mul],
+      ["div", tf.div],
+      ["squaredDifference", tf.squaredDifference],
+      ["maximum", tf.maximum],
+      ["minimum", tf.minimum],
+    ];
+    const shapes: [number[], number[]][] = [
+      [[36, 78], [36, 78]],
+      [[36, 78], [78]],
+      [[78], [36, 78]],
+      [[36, 78], [36, 1]],
+      [[36, 78], []],
+      [[], [5]],
+      [[3, 1], [1, 4]],
+      [[36, 11, 20], [36, 11, 1]],
+      [[11, 1, 20], [1, 36, 1]],
+      [[2, 3, 4, 5], [3, 1, 5]],
+      [[0, 3], [3]],
+      [[1], [1]],
+    ];
+    for (const [name, op] of ops) {
+      for (const [aShape, bShape] of shapes) {
+        await assertIdenticalToCpu(
+          `${name} [${aShape}] [${bShape}]`,
+          [operand(rng, aShape), operand(rng, bShape)],
+          op,
+        );
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "blas transpose: every permutation of float32 and int32 tensors is identical to cpu",
+  ignore,
+  async fn() {
+    const rng = new Rng(11);
+    const cases: [number[], number[]][] = [
+      [[36, 78], [1, 0]],
+      [[4, 5, 6], [1, 0, 2]],
+      [[4, 5, 6], [2, 0, 1]],
+      [[4, 5, 6], [0, 2, 1]],
+      [[4, 1, 6], [2, 1, 0]],
+      [[2, 3, 4, 5], [3, 1, 2, 0]],
+      [[0, 5], [1, 0]],
+      [[7], [0]],
+    ];
+    for (const [shape, perm] of cases) {
+      await assertIdenticalToCpu(`transpose [${shape}] by [${perm}]`, [operand(rng, shape)], (x) =>
+        tf.transpose(x, perm));
+      await assertIdenticalToCpu(`int32 transpose [${shape}] by [${perm}]`, [
+        operand(rng, shape),
+      ], (x) => tf.cast(tf.transpose(tf.cast(tf.mul(x, 100), "int32"), perm), "float32"));
+    }
+  },
+});
+
+Deno.test({
+  name: "blas sum and mean: any axes, keepDims and empty inputs are bit-identical to cpu",
+  ignore,
+  async fn() {
+    const rng = new Rng(12);
+    const cases: [number[], number | number[] | undefined][] = [
+      [[36, 78], 0],
+      [[36, 78], 1],
+      [[36, 78], -1],
+      [[36, 78], undefined],
+      [[11, 36, 20], [0, 2]],
+      [[11, 36, 20], [1]],
+      [[11, 1, 20], 0],
+      [[2, 3, 4, 5], [1, 3]],
+      [[0, 4], 0],
+      [[0, 4], 1],
+    ];
+    for (const [shape, axis] of cases) {
+      for (const keepDims of [false, true]) {
+        const what = `[${shape}] axis ${axis} keepDims ${keepDims}`;
+        const x = [operand(rng, shape)];
+        await assertIdenticalToCpu(`sum ${what}`, x, (t) => tf.sum(t, axis, keepDims));
+        await assertIdenticalToCpu(`mean ${what}`, x, (t) => tf.mean(t, axis, keepDims));
+      }
+    }
+  },
+});
