@@ -55,7 +55,7 @@ async function readLayers(file: string, chain: readonly string[]): Promise<Layer
     throw new ConfigError({ file }, undefined, `cannot read config: ${(e as Error).message}`);
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, merge: true });
   if (doc.errors.length > 0) {
     const err = doc.errors[0];
     const pos = err.linePos?.[0];

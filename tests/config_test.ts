@@ -125,6 +125,22 @@ stages:
   assert.deepEqual(p.stages[1].params, { scale: 2, mode: "mean" });
 });
 
+Deno.test("loadPipeline: YAML anchors and merge keys share params between stages", async () => {
+  const { p } = await load(`stages:
+  src: { uses: cfg_source }
+  a:
+    uses: cfg_map
+    needs: { data: src }
+    with: &shared { scale: 2, mode: mean }
+  b:
+    uses: cfg_map
+    needs: { data: src }
+    with: { <<: *shared, scale: 3 }
+`);
+  assert.deepEqual(p.stages[1].params, { scale: 2, mode: "mean" });
+  assert.deepEqual(p.stages[2].params, { scale: 3, mode: "mean" });
+});
+
 Deno.test("loadPipeline: an error in a value inherited through extends names the base file and line", async () => {
   const path = await configDir({
     "base.yaml": "stages:\n  src:\n    uses: cfg_source\n    with:\n      count: many\n",
@@ -155,14 +171,14 @@ Deno.test("loadPipeline: --set values are typed by YAML rules (numbers, booleans
   const { p } = await load(CHAIN, [
     "stages.src.with.count=12",
     "stages.src.with.label=hello",
-    "stages.src.with.sizes=[4, 5.5]",
+    "stages.src.with.sizes=[4, 1e-3]",
     "stages.src.with.opts.verbose=true",
     "stages.double.with.mode=mean",
   ]);
   assert.deepEqual(p.stages[0].params, {
     count: 12,
     label: "hello",
-    sizes: [4, 5.5],
+    sizes: [4, 0.001],
     opts: { verbose: true },
   });
   assert.deepEqual(p.stages[1].params, { scale: 2, mode: "mean" });
