@@ -32,17 +32,30 @@ export function verifyFile(fetched: FetchedFile, file: DatasetFile): Uint8Array 
   return bytes;
 }
 
+/** Throws when an images file and its labels file (named for the error) disagree on the count. */
+export function checkSameCount(
+  imageCount: number,
+  labelCount: number,
+  imagesSource: string,
+  labelsSource: string,
+): void {
+  if (imageCount !== labelCount) {
+    throw new Error(
+      `${imagesSource} holds ${imageCount} images but ${labelsSource} holds ${labelCount} labels`,
+    );
+  }
+}
+
 /** Throws when an images file and the labels file of the same split disagree on the count. */
 export function checkPairs(files: readonly DatasetFile[], data: Map<string, Uint8Array>): void {
   for (const images of files.filter((file) => file.role === "images")) {
     const labels = files.find((file) => file.role === "labels" && file.split === images.split);
     if (!labels) continue;
-    const imageCount = parseImages(data.get(images.name)!, images.name).count;
-    const labelCount = parseLabels(data.get(labels.name)!, labels.name).length;
-    if (imageCount !== labelCount) {
-      throw new Error(
-        `${images.name} holds ${imageCount} images but ${labels.name} holds ${labelCount} labels`,
-      );
-    }
+    checkSameCount(
+      parseImages(data.get(images.name)!, images.name).count,
+      parseLabels(data.get(labels.name)!, labels.name).length,
+      images.name,
+      labels.name,
+    );
   }
 }
