@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { decode } from "fast-png";
+import { pickPerClass } from "../stages/figure/select.ts";
+import { figureContent } from "../stages/figure/content.ts";
+import { figureSpec } from "../stages/figure/spec.ts";
+import { renderFigure } from "../stages/figure/render.ts";
+import { enlarge, toGray } from "../stages/figure/image.ts";
+import type { EvaluationMetrics, ModelScores } from "../stages/evaluate/metrics.ts";
+import { CLASS_NAMES } from "../stages/evaluate/classes.ts";
+import { PIXELS, syntheticImages } from "./fixtures/report/synthetic.ts";
+
+Deno.test("figure select: one image of every class, in class order, same for the same seed", () => {
+  const labels = syntheticImages(200, 3).labels;
+  const picked = pickPerClass(labels, 2, 28);
+  assert.equal(picked.length, 20);
+  assert.deepEqual(Array.from(picked, (i) => labels[i]), CLASS_NAMES.flatMap((_, c) => [c, c]));
+  assert.deepEqual(pickPerClass(labels, 2, 28), picked);
+  assert.notDeepEqual(pickPerClass(labels, 2, 29), picked);
+});
+
+Deno.test("figure select: too few images of a class is an error naming the class", () => {
+  const labels = new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9]);
+  assert.throws(
+    () => pickPerClass(labels, 2, 1),
+    /images of class T-shirt\/top, fewer than images_per_class = 2/,
+  );
+});
+
+Deno.test("figure image: gray mapping clamps and enlarging repeats pixels", () => {
+  assert.deepEqual(Array.from(toGray([-10, 0, 5, 10, 20], 0, 10)), [0, 0, 128, 255, 255]);
+  assert.deepEqual(Array.from(enlarge(new Uint8Array([1, 2, 3, 4]), 2, 2)), [
+    1,
+    1,
+    2,
+    2,
+    1,
+    1,
+    2,
+    2,
+    3,
+    3,
+    4,
+    4,
+    3,
+    3,
+    4,
+    4,
+  ]);
+});
+
+function scores(components: number, testMse: number): ModelScores {
+  return {
+    components,
+    latent_dim: 4,
+    test_mse: testMse,
+    per_class: {},
+    usage: Array.from({ length: components }, (_, k) => 10 * (k + 1)),
+    purity: 0.5,
+    nmi: 0.5,
+    majority_class: Array.from({ length: components }, (_, k) => k === 2 ? null : CLASS_NAMES[k]),
+  };
+}
+
+/** A figure of synthetic test images: LGAE shows them dimmed, LLGAE shows them exactly. */
+function syntheticFigure() {
+  const { images, labels } = syntheticImages(40, 5);
+  const picked = pickPerClass(labels, 1, 28);
+  const chosen = (scale: number) =>
+    Float32Array.from(
+      { length: picked.length * PIXELS },
+      (_, q) => scale * images[picked[Math.floor(q / PIXELS)] * PIXELS + (q % PIXELS)],
+    );
+  const evaluation: EvaluationMetrics = {
+    models: { train_lgae: scores(1, 1300), train_llgae: scores(3, 800) },
+    baselines: {
+      mean: { test_mse: 4000, per_class: {}, latent_dim: 0 },
+      pca: { test_mse: 1250, per_class: {}, latent_dim: 4 },
+    },
+    test_images: 40,
+  };
+  const history = (end: number) =>
+    [1, 2, 3].map((epoch) => ({ epoch, test_mse: end + 300 / epoch, train_loss: end }));
+  return figureContent({
+    images,
+    labels,
+    picked,
+    evaluation,
+    cell: 56,
+    models: [
+      {
+        stage: "train_lgae",
+        recon: chosen(0.5),
+        mu: images.slice(0, PIXELS),
+        history: history(1200),
+      },
+      {
+        stage: "train_llgae",
+        recon: chosen(1),
+        mu: images.slice(0, 3 * PIXELS),
+        history: history(700),
+      },
+    ],
+  });
+}
+
+Deno.test("figure content: rows of originals and each model, means of the mixture only", () => {
+  const content = syntheticFigure();
+  assert.deepEqual(content.rows.map((r) => r.label), [
+    "Original",
+    "LGAE K=1 (train_lgae)",
+    "LLGAE K=3 (train_llgae)",
+  ]);
+  assert.deepEqual(content.columns, [...CLASS_NAMES]);
+  for (const row of content.rows) assert.equal(row.images.length, 10);
+  // LLGAE reconstructs exactly, so its cells are the originals' bytes; LGAE's are dimmer.
+  assert.deepEqual(content.rows[2].images, content.rows[0].images);
+  assert.notDeepEqual(content.rows[1].images, content.rows[0].images);
+  assert.equal(content.means.length, 1);
+  assert.deepEqual(content.means[0].cells.map((c) => [c.label, c.caption]), [
+    ["k=1 (10)", "T-shirt/top"],
+    ["k=2 (20)", "Trouser"],
+    ["k=3 (30)", "unused"],
+  ]);
+  assert.equal(content.curves.length, 6);
+  assert.deepEqual(content.references.map((r) => r.value), [768.06, 1250]);
+});
+
+Deno.test("figure render: PNG decodes at the SVG size × scale, SVG holds the titles, text is drawn", async () => {
+  const { svg, png } = await renderFigure(figureSpec(syntheticFigure()), 2);
+  const width = Number(/<svg[^>]* width="(\d+)"/.exec(svg)![1]);
+  const height = Number(/<svg[^>]* height="(\d+)"/.exec(svg)![1]);
+  const image = decode(png);
+  assert.deepEqual([image.width, image.height], [2 * width, 2 * height]);
+  assert.match(svg, /LGAE vs LLGAE on Fashion-MNIST \(test set\)/);
+  assert.match(svg, /Test MSE during training/);
+  assert.match(svg, /font-family="DejaVu Sans"/);
+  assert.match(svg, /<image [^>]*href="data:image\/png;base64,/);
+  // The title sits alone in the top band: with the bundled font it leaves dark pixels there.
+  const channels = image.channels;
+  let dark = 0;
+  for (let y = 0; y < 60; y++) {
+    for (let x = 0; x < image.width; x++) {
+      if (image.data[(y * image.width + x) * channels] < 100) dark++;
+    }
+  }
+  assert.ok(dark > 500, `only ${dark} dark pixels in the title band: was the text rendered?`);
+});
