@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, loadPipeline, type Pipeline, resolvedConfig } from "../pipeline/config.ts";
 import { toDot, toMermaid } from "../pipeline/dag.ts";
@@ -284,14 +284,8 @@ Deno.test("loadPipeline: a stage without uses is an error at the stage listing t
 
 Deno.test("loadPipeline: a relative stagesRoot still gives an absolute kindDir", async () => {
   const file = (await configDir({ "p.yaml": CHAIN }))("p.yaml");
-  const cwd = Deno.cwd();
-  Deno.chdir(join(stagesRoot, ".."));
-  try {
-    const p = await loadPipeline(file, { stagesRoot: "stages" });
-    assert.equal(p.stages[0].kindDir, join(stagesRoot, "cfg_source"));
-  } finally {
-    Deno.chdir(cwd);
-  }
+  const p = await loadPipeline(file, { stagesRoot: relative(Deno.cwd(), stagesRoot) });
+  assert.equal(p.stages[0].kindDir, join(stagesRoot, "cfg_source"));
 });
 
 Deno.test("loadPipeline: a misspelled param is an error suggesting the closest param name", async () => {
