@@ -262,6 +262,15 @@ class KindLoader {
         } does not export a valid \`kind\`; expected {description, params, inputs, outputs}`,
       );
     }
+    if (acceptsUnknownKeys(kind)) {
+      fail(
+        src,
+        at,
+        `the params schema in ${
+          join(kindDir, "kind.ts")
+        } accepts unknown keys, so typos would pass silently; expected z.strictObject`,
+      );
+    }
     return { kind, kindDir, uses };
   }
 
@@ -294,6 +303,12 @@ function isKind(k: unknown): k is StageKind<unknown> {
   const o = k as Partial<StageKind<unknown>> | undefined;
   return typeof o?.params?.safeParse === "function" && isMap(o.inputs) &&
     typeof o.outputs === "function";
+}
+
+/** True when the kind's params schema lets an unknown top-level key through. */
+function acceptsUnknownKeys(kind: StageKind<unknown>): boolean {
+  const probe = kind.params.safeParse({ "unknown key probe": true });
+  return probe.success || !probe.error.issues.some((i) => i.code === "unrecognized_keys");
 }
 
 function checkKeys(

@@ -122,7 +122,8 @@ function deepMerge(base: unknown, over: unknown): unknown {
 }
 
 function applySet(value: Record<string, unknown>, set: SetOverride, file: string): void {
-  const stages = isPlainObject(value.stages) ? value.stages : {};
+  const stages = value.stages;
+  if (!isPlainObject(stages)) return; // loadPipeline reports the malformed `stages:` itself
   const name = set.path[1];
   if (!(name in stages)) {
     const known = Object.keys(stages);

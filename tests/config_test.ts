@@ -268,17 +268,38 @@ Deno.test("loadPipeline: an unknown kind is an error listing the available kinds
     key: "stages.src.uses",
     says: [
       'unknown stage kind "cfg_sorce"',
-      "cfg_join, cfg_map, cfg_source",
+      "expected one of: ",
+      "cfg_join, cfg_loose, cfg_map, cfg_source", // sorted; engine fixtures (eng_*) may follow
       'did you mean "cfg_source"',
     ],
   });
+});
+
+Deno.test("loadPipeline: a kind whose params schema accepts unknown keys is rejected", async () => {
+  await rejectsText("stages:\n  src:\n    uses: cfg_loose\n    with: { sise: 2 }\n", {
+    line: 3,
+    key: "stages.src.uses",
+    says: ["cfg_loose/kind.ts accepts unknown keys", "expected z.strictObject"],
+  });
+});
+
+Deno.test("loadPipeline: --set does not mask a malformed stages map", async () => {
+  await rejectsText("stages:\n  - src\n", {
+    line: 1,
+    key: "stages",
+    says: ['found ["src"]; expected a map of stage name'],
+  }, ["stages.src.uses=cfg_source"]);
 });
 
 Deno.test("loadPipeline: a stage without uses is an error at the stage listing the kinds", async () => {
   await rejectsText("stages:\n  src:\n    with: { count: 1 }\n", {
     line: 2,
     key: "stages.src",
-    says: ['missing "uses:"', "expected a stage kind, one of: cfg_join, cfg_map, cfg_source"],
+    says: [
+      'missing "uses:"',
+      "expected a stage kind, one of: ",
+      "cfg_join, cfg_loose, cfg_map, cfg_source",
+    ],
   });
 });
 
