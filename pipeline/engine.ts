@@ -97,7 +97,7 @@ class Rebuild {
   constructor(o: RunOptions) {
     this.#o = o;
     this.#store = new LocalStore(o.layout.objects);
-    this.#graphs = new ModuleGraphs(o.layout.root);
+    this.#graphs = new ModuleGraphs(o.layout.root, o.layout.graphs);
     this.#slots = new Semaphore(o.jobs);
     this.#runDir = join(o.layout.tmp, `${Date.now()}-${Deno.pid}`);
     this.#byName = new Map(o.pipeline.stages.map((s) => [s.name, s]));
@@ -125,6 +125,7 @@ class Rebuild {
       );
     } finally {
       await this.#store.flush();
+      await this.#graphs.save();
       await Deno.remove(this.#runDir, { recursive: true }).catch(() => {});
     }
     const stages = pipeline.stages.map((s) => this.#reports.get(s.name)!);
@@ -156,19 +157,20 @@ class Rebuild {
   /** Builds one stage; true when its outputs are available. */
   async #build(stage: StageSpec): Promise<boolean> {
     const { view } = this.#o;
+    let key: string | undefined;
     try {
       const runtime = await stage.kind.runtime?.(stage.params) ?? {};
       const fp = await gatherFingerprint(stage, this.#known, this.#graphs, runtime);
-      const key = cacheKey(fp);
+      const k = key = cacheKey(fp);
       Object.assign(this.#npm, fp.npm);
       const forced = this.#o.force === true || this.#o.force === stage.name;
-      let trace = forced ? undefined : await this.#cached(stage.name, key);
+      let trace = forced ? undefined : await this.#cached(stage.name, k);
       let seconds: number | undefined;
       const status = trace ? "cached" : "ran";
       if (!trace) {
         if (this.#o.signal.aborted) throw new Error("cancelled");
         const t0 = performance.now();
-        trace = await this.#slots.with(() => this.#execute(stage, fp, key));
+        trace = await this.#slots.with(() => this.#execute(stage, fp, k));
         seconds = (performance.now() - t0) / 1000;
       }
       this.#known.set(stage.name, trace.outputs);
@@ -198,7 +200,7 @@ class Rebuild {
       return true;
     } catch (e) {
       const error = (e as Error).message;
-      this.#reports.set(stage.name, this.#report(stage.name, "failed", { error }));
+      this.#reports.set(stage.name, this.#report(stage.name, "failed", { key, error }));
       view.state(stage.name, "failed", error.split("\n")[0]);
       return false;
     }

@@ -1,14 +1,19 @@
 /**
  * The import graph of a stage's modules, from `deno info --json`: the digest of every local
- * module it reaches and the resolved version of every npm package it loads. One `deno info`
- * per root module per engine run (results are cached in the `ModuleGraphs` instance).
+ * module it reaches and the resolved version of every npm package it loads.
+ *
+ * `deno info` costs ~0.1 s per root module, too much for a no-op run, so results are kept
+ * between runs in a small file and reused while every module of the graph, `deno.json` and
+ * `deno.lock` still have the size and mtime they had (as git's index trusts unchanged stats).
+ * Any edit to a module changes its stat, so the graph (new imports included) is recomputed.
  *
  * @module
  */
-import { isAbsolute, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { engineHome } from "./paths.ts";
 import { sha256Hex } from "../stages/lib/sha256.ts";
+import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
 
 /** What a set of root modules depends on. */
 export interface ModuleGraph {
@@ -37,14 +42,38 @@ interface DenoInfo {
   npmPackages?: Record<string, DenoInfoNpmPackage>;
 }
 
-/** Computes and caches module graphs for one engine run. */
+/** A graph as kept between runs, with the stats it is valid for. */
+interface SavedGraph {
+  /** Absolute path → `size:mtime` of every local module, deno.json and deno.lock. */
+  stats: Record<string, string>;
+  graph: ModuleGraph;
+}
+
+/** Computes module graphs, reusing saved ones whose files are unchanged. */
 export class ModuleGraphs {
   #root: string;
+  #savePath: string | undefined;
+  #saved: Promise<Record<string, SavedGraph>>;
   #infos = new Map<string, Promise<ModuleGraph>>();
+  #dirty = false;
 
-  /** `root` is the project root that module labels are relative to. */
-  constructor(root: string) {
+  /**
+   * `root` is the project root that module labels are relative to; `savePath`, when given,
+   * is the file graphs are kept in between runs.
+   */
+  constructor(root: string, savePath?: string) {
     this.#root = root;
+    this.#savePath = savePath;
+    this.#saved = savePath
+      ? Deno.readTextFile(savePath).then(JSON.parse).catch(() => ({}))
+      : Promise.resolve({});
+  }
+
+  /** Writes the graphs computed in this run for the next one. */
+  async save(): Promise<void> {
+    if (!this.#savePath || !this.#dirty) return;
+    await writeFileAtomic(this.#savePath, JSON.stringify(await this.#saved));
+    this.#dirty = false;
   }
 
   /** The merged graph of several root modules (e.g. a kind's `kind.ts` and `run.ts`). */
@@ -64,13 +93,25 @@ export class ModuleGraphs {
   #one(file: string): Promise<ModuleGraph> {
     let graph = this.#infos.get(file);
     if (!graph) {
-      graph = denoInfo(file).then((info) => this.#digest(info));
+      graph = this.#reuseOrCompute(file);
       this.#infos.set(file, graph);
     }
     return graph;
   }
 
-  async #digest(info: DenoInfo): Promise<ModuleGraph> {
+  async #reuseOrCompute(file: string): Promise<ModuleGraph> {
+    const saved = (await this.#saved)[file];
+    if (saved && await statsMatch(saved.stats)) return saved.graph;
+    const info = await denoInfo(file);
+    const paths = [join(engineHome, "deno.json"), join(engineHome, "deno.lock")];
+    const graph = await this.#digest(info, paths);
+    (await this.#saved)[file] = { stats: await statsOf(paths), graph };
+    this.#dirty = true;
+    return graph;
+  }
+
+  /** Digests the local modules of `info` (adding their paths to `paths`) and npm closure. */
+  async #digest(info: DenoInfo, paths: string[]): Promise<ModuleGraph> {
     const modules: Record<string, string> = {};
     const roots: string[] = [];
     await Promise.all(info.modules.map(async (m) => {
@@ -78,6 +119,7 @@ export class ModuleGraphs {
       if (!m.specifier.startsWith("file:")) return;
       const path = m.local ?? fileURLToPath(m.specifier);
       const label = this.#label(path);
+      paths.push(path);
       try {
         modules[label] = sha256Hex(await Deno.readFile(path));
       } catch {
@@ -95,6 +137,25 @@ export class ModuleGraphs {
     if (!inEngine.startsWith("..") && !isAbsolute(inEngine)) return `engine:${inEngine}`;
     return path;
   }
+}
+
+async function statOf(path: string): Promise<string> {
+  try {
+    const info = await Deno.stat(path);
+    return `${info.size}:${info.mtime?.getTime()}`;
+  } catch {
+    return "missing";
+  }
+}
+
+async function statsOf(paths: string[]): Promise<Record<string, string>> {
+  const stats = await Promise.all(paths.map(statOf));
+  return Object.fromEntries(paths.map((p, i) => [p, stats[i]]));
+}
+
+async function statsMatch(stats: Record<string, string>): Promise<boolean> {
+  const now = await Promise.all(Object.keys(stats).map(statOf));
+  return Object.values(stats).every((s, i) => s === now[i]);
 }
 
 /** Every package reachable from `roots` through the dependency lists deno reports. */

@@ -43,6 +43,8 @@ export interface Layout {
   experiments: string;
   /** Stage logs by cache key. */
   logs: string;
+  /** Module graphs kept between runs (see `graph.ts`). */
+  graphs: string;
 }
 
 /** The layout under `root`. */
@@ -60,5 +62,6 @@ export function layout(root: string): Layout {
     out: join(artifacts, "out"),
     experiments: join(artifacts, "experiments"),
     logs: join(artifacts, "logs"),
+    graphs: join(artifacts, "graphs.json"),
   };
 }

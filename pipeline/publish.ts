@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import type { ObjectStore } from "./store.ts";
+import { dirEntries } from "./dir_entries.ts";
 
 /** Makes `dir` hold exactly `outputs` (file → digest); cheap when it already does. */
 export async function publishStageDir(
@@ -59,14 +60,8 @@ export async function listFiles(dir: string, prefix = ""): Promise<string[] | un
 
 /** Removes stage dirs under `configDir` that are not in `stages` (stages dropped from a config). */
 export async function pruneStageDirs(configDir: string, stages: string[]): Promise<void> {
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(configDir));
-  } catch {
-    return;
-  }
   const keep = new Set(stages);
-  for (const e of entries) {
+  for (const e of await dirEntries(configDir)) {
     if (!keep.has(e.name)) await Deno.remove(join(configDir, e.name), { recursive: true });
   }
 }

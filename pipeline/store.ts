@@ -10,6 +10,7 @@
  * @module
  */
 import { dirname, join } from "node:path";
+import { dirEntries } from "./dir_entries.ts";
 import { sha256File } from "../stages/lib/sha256.ts";
 import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
 
@@ -104,14 +105,8 @@ export class LocalStore implements ObjectStore {
   }
 
   async *list(): AsyncIterable<{ digest: string; size: number }> {
-    let shards: Deno.DirEntry[];
-    try {
-      shards = await Array.fromAsync(Deno.readDir(this.#dir));
-    } catch {
-      return;
-    }
-    for (const shard of shards.filter((s) => s.isDirectory)) {
-      for await (const entry of Deno.readDir(join(this.#dir, shard.name))) {
+    for (const shard of (await dirEntries(this.#dir)).filter((s) => s.isDirectory)) {
+      for (const entry of await dirEntries(join(this.#dir, shard.name))) {
         if (!DIGEST.test(entry.name)) continue;
         const info = await Deno.stat(join(this.#dir, shard.name, entry.name));
         yield { digest: entry.name, size: info.size };

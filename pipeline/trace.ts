@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import type { Fingerprint } from "./fingerprint.ts";
 import { stableJsonText } from "./stable_json.ts";
+import { dirEntries } from "./dir_entries.ts";
 import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
 
 /** What one successful stage run produced. */
@@ -39,10 +40,6 @@ export async function writeTrace(cacheDir: string, trace: Trace): Promise<void> 
 
 /** Every recorded trace key. */
 export async function listTraceKeys(cacheDir: string): Promise<string[]> {
-  try {
-    const entries = await Array.fromAsync(Deno.readDir(cacheDir));
-    return entries.filter((e) => e.name.endsWith(".json")).map((e) => e.name.slice(0, -5));
-  } catch {
-    return [];
-  }
+  const entries = await dirEntries(cacheDir);
+  return entries.filter((e) => e.name.endsWith(".json")).map((e) => e.name.slice(0, -5));
 }

@@ -1,0 +1,118 @@
+/**
+ * Named experiments: a config run with `--set` overrides under its own name, so its results
+ * sit beside the base config's (`artifacts/out/<name>/`, lock `artifacts/experiments/<name>.lock.json`).
+ * Also resolves the A/B arguments of `params diff` / `metrics diff`: a config path or an
+ * experiment name.
+ *
+ * @module
+ */
+import { join, relative, resolve } from "node:path";
+import { stableJsonText } from "./stable_json.ts";
+import { lockPathFor } from "./lockfile.ts";
+import type { Layout } from "./paths.ts";
+import { dirEntries } from "./dir_entries.ts";
+import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+
+/** What defines an experiment. */
+export interface Experiment {
+  name: string;
+  /** Base config, relative to the project root. */
+  config: string;
+  /** `--set` overrides, in order. */
+  sets: string[];
+  /** When it was (last) run. */
+  created: string;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/** Throws unless `name` can name an experiment (and its out dir). */
+export function checkExperimentName(name: string): void {
+  if (!NAME.test(name)) {
+    throw new Error(
+      `experiment name "${name}" is not allowed: use letters, digits, "_", "." or "-" (e.g. k20)`,
+    );
+  }
+}
+
+/** `artifacts/experiments/<name>.json` and `.lock.json`. */
+export function experimentPaths(layout: Layout, name: string): { record: string; lock: string } {
+  return {
+    record: join(layout.experiments, `${name}.json`),
+    lock: join(layout.experiments, `${name}.lock.json`),
+  };
+}
+
+/** Records an experiment's definition. */
+export async function saveExperiment(layout: Layout, exp: Experiment): Promise<void> {
+  await Deno.mkdir(layout.experiments, { recursive: true });
+  await writeFileAtomic(experimentPaths(layout, exp.name).record, stableJsonText(exp));
+}
+
+/** Reads an experiment, or undefined. */
+export async function readExperiment(
+  layout: Layout,
+  name: string,
+): Promise<Experiment | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(experimentPaths(layout, name).record));
+  } catch {
+    return undefined;
+  }
+}
+
+/** All recorded experiments, by name. */
+export async function listExperiments(layout: Layout): Promise<Experiment[]> {
+  const names = (await dirEntries(layout.experiments))
+    .map((e) => e.name)
+    .filter((n) => n.endsWith(".json") && !n.endsWith(".lock.json"))
+    .map((n) => n.slice(0, -5))
+    .sort();
+  const exps = await Promise.all(names.map((n) => readExperiment(layout, n)));
+  return exps.filter((e): e is Experiment => e !== undefined);
+}
+
+/** A config or an experiment, as named on the command line. */
+export interface Target {
+  /** What to call it in tables. */
+  label: string;
+  /** Absolute config path and overrides to load it with. */
+  config: string;
+  sets: string[];
+  /** Its lock file. */
+  lock: string;
+}
+
+/** Resolves a command-line name: an existing config file, else an experiment name. */
+export async function resolveTarget(layout: Layout, arg: string): Promise<Target> {
+  const path = await findConfig(layout, arg);
+  if (path) return { label: arg, config: path, sets: [], lock: lockPathFor(path) };
+  const exp = await readExperiment(layout, arg);
+  if (exp) {
+    return {
+      label: arg,
+      config: resolve(layout.root, exp.config),
+      sets: exp.sets,
+      lock: experimentPaths(layout, arg).lock,
+    };
+  }
+  const known = (await listExperiments(layout)).map((e) => e.name);
+  throw new Error(
+    `"${arg}" is neither a config file nor an experiment` +
+      (known.length ? ` (experiments: ${known.join(", ")})` : " (no experiments yet)"),
+  );
+}
+
+/** An existing config path: as given (from the cwd), else relative to the project root. */
+export async function findConfig(layout: Layout, arg: string): Promise<string | undefined> {
+  for (const candidate of [resolve(arg), resolve(layout.root, arg)]) {
+    const info = await Deno.stat(candidate).catch(() => undefined);
+    if (info?.isFile) return candidate;
+  }
+  return undefined;
+}
+
+/** A config path relative to the project root, for records. */
+export function projectRelative(layout: Layout, path: string): string {
+  return relative(layout.root, path);
+}
