@@ -7,7 +7,9 @@ import type { Pipeline } from "./config.ts";
 
 /** Mermaid flowchart: one box per stage (name and kind), one labelled edge per input wiring. */
 export function toMermaid(p: Pipeline): string {
-  const id = (name: string) => `s_${name.replaceAll("-", "_")}`;
+  // Index-based ids: stage names may hold "-", which Mermaid reads as part of an arrow.
+  const ids = new Map(p.stages.map((s, i) => [s.name, `n${i}`]));
+  const id = (name: string) => ids.get(name)!;
   const lines = ["flowchart LR"];
   for (const s of p.stages) lines.push(`  ${id(s.name)}["${s.name}<br/><i>${s.uses}</i>"]`);
   for (const [from, to, input] of edges(p)) lines.push(`  ${id(from)} -->|${input}| ${id(to)}`);

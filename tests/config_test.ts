@@ -464,9 +464,9 @@ Deno.test("dag: Mermaid and DOT show every stage with its kind and every input e
   assert.equal(
     toMermaid(p),
     `flowchart LR
-  s_src["src<br/><i>cfg_source</i>"]
-  s_double["double<br/><i>cfg_map</i>"]
-  s_src -->|data| s_double
+  n0["src<br/><i>cfg_source</i>"]
+  n1["double<br/><i>cfg_map</i>"]
+  n0 -->|data| n1
 `,
   );
   assert.equal(
@@ -480,6 +480,40 @@ Deno.test("dag: Mermaid and DOT show every stage with its kind and every input e
 }
 `,
   );
+});
+
+const hasGraphviz = (() => {
+  try {
+    return new Deno.Command("dot", { args: ["-V"], stderr: "null" }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+if (!hasGraphviz) console.warn("config_test: graphviz `dot` not installed; skipping the DOT check");
+
+Deno.test({
+  name: "dag: Graphviz accepts the DOT text and draws every stage and edge",
+  ignore: !hasGraphviz,
+  fn: async () => {
+    const { p } = await load(`stages:
+  base-data: { uses: cfg_source }
+  a: { uses: cfg_map, needs: { data: base-data }, with: { scale: 1 } }
+  "b": { uses: cfg_join, needs: { items: [a, base-data], reference: a } }
+`);
+    const child = new Deno.Command("dot", { args: ["-Tplain"], stdin: "piped", stdout: "piped" })
+      .spawn();
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(toDot(p)));
+    await writer.close();
+    const out = await child.output();
+    assert.ok(out.success, "dot exits 0");
+    const plain = new TextDecoder().decode(out.stdout).split("\n");
+    assert.deepEqual(
+      plain.filter((l) => l.startsWith("node ")).map((l) => l.split(" ")[1]).sort(),
+      ['"base-data"', "a", "b"], // -Tplain quotes names that need it
+    );
+    assert.equal(plain.filter((l) => l.startsWith("edge ")).length, 4);
+  },
 });
 
 Deno.test("diffTable: one aligned row per differing dotted key, numbers with relative change", async () => {
