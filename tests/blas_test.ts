@@ -119,7 +119,12 @@ Deno.test({
         "cpu",
         [a, b],
         (x, y) =>
-          tf.matMul(tf.broadcastTo(x, [...out, 3, 5]), tf.broadcastTo(y, [...out, 4, 5]), false, true),
+          tf.matMul(
+            tf.broadcastTo(x, [...out, 3, 5]),
+            tf.broadcastTo(y, [...out, 4, 5]),
+            false,
+            true,
+          ),
       );
       assert.deepEqual(fast[0].shape, [...out, 3, 4]);
       assertClose(fast[0].values, ref[0].values, `broadcast [${a.shape}]x[${b.shape}]`);
@@ -161,7 +166,15 @@ Deno.test({
   ignore,
   async fn() {
     const rng = new Rng(7);
-    const activations = ["linear", "relu", "relu6", "elu", "sigmoid", "leakyrelu", "prelu"] as const;
+    const activations = [
+      "linear",
+      "relu",
+      "relu6",
+      "elu",
+      "sigmoid",
+      "leakyrelu",
+      "prelu",
+    ] as const;
     for (const activation of activations) {
       for (const [transposeA, transposeB] of [[false, false], [true, true]]) {
         const a = operand(rng, transposeA ? [9, 6] : [6, 9]);
@@ -203,7 +216,10 @@ Deno.test({
     const first = await runOn("blas", inputs, sequence);
     const second = await runOn("blas", inputs, sequence);
     for (let i = 0; i < first.length; i++) {
-      assert.deepEqual(new Uint8Array(second[i].values.buffer), new Uint8Array(first[i].values.buffer));
+      assert.deepEqual(
+        new Uint8Array(second[i].values.buffer),
+        new Uint8Array(first[i].values.buffer),
+      );
     }
   },
 });
@@ -313,8 +329,11 @@ Deno.test({
       [[7], [0]],
     ];
     for (const [shape, perm] of cases) {
-      await assertIdenticalToCpu(`transpose [${shape}] by [${perm}]`, [operand(rng, shape)], (x) =>
-        tf.transpose(x, perm));
+      await assertIdenticalToCpu(
+        `transpose [${shape}] by [${perm}]`,
+        [operand(rng, shape)],
+        (x) => tf.transpose(x, perm),
+      );
       await assertIdenticalToCpu(`int32 transpose [${shape}] by [${perm}]`, [
         operand(rng, shape),
       ], (x) => tf.cast(tf.transpose(tf.cast(tf.mul(x, 100), "int32"), perm), "float32"));
@@ -347,5 +366,62 @@ Deno.test({
         await assertIdenticalToCpu(`mean ${what}`, x, (t) => tf.mean(t, axis, keepDims));
       }
     }
+  },
+});
+
+Deno.test({
+  name: "blas gather, segment sum, slice, tile and neg are bit-identical to cpu",
+  ignore,
+  async fn() {
+    const rng = new Rng(13);
+    const ids = (n: number, k: number) => Array.from({ length: n }, () => rng.int(0, k - 1));
+    const x = operand(rng, [11, 6, 5]);
+    for (const axis of [0, 1, 2]) {
+      const idx = ids(7, x.shape[axis]);
+      await assertIdenticalToCpu(
+        `gather axis ${axis}`,
+        [x],
+        (t) => tf.gather(t, tf.tensor1d(idx, "int32"), axis),
+      );
+    }
+    const idx2 = ids(2 * 3, 6);
+    await assertIdenticalToCpu("gather 2-d indices with batchDims 1", [operand(rng, [2, 6, 4])], (
+      t,
+    ) => tf.gather(t, tf.tensor2d(idx2, [2, 3], "int32"), 1, 1));
+    await assertIdenticalToCpu(
+      "gather no indices",
+      [x],
+      (t) => tf.gather(t, tf.tensor1d([], "int32"), 0),
+    );
+    await tf.setBackend("blas");
+    assert.throws(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([3], "int32")), /index 3/);
+
+    const segIds = ids(40, 11);
+    segIds[3] = -1; // dropped, as in TensorFlow
+    await assertIdenticalToCpu(
+      "unsortedSegmentSum",
+      [operand(rng, [40, 7, 3])],
+      (t) => tf.unsortedSegmentSum(t, tf.tensor1d(segIds, "int32"), 11),
+    );
+
+    const y = operand(rng, [5, 6, 7]);
+    for (
+      const [begin, size] of [[[1, 2, 3], [3, 2, 4]], [[0, 0, 2], [5, 6, 3]], [[2, 0, 0], [
+        2,
+        6,
+        7,
+      ]], [[0, 1, 0], [-1, 1, -1]]]
+    ) {
+      await assertIdenticalToCpu(`slice ${begin} ${size}`, [y], (t) => tf.slice(t, begin, size));
+    }
+    for (const reps of [[1, 1, 1], [2, 1, 3], [1, 3, 1], [0, 2, 1]]) {
+      await assertIdenticalToCpu(`tile ${reps}`, [y], (t) => tf.tile(t, reps));
+    }
+    await assertIdenticalToCpu(
+      "broadcastTo",
+      [operand(rng, [1, 6, 1])],
+      (t) => tf.broadcastTo(t, [4, 6, 3]),
+    );
+    await assertIdenticalToCpu("neg", [y], (t) => tf.neg(t));
   },
 });

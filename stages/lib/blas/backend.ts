@@ -13,6 +13,7 @@ import {
 } from "@tensorflow/tfjs-core";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { elementwiseKernels } from "./elementwise_kernels.ts";
+import { indexingKernels } from "./indexing_kernels.ts";
 import { matMulKernels } from "./matmul_kernels.ts";
 import type { OpenBlas } from "./openblas.ts";
 
@@ -28,7 +29,12 @@ export function registerBlasBackend(blas: OpenBlas, name = BLAS_BACKEND): void {
   if (findBackendFactory(name)) return;
   registerBackend(name, () => new MathBackendCPU(), 0);
   copyRegisteredKernels("cpu", name);
-  for (const config of [...matMulKernels(blas, name), ...elementwiseKernels(name)]) {
+  const overrides = [
+    ...matMulKernels(blas, name),
+    ...elementwiseKernels(name),
+    ...indexingKernels(name),
+  ];
+  for (const config of overrides) {
     unregisterKernel(config.kernelName, name);
     registerKernel(config);
   }

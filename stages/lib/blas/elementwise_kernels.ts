@@ -2,7 +2,7 @@
  * tfjs kernels for the `blas` backend that replace cpu kernels whose JavaScript dominates a
  * training step after the matrix products: broadcasting binary ops (the cpu kernels convert
  * every index to coordinates), `Transpose`, and `Sum`/`Mean` over leading axes (the cpu kernels
- * transpose first). Same arithmetic as the cpu kernels, so bit-identical results; inputs other
+ * transpose first), and `Neg`. Same arithmetic as the cpu kernels, so bit-identical results; inputs other
  * than float32 (int32 for `Transpose`) go to the cpu kernels.
  *
  * @module
@@ -15,6 +15,7 @@ import {
   Mean,
   Minimum,
   Multiply,
+  Neg,
   RealDiv,
   SquaredDifference,
   Sub,
@@ -27,25 +28,31 @@ import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { kernelFunc } from "./matmul_kernels.ts";
 import { binaryBroadcast, type NumericArray, ROW_OPS, sumAxes, transpose } from "./strided.ts";
 
-type Args = Parameters<KernelFunc>[0];
+/** The arguments tfjs passes a kernel function. */
+export type Args = Parameters<KernelFunc>[0];
 
-function valuesOf(backend: MathBackendCPU, t: TensorInfo) {
+/** The typed array holding a tensor's values in a cpu-layout backend. */
+export function valuesOf(backend: MathBackendCPU, t: TensorInfo): NumericArray {
   return backend.data.get(t.dataId).values as NumericArray;
 }
 
-/** A kernel running `fast` on float32 inputs and the cpu kernel `name` otherwise. */
-function floatKernel(
+/**
+ * A kernel running `fast` when every input's dtype is in `dtypes` and `accepts(args)` holds,
+ * and the cpu kernel `name` otherwise.
+ */
+export function fastKernel(
   name: string,
   backendName: string,
   fast: (args: Args, backend: MathBackendCPU) => TensorInfo,
   dtypes: readonly string[] = ["float32"],
+  accepts: (args: Args) => boolean = () => true,
 ): KernelConfig {
   return {
     kernelName: name,
     backendName,
     kernelFunc: (args) => {
       const inputs = Object.values(args.inputs) as TensorInfo[];
-      if (inputs.every((t) => dtypes.includes(t.dtype))) {
+      if (inputs.every((t) => dtypes.includes(t.dtype)) && accepts(args)) {
         return fast(args, args.backend as MathBackendCPU);
       }
       return kernelFunc(name, "cpu")(args);
@@ -66,7 +73,7 @@ const BINARY: Record<string, string> = {
 /** The elementwise, transpose and reduction kernel configs for `backendName`. */
 export function elementwiseKernels(backendName: string): KernelConfig[] {
   const binary = Object.entries(BINARY).map(([name, op]) =>
-    floatKernel(name, backendName, ({ inputs }, backend) => {
+    fastKernel(name, backendName, ({ inputs }, backend) => {
       const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
       const out = binaryBroadcast(
         ROW_OPS[op],
@@ -79,7 +86,7 @@ export function elementwiseKernels(backendName: string): KernelConfig[] {
     })
   );
 
-  const transposeKernel = floatKernel(Transpose, backendName, ({ inputs, attrs }, backend) => {
+  const transposeKernel = fastKernel(Transpose, backendName, ({ inputs, attrs }, backend) => {
     const { x } = inputs as { x: TensorInfo };
     const out = transpose(valuesOf(backend, x), x.shape, (attrs as { perm: number[] }).perm);
     return backend.makeTensorInfo(out.shape, x.dtype, out.values);
@@ -101,10 +108,20 @@ export function elementwiseKernels(backendName: string): KernelConfig[] {
     return backend.makeTensorInfo(out.shape, "float32", out.values);
   };
 
+  // -x, which the cpu kernel computes as a broadcast product with -1.
+  const negKernel = fastKernel(Neg, backendName, ({ inputs }, backend) => {
+    const { x } = inputs as { x: TensorInfo };
+    const values = valuesOf(backend, x);
+    const out = new Float32Array(values.length);
+    for (let i = 0; i < values.length; i++) out[i] = -values[i];
+    return backend.makeTensorInfo(x.shape, "float32", out);
+  });
+
   return [
     ...binary,
+    negKernel,
     transposeKernel,
-    floatKernel(Sum, backendName, reduce(false)),
-    floatKernel(Mean, backendName, reduce(true)),
+    fastKernel(Sum, backendName, reduce(false)),
+    fastKernel(Mean, backendName, reduce(true)),
   ];
 }

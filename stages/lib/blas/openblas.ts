@@ -24,11 +24,20 @@ export const OPENBLAS_CANDIDATES: Readonly<Record<string, readonly string[]>> = 
 const SYMBOLS = {
   cblas_sgemm: {
     parameters: [
-      "i32", "i32", "i32", // order, transA, transB
-      "i32", "i32", "i32", // M, N, K
-      "f32", "buffer", "i32", // alpha, A, lda
-      "buffer", "i32", // B, ldb
-      "f32", "buffer", "i32", // beta, C, ldc
+      "i32",
+      "i32",
+      "i32", // order, transA, transB
+      "i32",
+      "i32",
+      "i32", // M, N, K
+      "f32",
+      "buffer",
+      "i32", // alpha, A, lda
+      "buffer",
+      "i32", // B, ldb
+      "f32",
+      "buffer",
+      "i32", // beta, C, ldc
     ],
     result: "void",
   },
@@ -93,7 +102,9 @@ export function openBlas(options: { library?: string; threads: number }): OpenBl
       lib ??= Deno.dlopen(path, SYMBOLS);
     } catch (error) {
       failures.push(`${path}: ${error instanceof Error ? error.message : String(error)}`);
-      if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      if (
+        error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied
+      ) {
         break;
       }
       continue;

@@ -1,6 +1,6 @@
 /**
  * Fast JavaScript loops for the data-movement and elementwise work around the matrix products:
- * broadcasting binary ops, transposes and sums over any axes. Each walks its arrays with
+ * broadcasting binary ops, transposes, slices, tiles and sums over any axes. Each walks its arrays with
  * strides over merged dimensions instead of converting every flat index to coordinates, and
  * computes each element with exactly the arithmetic (and summation order) of tfjs's cpu kernels,
  * so the results are bit-identical to them.
@@ -170,6 +170,29 @@ export function binaryBroadcast(
   return { values: out, shape };
 }
 
+/**
+ * Copies from `x` into a new contiguous array of `outShape`: output element (i0, i1, …) is
+ * `x[offset + Σ ik·inStrides[k]]`. Transposes, slices and tiles are all such copies.
+ */
+function stridedCopy<T extends NumericArray>(
+  x: T,
+  offset: number,
+  outShape: readonly number[],
+  inStrides: readonly number[],
+): T {
+  const out = new (x.constructor as new (n: number) => T)(sizeOf(outShape));
+  if (out.length === 0) return out;
+  const { dims, strides } = mergeDims(outShape, [stridesOf(outShape), [...inStrides]]);
+  const n = dims[dims.length - 1];
+  const si = strides[1][strides[1].length - 1];
+  forEachRow(dims, strides, ([o, i]) => {
+    i += offset;
+    if (si === 1) out.set(x.subarray(i, i + n), o);
+    else for (let j = 0; j < n; j++, i += si) out[o + j] = x[i];
+  });
+  return out;
+}
+
 /** `x` of `shape` with its axes permuted (`perm[i]` is the input axis of output axis i). */
 export function transpose<T extends NumericArray>(
   x: T,
@@ -177,20 +200,36 @@ export function transpose<T extends NumericArray>(
   perm: readonly number[],
 ): { values: T; shape: number[] } {
   const outShape = perm.map((p) => shape[p]);
-  const out = new (x.constructor as new (n: number) => T)(x.length);
-  if (x.length === 0) return { values: out, shape: outShape };
   const inStrides = stridesOf(shape);
-  const { dims, strides } = mergeDims(outShape, [
-    stridesOf(outShape),
-    perm.map((p) => inStrides[p]),
-  ]);
-  const n = dims[dims.length - 1];
-  const si = strides[1][strides[1].length - 1];
-  forEachRow(dims, strides, ([o, i]) => {
-    if (si === 1) out.set(x.subarray(i, i + n), o);
-    else for (let j = 0; j < n; j++, i += si) out[o + j] = x[i];
-  });
-  return { values: out, shape: outShape };
+  return { values: stridedCopy(x, 0, outShape, perm.map((p) => inStrides[p])), shape: outShape };
+}
+
+/** The block of `x` (of `shape`) starting at `begin` with extent `size` (all resolved). */
+export function slice<T extends NumericArray>(
+  x: T,
+  shape: readonly number[],
+  begin: readonly number[],
+  size: readonly number[],
+): T {
+  const strides = stridesOf(shape);
+  const offset = begin.reduce((o, b, i) => o + b * strides[i], 0);
+  return stridedCopy(x, offset, size, strides);
+}
+
+/** `x` of `shape` repeated `reps[i]` times along each axis i. */
+export function tile<T extends NumericArray>(
+  x: T,
+  shape: readonly number[],
+  reps: readonly number[],
+): { values: T; shape: number[] } {
+  // Output axis i of extent reps[i]·shape[i] is the pair (repeat, position): stride 0, then 1.
+  const strides = stridesOf(shape);
+  const pairs = shape.flatMap((d, i) => [reps[i], d]);
+  const pairStrides = strides.flatMap((s) => [0, s]);
+  return {
+    values: stridedCopy(x, 0, pairs, pairStrides),
+    shape: shape.map((d, i) => d * reps[i]),
+  };
 }
 
 /**
