@@ -199,6 +199,9 @@ function checkNeeds(
           `unknown upstream stage "${up}"; expected ${oneOf(others)}${didYouMean(up, others)}`,
         );
       }
+      if (ups.indexOf(up) !== i) {
+        fail(src, where, `stage "${up}" listed twice; expected each upstream stage once`);
+      }
     });
     needs[input] = ups as string[];
   }

@@ -415,6 +415,18 @@ Deno.test("loadPipeline: a single input given a list is an error", async () => {
   });
 });
 
+Deno.test("loadPipeline: a many input listing the same stage twice is an error", async () => {
+  await rejectsText(
+    CHAIN +
+      "  join:\n    uses: cfg_join\n    needs: { reference: src, items: [src, double, src] }\n",
+    {
+      line: 13,
+      key: "stages.join.needs.items.2",
+      says: ['stage "src" listed twice', "expected each upstream stage once"],
+    },
+  );
+});
+
 Deno.test("loadPipeline: a dependency cycle is an error printing the cycle path", async () => {
   await rejectsText(
     `stages:
