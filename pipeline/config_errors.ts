@@ -36,7 +36,7 @@ export class ConfigError extends Error {
 }
 
 /** `file:line`, `file`, or `--set x=y (on top of file)` for an origin. */
-export function where(origin: Origin): string {
+function where(origin: Origin): string {
   if (origin.set !== undefined) return `--set ${origin.set} (on top of ${origin.file})`;
   return origin.line === undefined ? origin.file : `${origin.file}:${origin.line}`;
 }
@@ -60,7 +60,7 @@ export function didYouMean(name: string, known: readonly string[]): string {
 }
 
 /** The known name nearest to `name` by edit distance, if it is plausibly a misspelling. */
-export function closest(name: string, known: readonly string[]): string | undefined {
+function closest(name: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of known) {

@@ -75,7 +75,7 @@ async function readLayers(file: string, chain: readonly string[]): Promise<Layer
     );
   }
   const layer = { file, doc, lines };
-  const base = doc.get("extends");
+  const base = (doc.toJS() as Record<string, unknown>).extends;
   if (base === undefined) return [layer];
   const extendsOrigin = { file, line: lineOf(layer, doc.getIn(["extends"], true) as Node) };
   if (typeof base !== "string" || base === "") {

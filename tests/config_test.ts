@@ -167,6 +167,14 @@ Deno.test("loadPipeline: a cycle in extends is an error naming the chain", async
   });
 });
 
+Deno.test("loadPipeline: extends naming a missing file is an error at the extends line", async () => {
+  await rejectsText("description: x\nextends: nowhere.yaml\nstages: {}\n", {
+    line: 2,
+    key: "extends",
+    says: ["nowhere.yaml not found", "expected a path relative to"],
+  });
+});
+
 Deno.test("loadPipeline: --set values are typed by YAML rules (numbers, booleans, lists, strings)", async () => {
   const { p } = await load(CHAIN, [
     "stages.src.with.count=12",
