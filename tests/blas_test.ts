@@ -9,6 +9,7 @@ import { Rng } from "../stages/lib/prng.ts";
 import { backendRuntime, probeBackend } from "../stages/lib/backend_probe.ts";
 import { openBlas } from "../stages/lib/blas/openblas.ts";
 import { registerBlasBackend } from "../stages/lib/blas/backend.ts";
+import { initBackend } from "../stages/lib/tf_backend.ts";
 
 const probe = probeBackend("auto");
 const ignore = probe.backend !== "blas";
@@ -423,5 +424,18 @@ Deno.test({
       (t) => tf.broadcastTo(t, [4, 6, 3]),
     );
     await assertIdenticalToCpu("neg", [y], (t) => tf.neg(t));
+  },
+});
+
+Deno.test({
+  name: "initBackend: auto and blas set up the blas backend when OpenBLAS loads",
+  ignore,
+  async fn() {
+    assert.equal(await initBackend("auto"), "blas");
+    assert.equal(tf.getBackend(), "blas");
+    assert.equal(await initBackend("blas"), "blas");
+    const y = tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2]));
+    assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
+    y.dispose();
   },
 });
