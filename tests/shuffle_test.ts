@@ -9,10 +9,13 @@ import { DEBIAN_MIRROR } from "../stages/download/fashion_mnist.ts";
 import { PIXELS } from "../stages/download/idx.ts";
 import { kind as downloadKind } from "../stages/download/kind.ts";
 import { run as download } from "../stages/download/run.ts";
-import { readNpyFloat32, readNpyUint8 } from "../stages/lib/npy.ts";
+import { encodeNpy, readNpyFloat32, readNpyUint8 } from "../stages/lib/npy.ts";
 import { sha256File } from "../stages/lib/sha256.ts";
 import { kind } from "../stages/shuffle/kind.ts";
 import { run } from "../stages/shuffle/run.ts";
+import { writeFloat32RowsNpy } from "../stages/shuffle/npy_rows.ts";
+import { Rng } from "../stages/lib/prng.ts";
+import { sha256Hex } from "../stages/lib/sha256.ts";
 import { makeContext, type TestContext } from "./fixtures/data/context.ts";
 import { makeDataset, writeMirror } from "./fixtures/data/idx_fixtures.ts";
 import type { ShuffleParams } from "../stages/shuffle/kind.ts";
@@ -149,6 +152,32 @@ Deno.test("shuffle: each image becomes float32 pixels minus its own mean", async
       for (let j = 0; j < PIXELS; j++) assert.equal(row[j], Math.fround(original[j] - mean));
     }
   });
+});
+
+Deno.test("shuffle: the streaming .npy writer writes the bytes of encodeNpy", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "npy-rows-" });
+  try {
+    const rng = new Rng(7);
+    for (
+      const [rows, cols, blockRows] of [[0, 784, 4], [1, 3, 4], [10, 784, 4], [12, 5, 4], [
+        7,
+        2,
+        100,
+      ]]
+    ) {
+      const data = Float32Array.from({ length: rows * cols }, () => rng.float() * 255 - 128);
+      const path = join(dir, `a_${rows}_${cols}.npy`);
+      const digest = await writeFloat32RowsNpy(path, rows, cols, (block, first) => {
+        block.set(data.subarray(first * cols, first * cols + block.length));
+      }, blockRows);
+      const expected = encodeNpy({ data, shape: [rows, cols] });
+      assert.deepEqual(await Deno.readFile(path), expected, `[${rows}, ${cols}]`);
+      assert.equal(digest, sha256Hex(expected));
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)].length, 5); // no temp files left behind
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("shuffle: sizes that do not fit fail naming the param", async () => {

@@ -8,12 +8,13 @@
 import { join } from "node:path";
 import type { StageContext } from "../../pipeline/stage_kind.ts";
 import { writeFileAtomic } from "../lib/atomic_write.ts";
-import { encodeNpy, type NpyArray } from "../lib/npy.ts";
+import { encodeNpy } from "../lib/npy.ts";
 import { sha256Hex } from "../lib/sha256.ts";
 import { FASHION_MNIST } from "../download/fashion_mnist.ts";
 import { CLASSES, parseImages, parseLabels, PIXELS } from "../download/idx.ts";
 import { checkSameCount } from "../download/verify.ts";
-import { selectRows } from "./centre.ts";
+import { centreRows, gatherLabels } from "./centre.ts";
+import { writeFloat32RowsNpy } from "./npy_rows.ts";
 import type { ShuffleParams } from "./kind.ts";
 import { planSplit } from "./split.ts";
 
@@ -62,27 +63,36 @@ export async function run(ctx: StageContext<ShuffleParams>): Promise<void> {
   }
   const split = planSplit(train.count, params);
   const testRows = Int32Array.from({ length: params.test_limit ?? test.count }, (_, i) => i);
-  ctx.progress({ done: 0, total: 3, message: "centring images" });
-  const splits = {
-    train: selectRows(train, split.train),
-    val: selectRows(train, split.val),
-    test: selectRows(test, testRows),
-  };
-
+  const splits = [
+    ["train", train, split.train],
+    ["val", train, split.val],
+    ["test", test, testRows],
+  ] as const;
   const arrays: Record<string, { shape: number[]; dtype: string; sha256: string }> = {};
-  let done = 0;
-  for (const [name, { images, labels }] of Object.entries(splits)) {
-    const n = labels.length;
-    const pair: [string, NpyArray, string][] = [
-      [`${name}_images.npy`, { data: images, shape: [n, PIXELS] }, "float32"],
-      [`${name}_labels.npy`, { data: labels, shape: [n] }, "uint8"],
-    ];
-    for (const [file, array, dtype] of pair) {
-      const encoded = encodeNpy(array);
-      arrays[file] = { shape: array.shape, dtype, sha256: sha256Hex(encoded) };
-      await writeFileAtomic(join(ctx.outDir, file), encoded);
-    }
-    ctx.progress({ done: ++done, total: 3, message: `wrote ${name} (${n} images)` });
+  const classCountsBySplit: Record<string, number[]> = {};
+  for (const [done, [name, source, rows]] of splits.entries()) {
+    const images = `${name}_images.npy`;
+    const labels = `${name}_labels.npy`;
+    arrays[images] = {
+      shape: [rows.length, PIXELS],
+      dtype: "float32",
+      sha256: await writeFloat32RowsNpy(
+        join(ctx.outDir, images),
+        rows.length,
+        PIXELS,
+        (block, first) => centreRows(source.pixels, rows, first, block),
+      ),
+    };
+    const labelData = gatherLabels(source.labels, rows);
+    const encoded = encodeNpy({ data: labelData, shape: [rows.length] });
+    arrays[labels] = { shape: [rows.length], dtype: "uint8", sha256: sha256Hex(encoded) };
+    await writeFileAtomic(join(ctx.outDir, labels), encoded);
+    classCountsBySplit[name] = classCounts(labelData);
+    ctx.progress({
+      done: done + 1,
+      total: splits.length,
+      message: `wrote ${name} (${rows.length} images)`,
+    });
   }
 
   const sizes = {
@@ -99,9 +109,7 @@ export async function run(ctx: StageContext<ShuffleParams>): Promise<void> {
     test_limit: params.test_limit ?? null,
     preprocessing: describe(params, sizes),
     arrays,
-    class_counts: Object.fromEntries(
-      Object.entries(splits).map(([name, { labels }]) => [name, classCounts(labels)]),
-    ),
+    class_counts: classCountsBySplit,
     sources: { ...train.digests, ...test.digests },
   };
   await writeFileAtomic(join(ctx.outDir, "meta.json"), JSON.stringify(meta, null, 2) + "\n");
