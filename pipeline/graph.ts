@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { isAbsolute, join, relative } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { engineHome } from "./paths.ts";
 import { sha256Hex } from "../stages/lib/sha256.ts";
@@ -72,6 +72,7 @@ export class ModuleGraphs {
   /** Writes the graphs computed in this run for the next one. */
   async save(): Promise<void> {
     if (!this.#savePath || !this.#dirty) return;
+    await Deno.mkdir(dirname(this.#savePath), { recursive: true });
     await writeFileAtomic(this.#savePath, JSON.stringify(await this.#saved));
     this.#dirty = false;
   }
