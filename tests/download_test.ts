@@ -208,6 +208,19 @@ function serveFixtures(dataset: Map<string, Uint8Array>) {
         });
         return new Response(body, { headers: { "content-length": String(gz.length) } });
       }
+      case "stall": { // sends half the file, then nothing more (until the test ends)
+        const body = new ReadableStream({
+          start(controller) {
+            controller.enqueue(gz.subarray(0, gz.length >> 1));
+            hanging.push(() => {
+              try {
+                controller.close();
+              } catch { /* the client gave up and cancelled the body */ }
+            });
+          },
+        });
+        return new Response(body, { headers: { "content-length": String(gz.length) } });
+      }
       case "hang": // never answers (until the test ends)
         return new Promise<Response>((resolve) => {
           hanging.push(() => resolve(new Response("late")));
@@ -299,6 +312,16 @@ Deno.test("download http: a server that never answers times out after timeout_ms
   });
 });
 
+Deno.test("download http: a transfer that stalls mid-file times out and is retried", async () => {
+  await withServer(async (server, dataset) => {
+    const logs: string[] = [];
+    await obtainDataset(options([server.base("stall"), server.base("good")], dataset.files, logs));
+    assert.equal(server.requests.get("stall"), 2);
+    assert.match(logs[0], /stall.*: no data for 300 ms \(timeout_ms\); retry 1\/1 in 10 ms$/);
+    assert.match(logs[1], /stall skipped: no data for 300 ms \(timeout_ms\) \(2 attempts\)$/);
+  });
+});
+
 Deno.test("download http: wrong bytes fail the digest check and fall through", async () => {
   await withServer(async (server, dataset) => {
     const logs: string[] = [];
@@ -313,7 +336,7 @@ Deno.test("download http: wrong bytes fail the digest check and fall through", a
 Deno.test("download kind: schema applies defaults and rejects bad params", () => {
   const params = kind.params.parse({});
   assert.equal(params.sources.at(-1), DEBIAN_MIRROR);
-  assert.equal(params.timeout_ms, 30_000);
+  assert.equal(params.timeout_ms, 15_000);
   for (
     const bad of [
       { sourcez: [] },

@@ -22,7 +22,7 @@ export const downloadParams = z.strictObject({
   /** Tried in order; see `sources.ts` for the accepted forms. */
   sources: z.array(sourceText).min(1).default([...DEFAULT_SOURCES]),
   /** An HTTP request fails when no byte arrives for this long. */
-  timeout_ms: z.int().positive().default(30_000),
+  timeout_ms: z.int().positive().default(15_000),
   /** Extra attempts per file after a transient HTTP failure (5xx, dropped connection, timeout). */
   retries: z.int().min(0).max(10).default(2),
   /** Wait before the first retry; doubled for each further one. */
