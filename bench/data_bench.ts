@@ -17,7 +17,7 @@ import { run as download } from "../stages/download/run.ts";
 import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
 import { kind as shuffleKind } from "../stages/shuffle/kind.ts";
 import { run as shuffle } from "../stages/shuffle/run.ts";
-import { makeContext } from "../tests/fixtures/data/context.ts";
+import { stageContext } from "../tests/fixtures/report/context.ts";
 
 const REPEATS = 3;
 const TARGET_SECONDS = 5;
@@ -32,8 +32,20 @@ async function seconds(f: () => Promise<void>): Promise<number> {
 
 /** One cold run of download then shuffle; returns the seconds of each. */
 async function coldRun(): Promise<{ download_s: number; shuffle_s: number; total_s: number }> {
-  const raw = await makeContext(downloadKind, { sources: [DEBIAN_MIRROR] }, {}, "download");
-  const data = await makeContext(shuffleKind, { seed: 28 }, { raw: raw.outDir }, "shuffle");
+  const raw = await stageContext(
+    downloadKind,
+    { sources: [DEBIAN_MIRROR] },
+    {},
+    undefined,
+    "download",
+  );
+  const data = await stageContext(
+    shuffleKind,
+    { seed: 28 },
+    { raw: [{ stage: "download", dir: raw.outDir }] },
+    undefined,
+    "shuffle",
+  );
   try {
     const download_s = await seconds(() => download(raw));
     const shuffle_s = await seconds(() => shuffle(data));

@@ -11,7 +11,7 @@ import { kind } from "../stages/download/kind.ts";
 import { obtainDataset, type ObtainOptions } from "../stages/download/obtain.ts";
 import { run } from "../stages/download/run.ts";
 import { sha256File } from "../stages/lib/sha256.ts";
-import { makeContext } from "./fixtures/data/context.ts";
+import { stageContext } from "./fixtures/report/context.ts";
 import {
   encodeIdx,
   encodeImages,
@@ -127,7 +127,7 @@ Deno.test("download: rejects a label count that differs from the image count", a
 Deno.test("download: rejects a digest mismatch and writes no output", async () => {
   await withTempDir(async (dir) => {
     await writeMirror(dir, makeDataset(20, 10).bytes); // well-formed, but not Fashion-MNIST
-    const ctx = await makeContext(kind, { sources: [dir] });
+    const ctx = await stageContext(kind, { sources: [dir] }, {});
     try {
       await assert.rejects(
         run(ctx),
@@ -165,7 +165,7 @@ Deno.test("download: when every source fails, the error lists each with its reas
   await withTempDir(async (root) => {
     const wrong = await writeMirror(join(root, "wrong"), makeDataset(20, 10).bytes);
     const missing = join(root, "missing");
-    const ctx = await makeContext(kind, { sources: [missing, `file://${wrong}`] });
+    const ctx = await stageContext(kind, { sources: [missing, `file://${wrong}`] }, {});
     try {
       const error = await run(ctx).then(() => undefined, (e: Error) => e);
       assert.ok(error, "run should fail");
@@ -366,7 +366,11 @@ Deno.test({
   ignore: !hasRealData,
   async fn() {
     await withServer(async (server) => {
-      const ctx = await makeContext(kind, { sources: [server.base("missing"), DEBIAN_MIRROR] });
+      const ctx = await stageContext(
+        kind,
+        { sources: [server.base("missing"), DEBIAN_MIRROR] },
+        {},
+      );
       try {
         await run(ctx);
         for (const file of FASHION_MNIST) {

@@ -16,7 +16,7 @@ import { run } from "../stages/shuffle/run.ts";
 import { writeFloat32RowsNpy } from "../stages/shuffle/npy_rows.ts";
 import { Rng } from "../stages/lib/prng.ts";
 import { sha256Hex } from "../stages/lib/sha256.ts";
-import { makeContext, type TestContext } from "./fixtures/data/context.ts";
+import { type ReportTestContext, stageContext } from "./fixtures/report/context.ts";
 import { makeDataset, writeMirror } from "./fixtures/data/idx_fixtures.ts";
 import type { ShuffleParams } from "../stages/shuffle/kind.ts";
 
@@ -58,10 +58,10 @@ function rowIds(images: Float32Array): number[] {
 /** Runs shuffle with `params` on a fresh fixture raw dir; hands the context to `check`. */
 async function shuffled(
   params: Partial<ShuffleParams>,
-  check: (ctx: TestContext<ShuffleParams>, pixels: Uint8Array) => Promise<void>,
+  check: (ctx: ReportTestContext<ShuffleParams>, pixels: Uint8Array) => Promise<void>,
 ): Promise<void> {
   const { dir, pixels } = await rawDir();
-  const ctx = await makeContext(kind, params, { raw: dir });
+  const ctx = await stageContext(kind, params, { raw: [{ stage: "download", dir }] });
   try {
     await run(ctx);
     await check(ctx, pixels);
@@ -72,7 +72,7 @@ async function shuffled(
 }
 
 /** meta.json of a finished run. */
-async function readMeta(ctx: TestContext<ShuffleParams>) {
+async function readMeta(ctx: ReportTestContext<ShuffleParams>) {
   return JSON.parse(await Deno.readTextFile(join(ctx.outDir, "meta.json")));
 }
 
@@ -192,7 +192,7 @@ Deno.test("shuffle: sizes that do not fit fail naming the param", async () => {
     ] as const
   ) {
     const { dir } = await rawDir();
-    const ctx = await makeContext(kind, params, { raw: dir });
+    const ctx = await stageContext(kind, params, { raw: [{ stage: "download", dir }] });
     try {
       await assert.rejects(run(ctx), pattern);
     } finally {
@@ -218,8 +218,10 @@ Deno.test({
   name: "shuffle real data: 60000 and 10000 centred images, 6000 training images per class",
   ignore: !hasRealData,
   async fn() {
-    const raw = await makeContext(downloadKind, { sources: [DEBIAN_MIRROR] });
-    const ctx = await makeContext(kind, { seed: 28 }, { raw: raw.outDir });
+    const raw = await stageContext(downloadKind, { sources: [DEBIAN_MIRROR] }, {});
+    const ctx = await stageContext(kind, { seed: 28 }, {
+      raw: [{ stage: "download", dir: raw.outDir }],
+    });
     try {
       await download(raw);
       await run(ctx);
