@@ -1,0 +1,138 @@
+/**
+ * Engine benchmark: the no-op rerun time of a 6-stage pipeline (every stage cached; target
+ * ≤ 1 s) beside Snakemake's no-op time on an equivalent 6-rule Snakefile, measured in the
+ * same run on the same machine. Both are timed as whole commands from process start to exit
+ * (our CLI started with the Deno binary directly; `npx` start-up is not counted for either).
+ * Writes `artifacts/bench/engine.json`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { SIX_STAGES, TestProject } from "../tests/fixtures/engine/project.ts";
+import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+
+const REPEATS = 7;
+const OUT = fileURLToPath(new URL("../artifacts/bench/engine.json", import.meta.url));
+
+/** The same DAG as SIX_STAGES: two sources, two maps, a join, a final map. */
+const SNAKEFILE = `
+rule all:
+    input: "final.txt"
+rule a:
+    output: "a.txt"
+    shell: "printf '1\\\\n2\\\\n3\\\\n' > {output}"
+rule b:
+    output: "b.txt"
+    shell: "printf '10\\\\n20\\\\n30\\\\n' > {output}"
+rule ma:
+    input: "a.txt"
+    output: "ma.txt"
+    shell: "awk '{{print $1*2}}' {input} > {output}"
+rule mb:
+    input: "b.txt"
+    output: "mb.txt"
+    shell: "awk '{{print $1*3}}' {input} > {output}"
+rule j:
+    input: "ma.txt", "mb.txt"
+    output: "j.txt"
+    shell: "cat {input} > {output}"
+rule final:
+    input: "j.txt"
+    output: "final.txt"
+    shell: "cp {input} {output}"
+`;
+
+/** Wall seconds of one command; throws with its output if it fails. */
+async function timed(
+  cmd: string,
+  args: string[],
+  cwd: string,
+): Promise<{ seconds: number; text: string }> {
+  const t0 = performance.now();
+  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
+  const seconds = (performance.now() - t0) / 1000;
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed:\n${text}`);
+  return { seconds, text };
+}
+
+function stats(xs: number[]): { median: number; min: number; max: number; runs: number[] } {
+  const s = [...xs].sort((a, b) => a - b);
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  return {
+    median: round(s[Math.floor(s.length / 2)]),
+    min: round(s[0]),
+    max: round(s.at(-1)!),
+    runs: xs.map(round),
+  };
+}
+
+const project = await TestProject.create({ "six.yaml": SIX_STAGES });
+const snakeDir = await Deno.makeTempDir({ prefix: "engine_bench_snakemake_" });
+try {
+  const cli = [
+    "run",
+    "-A",
+    `--config=${fileURLToPath(new URL("../deno.json", import.meta.url))}`,
+    fileURLToPath(new URL("../pipeline/cli.ts", import.meta.url)),
+    "--root",
+    project.root,
+    "run",
+    "configs/six.yaml",
+  ];
+  const cold = await timed(Deno.execPath(), cli, project.root);
+  console.log(`engine: first run (6 stages ran) ${cold.seconds.toFixed(2)} s`);
+  const engine: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const r = await timed(Deno.execPath(), cli, project.root);
+    if (!/stages: 0 ran, 6 cached, 0 failed/.test(r.text)) {
+      throw new Error(`not a no-op:\n${r.text}`);
+    }
+    engine.push(r.seconds);
+  }
+
+  await Deno.writeTextFile(join(snakeDir, "Snakefile"), SNAKEFILE);
+  const snakeArgs = ["--cores", "2", "--quiet"];
+  const snakeCold = await timed("snakemake", snakeArgs, snakeDir);
+  console.log(`snakemake: first run (7 jobs) ${snakeCold.seconds.toFixed(2)} s`);
+  const snake: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const r = await timed("snakemake", snakeArgs, snakeDir);
+    if (!/Nothing to be done/.test(r.text) && r.text.trim() !== "") {
+      throw new Error(`snakemake was not a no-op:\n${r.text}`);
+    }
+    snake.push(r.seconds);
+  }
+  const version = (await timed("snakemake", ["--version"], snakeDir)).text.trim();
+
+  const summary = {
+    noop_rerun_seconds: stats(engine),
+    snakemake_noop_seconds: stats(snake),
+    snakemake_version: version,
+    deno: Deno.version.deno,
+    stages: 6,
+    repeats: REPEATS,
+    target_seconds: 1,
+    meets_target: stats(engine).median <= 1,
+    cores: navigator.hardwareConcurrency,
+    note: "whole-process wall time; machine shared with other jobs, so numbers are pessimistic",
+    date: new Date().toISOString(),
+  };
+  console.log(
+    `engine no-op rerun, 6 stages: median ${summary.noop_rerun_seconds.median} s ` +
+      `(min ${summary.noop_rerun_seconds.min}, max ${summary.noop_rerun_seconds.max}; target ≤ 1 s: ${
+        summary.meets_target ? "met" : "NOT met"
+      })`,
+  );
+  console.log(
+    `snakemake ${version} no-op, 6 rules: median ${summary.snakemake_noop_seconds.median} s ` +
+      `(min ${summary.snakemake_noop_seconds.min}, max ${summary.snakemake_noop_seconds.max})`,
+  );
+  await Deno.mkdir(join(OUT, ".."), { recursive: true });
+  await writeFileAtomic(OUT, JSON.stringify(summary, null, 2) + "\n");
+  console.log(`wrote ${OUT}`);
+} finally {
+  await project.dispose();
+  await Deno.remove(snakeDir, { recursive: true });
+}
