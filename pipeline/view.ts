@@ -99,6 +99,7 @@ export class LiveView implements View {
   #rows = new Map<string, Row>();
   #write: (s: string) => void;
   #drawn = 0;
+  #shown = "";
   #timer: ReturnType<typeof setInterval>;
   #width: number;
 
@@ -144,13 +145,24 @@ export class LiveView implements View {
   #clear() {
     if (this.#drawn) this.#write(`\x1b[${this.#drawn}A\x1b[J`);
     this.#drawn = 0;
+    this.#shown = "";
   }
 
+  /** Redraws the table when it changed; lines are cut to the terminal width so none wraps. */
   #draw() {
+    let columns = 80;
+    try {
+      columns = Deno.consoleSize().columns || columns; // 0 on some pseudo-terminals
+    } catch { /* not a console after all: keep 80 */ }
+    const lines = [...this.#rows].map(([name, row]) =>
+      this.#rowText(name, row).slice(0, columns - 1)
+    );
+    const text = lines.join("\n") + "\n";
+    if (text === this.#shown) return;
     this.#clear();
-    const lines = [...this.#rows].map(([name, row]) => this.#rowText(name, row));
-    this.#write(lines.join("\n") + "\n");
+    this.#write(text);
     this.#drawn = lines.length;
+    this.#shown = text;
   }
 
   #rowText(name: string, row: Row): string {
