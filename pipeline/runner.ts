@@ -104,6 +104,7 @@ export async function runStage(req: RunRequest): Promise<RunOutcome> {
   });
   const stderr = forEachLine(child.stderr, (line) => {
     writeLog(line);
+    req.onLog(line);
     stderrTail.push(line);
     if (stderrTail.length > 20) stderrTail.shift();
   });

@@ -9,6 +9,7 @@ Deno.test("cache: a second run of an unchanged config runs nothing and publishes
     const first = await p.cli("run", CONFIG);
     assert.equal(first.code, 0, first.stderr);
     assert.deepEqual(first.summary, { ran: 6, cached: 0, failed: 0 });
+    assert.match(first.stderr, /j \| provenance: config=configs\/six\.yaml stages=a,b,j,ma,mb\n/);
     const second = await p.cli("run", CONFIG);
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(second.summary, { ran: 0, cached: 6, failed: 0 });

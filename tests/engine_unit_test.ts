@@ -1,0 +1,107 @@
+import assert from "node:assert/strict";
+import { explainChanges, type Fingerprint } from "../pipeline/fingerprint.ts";
+import { metricDrifts } from "../pipeline/check.ts";
+import type { LockFile } from "../pipeline/lockfile.ts";
+import { schedule, Semaphore } from "../pipeline/scheduler.ts";
+
+const base: Fingerprint = {
+  engine: "1",
+  stage: "train",
+  uses: "train",
+  params: { lr: 0.01, opt: { beta: 0.9 } },
+  inputs: { data: [{ stage: "shuffle", outputs: { "a.npy": "1", "b.npy": "2" } }] },
+  code: { "stages/train/run.ts": "x", "stages/lib/npy.ts": "y" },
+  npm: { zod: "4.6.7" },
+  runtime: { backend: "wasm" },
+  deno: "2.9.6",
+  platform: "linux-x86_64",
+};
+
+Deno.test("fingerprint: explainChanges names each changed param, input file, module, npm version and runtime setting", () => {
+  const now: Fingerprint = {
+    ...base,
+    params: { lr: 0.02, opt: { beta: 0.9 } },
+    inputs: { data: [{ stage: "shuffle", outputs: { "a.npy": "1", "b.npy": "3" } }] },
+    code: { "stages/train/run.ts": "x", "stages/lib/npy.ts": "z", "stages/lib/new.ts": "n" },
+    npm: { zod: "4.7.0" },
+    runtime: { backend: "blas" },
+  };
+  assert.deepEqual(explainChanges(base, now), [
+    "param lr: 0.01 → 0.02",
+    "input data: shuffle outputs changed (b.npy)",
+    "module stages/lib/new.ts added",
+    "module stages/lib/npy.ts changed",
+    "npm zod: 4.6.7 → 4.7.0",
+    "runtime backend: wasm → blas",
+  ]);
+  assert.deepEqual(explainChanges(base, structuredClone(base)), []);
+});
+
+function lockWith(metrics: unknown): LockFile {
+  const stage = {
+    uses: "t",
+    key: "k",
+    params: {},
+    codeDigest: "c",
+    runtime: {},
+    outputs: {},
+    metrics,
+  };
+  return { config: "c.yaml", digest: "d", versions: {}, stages: { train: stage } };
+}
+
+Deno.test("check: numbers within the relative tolerance pass, others drift; timing keys are skipped", () => {
+  const locked = lockWith({ test_mse: 768, usage: [5, 6], train_seconds: 10, backend: "wasm" });
+  const same = lockWith({
+    test_mse: 768 * (1 + 5e-7),
+    usage: [5, 6],
+    train_seconds: 99,
+    backend: "wasm",
+  });
+  assert.deepEqual(metricDrifts(locked, same, 1e-6), []);
+  const off = lockWith({ test_mse: 769, usage: [5, 7], train_seconds: 10, backend: "blas" });
+  const drifts = metricDrifts(locked, off, 1e-6);
+  assert.deepEqual(drifts.map((d) => d.key), ["train.test_mse", "train.usage.1", "train.backend"]);
+  assert.ok(Math.abs(drifts[0].rel! - 1 / 769) < 1e-12);
+  assert.deepEqual(
+    metricDrifts(locked, lockWith({ test_mse: 768, usage: [5, 6] }), 1e-6).map((d) => d.key),
+    [
+      "train.backend",
+    ],
+  );
+});
+
+Deno.test("scheduler: a failure skips its transitive dependants only; the semaphore bounds concurrency", async () => {
+  const slots = new Semaphore(2);
+  let running = 0;
+  let peak = 0;
+  const skipped: string[] = [];
+  const results = await schedule(
+    [
+      { name: "a", deps: [] },
+      { name: "b", deps: [] },
+      { name: "c", deps: [] },
+      { name: "d", deps: ["a"] },
+      { name: "e", deps: ["d", "b"] },
+      { name: "f", deps: ["c"] },
+    ],
+    (name) =>
+      slots.with(async () => {
+        peak = Math.max(peak, ++running);
+        await new Promise((r) => setTimeout(r, 20));
+        running--;
+        return name !== "a";
+      }),
+    (name, dep) => skipped.push(`${name}<-${dep}`),
+  );
+  assert.deepEqual(Object.fromEntries(results), {
+    a: "failed",
+    b: "ok",
+    c: "ok",
+    d: "skipped",
+    e: "skipped",
+    f: "ok",
+  });
+  assert.deepEqual(skipped, ["d<-a", "e<-d"]);
+  assert.equal(peak, 2);
+});
