@@ -50,6 +50,15 @@ function layoutFrom(cmd: Command): Layout {
   return layoutOf(projectRoot(cmd.optsWithGlobals().root));
 }
 
+/** `run --force configs/x.yaml` would take the config for a stage name: say so. */
+function checkForceArg(force: ExecOptions["force"]): void {
+  if (typeof force === "string" && /\.ya?ml$/.test(force)) {
+    throw new UsageError(
+      `--force takes a stage name, not ${force}; to force every stage write \`run CONFIG --force\``,
+    );
+  }
+}
+
 async function load(layout: Layout, config: string, sets: string[]): Promise<Pipeline> {
   const path = await findConfig(layout, config);
   if (!path) {
@@ -108,6 +117,12 @@ async function execute(
   writeLockFile: boolean,
   opts: ExecOptions,
 ): Promise<{ report?: RunReport; code: number }> {
+  const names = pipeline.stages.map((s) => s.name);
+  if (typeof opts.force === "string" && !names.includes(opts.force)) {
+    throw new UsageError(
+      `--force ${opts.force}: no such stage in ${pipeline.path} (stages: ${names.join(", ")})`,
+    );
+  }
   if (opts.dryRun) {
     const plans = await planPipeline(pipeline, layout, await readLock(lockPath), opts.force);
     for (const p of plans) {
@@ -183,6 +198,7 @@ function program(): Command {
       .description("run a config: only stages whose inputs, params, code or runtime changed")
       .argument("[config]", "config file", DEFAULT_CONFIG),
   ).action(async (config: string, opts: ExecOptions, cmd: Command) => {
+    checkForceArg(opts.force);
     const layout = layoutFrom(cmd);
     const p = await load(layout, config, opts.set);
     const { code } = await execute(layout, p, p.name, lockPathFor(p.path), true, opts);
@@ -192,6 +208,7 @@ function program(): Command {
   execOptions(
     root.command("reproduce").description(`run ${DEFAULT_CONFIG} (the paper's results)`),
   ).action(async (opts: ExecOptions, cmd: Command) => {
+    checkForceArg(opts.force);
     const layout = layoutFrom(cmd);
     const p = await load(layout, DEFAULT_CONFIG, opts.set);
     Deno.exitCode = (await execute(layout, p, p.name, lockPathFor(p.path), true, opts)).code;
@@ -277,6 +294,7 @@ function program(): Command {
       .argument("<name>", "experiment name, e.g. k20")
       .argument("[config]", "base config file", DEFAULT_CONFIG),
   ).action(async (name: string, config: string, opts: ExecOptions, cmd: Command) => {
+    checkForceArg(opts.force);
     const layout = layoutFrom(cmd);
     checkExperimentName(name);
     const p = await load(layout, config, opts.set);
@@ -335,6 +353,7 @@ function program(): Command {
         DEFAULT_TOLERANCE,
       ),
   ).action(async (config: string, opts: ExecOptions & { tolerance: number }, cmd: Command) => {
+    checkForceArg(opts.force);
     const layout = layoutFrom(cmd);
     const p = await load(layout, config, opts.set);
     const lockPath = lockPathFor(p.path);

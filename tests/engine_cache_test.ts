@@ -81,6 +81,12 @@ Deno.test("cache: --force STAGE reruns that stage only; --force reruns all", asy
     assert.deepEqual(ranStages(one), ["ma"]);
     const all = await p.cli("run", CONFIG, "--force");
     assert.deepEqual(all.summary, { ran: 6, cached: 0, failed: 0 });
+    const typo = await p.cli("run", "--force", CONFIG);
+    assert.equal(typo.code, 2);
+    assert.match(
+      typo.stderr,
+      /--force takes a stage name, not configs\/six\.yaml; to force every stage write `run CONFIG --force`/,
+    );
   } finally {
     await p.dispose();
   }
