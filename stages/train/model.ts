@@ -1,0 +1,212 @@
+/**
+ * LGAE / LLGAE, the decoder-only autoencoders of CATSMILE-1022 (`shared/seed/catsmile-1022-llgae.md`).
+ *
+ * Parameters, per component k = 1..K: a mean μ_k ∈ R^D and loadings W_k ∈ R^{D×E}.
+ * An image x is encoded by T gradient steps on b from b_k(0) = 0, for every k:
+ *   b_k(t) = b_k(t−1) + β ( W_kᵀ (x − μ_k − W_k b_k(t−1)) − λ b_k(t−1) )
+ * (λ = 0 is the note's equation; λ = 1 adds the gradient of a Gaussian prior on b, as the note's
+ * published run did). The choice k* = argmin_k ‖x − μ_k − W_k b_k(T)‖² is the note's max over k;
+ * the reconstruction is x̂ = μ_k* + W_k* b_k*(T) and the loss the mean of (x̂ − x)² over pixels
+ * and batch. Gradients reach μ and W through the T unrolled steps of the chosen component only.
+ * LGAE is K = 1.
+ *
+ * Two formulations compute the same numbers: {@link lossLiteral} writes the steps as above (the
+ * reference), {@link forward} works with P_k = W_kᵀ(x − μ_k) and Gram matrices C_k = W_kᵀW_k.
+ * Call `initBackend` (stages/lib/tf_backend.ts) before using either.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { readSafeTensors } from "../lib/safetensors.ts";
+
+/** The encoder's settings. */
+export interface Encoder {
+  /** T, gradient steps on b. */
+  steps: number;
+  /** β, the step size. */
+  beta: number;
+  /** λ, weight of the Gaussian prior's gradient −λb in each step (0 in the note's equation). */
+  latentDecay: number;
+}
+
+/** The trainable parameters: μ [K,D] and W [K,D,E]. */
+export interface Params {
+  mu: tf.Tensor2D;
+  W: tf.Tensor3D;
+}
+
+/** Swaps the last two axes (an explicit transpose). */
+function swap(a: tf.Tensor): tf.Tensor {
+  return a.rank === 2 ? tf.transpose(a) : tf.transpose(a, [0, 2, 1]);
+}
+
+/**
+ * Matrix product (rank 2 or batched rank 3) whose gradient uses explicit transposes: the
+ * tfjs-wasm kernel is about ten times slower with its transpose flags set.
+ */
+const mm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
+      tf.matMul(dy as tf.Tensor3D, swap(saved[1]) as tf.Tensor3D), // ∂/∂a = dy bᵀ
+      tf.matMul(swap(saved[0]) as tf.Tensor3D, dy as tf.Tensor3D), // ∂/∂b = aᵀ dy
+    ],
+  };
+}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/** Rows of [B,K] with 1 at each image's chosen component (tf.oneHot rejects K = 1). */
+function oneHot(choice: tf.Tensor1D, K: number): tf.Tensor2D {
+  return K === 1
+    ? tf.ones([choice.shape[0], 1])
+    : tf.cast(tf.oneHot(choice, K), "float32") as tf.Tensor2D;
+}
+
+/** The reference: the note's per-step products for each k; returns the loss and the choice. */
+export function lossLiteral(
+  { mu, W }: Params,
+  x: tf.Tensor2D,
+  { steps, beta, latentDecay }: Encoder,
+): { loss: tf.Scalar; choice: tf.Tensor1D } {
+  const [K, D, E] = W.shape;
+  const errors: tf.Tensor1D[] = [];
+  for (let k = 0; k < K; k++) {
+    const muK = tf.slice(mu, [k, 0], [1, D]); // μ_k
+    const wK = tf.reshape(tf.slice(W, [k, 0, 0], [1, D, E]), [D, E]) as tf.Tensor2D; // W_k
+    let b: tf.Tensor2D = tf.zeros([x.shape[0], E]); // b_k(0) = 0
+    for (let t = 1; t <= steps; t++) {
+      const r = tf.sub(tf.sub(x, muK), tf.matMul(b, wK, false, true)); // x − μ_k − W_k b
+      b = tf.add(b, tf.mul(beta, tf.sub(tf.matMul(r, wK), tf.mul(latentDecay, b)))); // b += β(W_kᵀ r − λb)
+    }
+    const r = tf.sub(tf.sub(x, muK), tf.matMul(b, wK, false, true));
+    errors.push(tf.sum(tf.square(r), 1)); // ‖x − μ_k − W_k b_k(T)‖²
+  }
+  const err = tf.stack(errors, 1); // [B, K]
+  const choice = tf.argMin(err, 1) as tf.Tensor1D; // k* = argmin_k; not differentiated
+  const chosen = tf.sum(tf.mul(err, oneHot(choice, K)), 1); // ‖x − x̂‖² of k*
+  return { loss: tf.div(tf.mean(chosen), D), choice };
+}
+
+/**
+ * The fast formulation: one product of the batch against [W_1 … W_K], Gram matrices for the
+ * T steps, errors from ‖x − μ_k‖² − 2bᵀP_k + bᵀC_k b, and a decode of the chosen component only.
+ * Returns the loss (mean over pixels and batch), the reconstruction, the choice and each image's
+ * mean squared error.
+ */
+export function forward(
+  { mu, W }: Params,
+  x: tf.Tensor2D,
+  { steps, beta, latentDecay }: Encoder,
+): { loss: tf.Scalar; recon: tf.Tensor2D; choice: tf.Tensor1D; sqErr: tf.Tensor1D } {
+  const [K, D, E] = W.shape;
+  const B = x.shape[0];
+  const wCat = tf.reshape(tf.transpose(W, [1, 0, 2]), [D, K * E]); // [W_1 … W_K], D×KE
+  const xw = tf.transpose(tf.reshape(mm(x, wCat), [B, K, E]), [1, 0, 2]); // W_kᵀ x, [K,B,E]
+  const muW = mm(tf.reshape(mu, [K, 1, D]), W); // μ_kᵀ W_k, [K,1,E]
+  const P = tf.sub(xw, muW); // P_k = W_kᵀ (x − μ_k)
+  const C = mm(swap(W), W); // C_k = W_kᵀ W_k, [K,E,E]
+  let b: tf.Tensor = tf.zeros([K, B, E]); // b_k(0) = 0
+  for (let t = 1; t <= steps; t++) {
+    b = tf.add(b, tf.mul(beta, tf.sub(tf.sub(P, mm(b, C)), tf.mul(latentDecay, b)))); // b += β(P − Cb − λb)
+  }
+  // ‖x − μ_k‖² = ‖x‖² − 2 xᵀμ_k + ‖μ_k‖², [B,K]
+  const xx = tf.sum(tf.square(x), 1, true);
+  const xMu = tf.add(tf.sub(xx, tf.mul(2, mm(x, tf.transpose(mu)))), tf.sum(tf.square(mu), 1));
+  // ‖x − μ_k − W_k b‖² = ‖x − μ_k‖² − 2 bᵀP_k + bᵀ C_k b
+  const bP = tf.sum(tf.mul(b, P), 2); // [K,B]
+  const bCb = tf.sum(tf.mul(mm(b, C), b), 2); // [K,B]
+  const err = tf.add(tf.sub(tf.transpose(xMu), tf.mul(2, bP)), bCb); // [K,B]
+  const choice = tf.argMin(err, 0) as tf.Tensor1D; // k* = argmin_k; not differentiated
+  const pick = oneHot(choice, K); // [B,K]
+  const bChosen = tf.reshape(
+    tf.transpose(tf.mul(b, tf.expandDims(tf.transpose(pick), 2)), [1, 0, 2]),
+    [B, K * E],
+  );
+  const recon = tf.add(mm(pick, mu), mm(bChosen, tf.transpose(wCat))) as tf.Tensor2D; // x̂ = μ_k* + W_k* b_k*(T)
+  const sqErr = tf.mean(tf.square(tf.sub(recon, x)), 1) as tf.Tensor1D; // per image, over pixels
+  return { loss: tf.mean(sqErr), recon, choice, sqErr };
+}
+
+/** A trained model read from `model.safetensors`, as plain arrays. */
+export interface LoadedModel {
+  /** K, number of components. */
+  components: number;
+  /** E, latent dimension. */
+  latentDim: number;
+  /** D, pixels per image. */
+  pixels: number;
+  /** μ, K×D row-major. */
+  mu: Float32Array;
+  /** W, K×D×E row-major. */
+  W: Float32Array;
+  /** The encoder settings it was trained with. */
+  encoder: Encoder;
+  /** The file's `__metadata__` (params as JSON, epoch, backend). */
+  metadata: Record<string, string>;
+}
+
+/** Reads `model.safetensors` written by the `train` stage; errors name the file and the key. */
+export async function loadModel(path: string): Promise<LoadedModel> {
+  const { tensors, metadata } = await readSafeTensors(path);
+  const { mu, W } = tensors;
+  if (!mu || !W) throw new Error(`${path}: needs tensors mu and W, found ${Object.keys(tensors)}`);
+  const [components, pixels, latentDim] = W.shape;
+  if (W.shape.length !== 3 || mu.shape.join() !== [components, pixels].join()) {
+    throw new Error(`${path}: mu [${mu.shape}] and W [${W.shape}] should be [K,D] and [K,D,E]`);
+  }
+  let params: Record<string, unknown>;
+  try {
+    params = JSON.parse(metadata.params ?? "");
+  } catch {
+    throw new Error(`${path}: __metadata__.params must be the training params as JSON`);
+  }
+  const { steps, beta, latent_decay } = params;
+  if (typeof steps !== "number" || typeof beta !== "number" || typeof latent_decay !== "number") {
+    throw new Error(`${path}: __metadata__.params needs numeric steps, beta and latent_decay`);
+  }
+  return {
+    components,
+    latentDim,
+    pixels,
+    mu: mu.data,
+    W: W.data,
+    encoder: { steps, beta, latentDecay: latent_decay },
+    metadata,
+  };
+}
+
+/**
+ * The batched forward pass of a loaded model over `n` images (row-major n×D): reconstructions,
+ * the chosen component of each image and each image's mean squared error over pixels.
+ */
+export function reconstruct(
+  model: LoadedModel,
+  images: Float32Array,
+  n: number,
+  batchSize = 1000,
+): { recon: Float32Array; choice: Int32Array; sqErr: Float32Array } {
+  const { components: K, pixels: D, latentDim: E } = model;
+  if (images.length !== n * D) {
+    throw new Error(`reconstruct: ${images.length} values are not ${n} images of ${D} pixels`);
+  }
+  const recon = new Float32Array(n * D);
+  const choice = new Int32Array(n);
+  const sqErr = new Float32Array(n);
+  const params = { mu: tf.tensor2d(model.mu, [K, D]), W: tf.tensor3d(model.W, [K, D, E]) };
+  try {
+    for (let start = 0; start < n; start += batchSize) {
+      const rows = Math.min(batchSize, n - start);
+      tf.tidy(() => {
+        const x = tf.tensor2d(images.subarray(start * D, (start + rows) * D), [rows, D]);
+        const out = forward(params, x, model.encoder);
+        recon.set(out.recon.dataSync(), start * D);
+        choice.set(out.choice.dataSync(), start);
+        sqErr.set(out.sqErr.dataSync(), start);
+      });
+    }
+  } finally {
+    tf.dispose([params.mu, params.W]);
+  }
+  return { recon, choice, sqErr };
+}
