@@ -13,7 +13,6 @@ export type NumericArray = Float32Array | Int32Array;
 
 /**
  * One row of a binary op: `out[o + i] = f(a[ia + i·sa], b[ib + i·sb])` for i < n.
- * Each op is its own small function so the engine compiles a tight loop for it.
  */
 export type RowOp = (
   out: Float32Array,
@@ -27,32 +26,42 @@ export type RowOp = (
   n: number,
 ) => void;
 
-/** Row loops of the binary ops this module accelerates, with the cpu kernels' arithmetic. */
+/**
+ * Compiles a row loop for the elementwise expression `expr` of `x` (from a) and `y` (from b),
+ * with separate loops for the common stride patterns (both contiguous, one side broadcast).
+ * Each op gets its own compiled function, so the engine inlines the expression into tight,
+ * monomorphic loops instead of calling a shared closure per element.
+ */
+function rowOp(expr: string): RowOp {
+  const body = `
+    if (sa === 1 && sb === 1) {
+      for (let i = 0; i < n; i++) { const x = a[ia + i], y = b[ib + i]; out[o + i] = ${expr}; }
+    } else if (sa === 0 && sb === 1) {
+      const x = a[ia];
+      for (let i = 0; i < n; i++) { const y = b[ib + i]; out[o + i] = ${expr}; }
+    } else if (sa === 1 && sb === 0) {
+      const y = b[ib];
+      for (let i = 0; i < n; i++) { const x = a[ia + i]; out[o + i] = ${expr}; }
+    } else {
+      for (let i = 0; i < n; i++, ia += sa, ib += sb) {
+        const x = a[ia], y = b[ib]; out[o + i] = ${expr};
+      }
+    }`;
+  return new Function("out", "o", "a", "ia", "sa", "b", "ib", "sb", "n", body) as RowOp;
+}
+
+/**
+ * Row loops of the binary ops this module accelerates, with the cpu kernels' arithmetic
+ * (in double precision, rounded to float32 on store).
+ */
 export const ROW_OPS: Readonly<Record<string, RowOp>> = {
-  add(out, o, a, ia, sa, b, ib, sb, n) {
-    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia] + b[ib];
-  },
-  sub(out, o, a, ia, sa, b, ib, sb, n) {
-    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia] - b[ib];
-  },
-  mul(out, o, a, ia, sa, b, ib, sb, n) {
-    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia] * b[ib];
-  },
-  div(out, o, a, ia, sa, b, ib, sb, n) {
-    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = a[ia] / b[ib];
-  },
-  squaredDifference(out, o, a, ia, sa, b, ib, sb, n) {
-    for (let i = 0; i < n; i++, ia += sa, ib += sb) {
-      const d = a[ia] - b[ib];
-      out[o + i] = d * d;
-    }
-  },
-  maximum(out, o, a, ia, sa, b, ib, sb, n) {
-    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = Math.max(a[ia], b[ib]);
-  },
-  minimum(out, o, a, ia, sa, b, ib, sb, n) {
-    for (let i = 0; i < n; i++, ia += sa, ib += sb) out[o + i] = Math.min(a[ia], b[ib]);
-  },
+  add: rowOp("x + y"),
+  sub: rowOp("x - y"),
+  mul: rowOp("x * y"),
+  div: rowOp("x / y"),
+  squaredDifference: rowOp("(x - y) * (x - y)"),
+  maximum: rowOp("Math.max(x, y)"),
+  minimum: rowOp("Math.min(x, y)"),
 };
 
 function sizeOf(shape: readonly number[]): number {
@@ -100,29 +109,26 @@ function mergeDims(dims: readonly number[], strideLists: readonly number[][]) {
 }
 
 /**
- * Walks every index of `dims` except the last in row-major order, calling `visit` with each
- * stride list's offset; the caller's inner loop covers the last dim.
+ * For every index of `dims` except the last, in row-major order, each stride list's offset:
+ * `offsets[j][r]` is where row r starts for list j. The caller's inner loop covers the last dim.
  */
-function forEachRow(
-  dims: readonly number[],
-  strides: readonly number[][],
-  visit: (offsets: number[]) => void,
-): void {
+function rowOffsets(dims: readonly number[], strides: readonly number[][]): Float64Array[] {
   const outer = dims.length - 1;
   const rows = sizeOf(dims.slice(0, outer));
-  const counter = new Array<number>(outer).fill(0);
-  const offsets = strides.map(() => 0);
-  for (let r = 0; r < rows; r++) {
-    visit(offsets);
-    for (let d = outer - 1; d >= 0; d--) {
-      if (++counter[d] < dims[d]) {
-        for (let j = 0; j < strides.length; j++) offsets[j] += strides[j][d];
-        break;
+  const offsets = strides.map(() => new Float64Array(rows));
+  // Fill dim by dim: rows of the first d dims, each repeated for the next dim's indices.
+  let filled = 1;
+  for (let d = 0; d < outer; d++) {
+    for (let j = 0; j < strides.length; j++) {
+      const list = offsets[j];
+      const step = strides[j][d];
+      for (let r = filled * dims[d] - 1; r >= 0; r--) {
+        list[r] = list[Math.floor(r / dims[d])] + (r % dims[d]) * step;
       }
-      counter[d] = 0;
-      for (let j = 0; j < strides.length; j++) offsets[j] -= strides[j][d] * (dims[d] - 1);
     }
+    filled *= dims[d];
   }
+  return offsets;
 }
 
 /** The broadcast of two shapes (aligned at the right; size-1 dims stretch), or an error. */
@@ -166,7 +172,8 @@ export function binaryBroadcast(
   const n = dims[dims.length - 1];
   // The output is contiguous, so its last merged dim has stride 1 (or length 1).
   const [, sa, sb] = strides.map((s) => s[s.length - 1]);
-  forEachRow(dims, strides, ([o, ia, ib]) => op(out, o, a, ia, sa, b, ib, sb, n));
+  const [o, ia, ib] = rowOffsets(dims, strides);
+  for (let r = 0; r < o.length; r++) op(out, o[r], a, ia[r], sa, b, ib[r], sb, n);
   return { values: out, shape };
 }
 
@@ -185,11 +192,14 @@ function stridedCopy<T extends NumericArray>(
   const { dims, strides } = mergeDims(outShape, [stridesOf(outShape), [...inStrides]]);
   const n = dims[dims.length - 1];
   const si = strides[1][strides[1].length - 1];
-  forEachRow(dims, strides, ([o, i]) => {
-    i += offset;
-    if (si === 1) out.set(x.subarray(i, i + n), o);
+  const [outRows, inRows] = rowOffsets(dims, strides);
+  for (let r = 0; r < outRows.length; r++) {
+    const o = outRows[r];
+    let i = inRows[r] + offset;
+    // A typed-array copy pays off only for long rows; short ones are cheaper as a loop.
+    if (si === 1 && n >= 64) out.set(x.subarray(i, i + n), o);
     else for (let j = 0; j < n; j++, i += si) out[o + j] = x[i];
-  });
+  }
   return out;
 }
 
@@ -254,7 +264,10 @@ export function sumAxes(
     ]);
     const n = dims[dims.length - 1];
     const so = strides[1][strides[1].length - 1];
-    forEachRow(dims, strides, ([i, o]) => {
+    const [inRows, outRows] = rowOffsets(dims, strides);
+    for (let r = 0; r < inRows.length; r++) {
+      const i = inRows[r];
+      const o = outRows[r];
       if (so === 0) {
         let s = acc[o];
         for (let j = 0; j < n; j++) s += x[i + j];
@@ -262,7 +275,7 @@ export function sumAxes(
       } else {
         for (let j = 0; j < n; j++) acc[o + j] += x[i + j];
       }
-    });
+    }
   }
   return { values: Float32Array.from(acc), shape: outShape };
 }
