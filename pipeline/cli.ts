@@ -26,16 +26,10 @@ import { type Layout, layout as layoutOf, projectRoot } from "./paths.ts";
 import { planPipeline } from "./plan.ts";
 import { acquireRepoLock, describeHolder } from "./repo_lock.ts";
 import { LocalStore } from "./store.ts";
+import { UsageError } from "./usage_error.ts";
 import { createView } from "./view.ts";
 
 const DEFAULT_CONFIG = "configs/paper.yaml";
-
-/** A user-facing failure: printed without a stack trace, exits with `code`. */
-class UsageError extends Error {
-  constructor(message: string, readonly code = 2) {
-    super(message);
-  }
-}
 
 /** Options shared by commands that execute a pipeline. */
 interface ExecOptions {
@@ -413,7 +407,7 @@ if (import.meta.main) {
   } catch (e) {
     if (e instanceof ConfigError || e instanceof UsageError) {
       console.error(`error: ${e.message}`);
-      Deno.exitCode = e instanceof UsageError ? e.code : 2;
+      Deno.exitCode = 2;
     } else {
       console.error(`error: ${(e as Error).message ?? e}`);
       Deno.exitCode = 1;

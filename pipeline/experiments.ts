@@ -11,6 +11,7 @@ import { stableJsonText } from "./stable_json.ts";
 import { lockPathFor } from "./lockfile.ts";
 import type { Layout } from "./paths.ts";
 import { dirEntries } from "./dir_entries.ts";
+import { UsageError } from "./usage_error.ts";
 import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
 
 /** What defines an experiment. */
@@ -29,7 +30,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Throws unless `name` can name an experiment (and its out dir). */
 export function checkExperimentName(name: string): void {
   if (!NAME.test(name)) {
-    throw new Error(
+    throw new UsageError(
       `experiment name "${name}" is not allowed: use letters, digits, "_", "." or "-" (e.g. k20)`,
     );
   }
@@ -74,8 +75,6 @@ export async function listExperiments(layout: Layout): Promise<Experiment[]> {
 
 /** A config or an experiment, as named on the command line. */
 export interface Target {
-  /** What to call it in tables. */
-  label: string;
   /** Absolute config path and overrides to load it with. */
   config: string;
   sets: string[];
@@ -86,18 +85,17 @@ export interface Target {
 /** Resolves a command-line name: an existing config file, else an experiment name. */
 export async function resolveTarget(layout: Layout, arg: string): Promise<Target> {
   const path = await findConfig(layout, arg);
-  if (path) return { label: arg, config: path, sets: [], lock: lockPathFor(path) };
+  if (path) return { config: path, sets: [], lock: lockPathFor(path) };
   const exp = await readExperiment(layout, arg);
   if (exp) {
     return {
-      label: arg,
       config: resolve(layout.root, exp.config),
       sets: exp.sets,
       lock: experimentPaths(layout, arg).lock,
     };
   }
   const known = (await listExperiments(layout)).map((e) => e.name);
-  throw new Error(
+  throw new UsageError(
     `"${arg}" is neither a config file nor an experiment` +
       (known.length ? ` (experiments: ${known.join(", ")})` : " (no experiments yet)"),
   );

@@ -33,7 +33,7 @@ export interface RunRequest {
 export type RunOutcome = { ok: true } | { ok: false; error: string };
 
 /** The `deno run` permission flags for a stage. */
-export function permissionFlags(req: RunRequest): string[] {
+function permissionFlags(req: RunRequest): string[] {
   const read = [req.root, engineHome, ...(req.permissions.read ?? [])];
   for (const inputs of Object.values(req.spec.inputs)) read.push(...inputs.map((i) => i.dir));
   const write = [req.spec.outDir, req.spec.stateDir, req.tmpDir];

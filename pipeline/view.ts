@@ -29,7 +29,7 @@ export function createView(stages: string[], quiet = false): View {
 }
 
 /** `1m05s`, `42s`. */
-export function formatSeconds(s: number): string {
+function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
   s = Math.round(s);
   const m = Math.floor(s / 60);

@@ -48,7 +48,7 @@ Deno.test("cli: exp run keeps a variant beside the config; params diff and metri
     assert.doesNotMatch(metrics.stdout, /^ma\./m);
 
     const unknown = await p.cli("metrics", "diff", CONFIG, "nope");
-    assert.notEqual(unknown.code, 0);
+    assert.equal(unknown.code, 2);
     assert.match(
       unknown.stderr,
       /"nope" is neither a config file nor an experiment \(experiments: s4\)/,
