@@ -112,10 +112,10 @@ function mergeDims(dims: readonly number[], strideLists: readonly number[][]) {
  * For every index of `dims` except the last, in row-major order, each stride list's offset:
  * `offsets[j][r]` is where row r starts for list j. The caller's inner loop covers the last dim.
  */
-function rowOffsets(dims: readonly number[], strides: readonly number[][]): Float64Array[] {
+function rowOffsets(dims: readonly number[], strides: readonly number[][]): Int32Array[] {
   const outer = dims.length - 1;
   const rows = sizeOf(dims.slice(0, outer));
-  const offsets = strides.map(() => new Float64Array(rows));
+  const offsets = strides.map(() => new Int32Array(rows));
   // Fill dim by dim: rows of the first d dims, each repeated for the next dim's indices.
   let filled = 1;
   for (let d = 0; d < outer; d++) {
