@@ -177,36 +177,47 @@ export async function loadModel(path: string): Promise<LoadedModel> {
 }
 
 /**
- * The batched forward pass of a loaded model over `n` images (row-major n×D): reconstructions,
+ * The batched forward pass of parameters over `n` images (row-major n×D): reconstructions,
  * the chosen component of each image and each image's mean squared error over pixels.
  */
-export function reconstruct(
-  model: LoadedModel,
+export function reconstructWith(
+  params: Params,
+  encoder: Encoder,
   images: Float32Array,
   n: number,
   batchSize = 1000,
 ): { recon: Float32Array; choice: Int32Array; sqErr: Float32Array } {
-  const { components: K, pixels: D, latentDim: E } = model;
+  const D = params.mu.shape[1];
   if (images.length !== n * D) {
     throw new Error(`reconstruct: ${images.length} values are not ${n} images of ${D} pixels`);
   }
   const recon = new Float32Array(n * D);
   const choice = new Int32Array(n);
   const sqErr = new Float32Array(n);
+  for (let start = 0; start < n; start += batchSize) {
+    const rows = Math.min(batchSize, n - start);
+    tf.tidy(() => {
+      const x = tf.tensor2d(images.subarray(start * D, (start + rows) * D), [rows, D]);
+      const out = forward(params, x, encoder);
+      recon.set(out.recon.dataSync(), start * D);
+      choice.set(out.choice.dataSync(), start);
+      sqErr.set(out.sqErr.dataSync(), start);
+    });
+  }
+  return { recon, choice, sqErr };
+}
+
+/** {@link reconstructWith} for a model read by {@link loadModel}. */
+export function reconstruct(
+  model: LoadedModel,
+  images: Float32Array,
+  n: number,
+): { recon: Float32Array; choice: Int32Array; sqErr: Float32Array } {
+  const { components: K, pixels: D, latentDim: E } = model;
   const params = { mu: tf.tensor2d(model.mu, [K, D]), W: tf.tensor3d(model.W, [K, D, E]) };
   try {
-    for (let start = 0; start < n; start += batchSize) {
-      const rows = Math.min(batchSize, n - start);
-      tf.tidy(() => {
-        const x = tf.tensor2d(images.subarray(start * D, (start + rows) * D), [rows, D]);
-        const out = forward(params, x, model.encoder);
-        recon.set(out.recon.dataSync(), start * D);
-        choice.set(out.choice.dataSync(), start);
-        sqErr.set(out.sqErr.dataSync(), start);
-      });
-    }
+    return reconstructWith(params, model.encoder, images, n);
   } finally {
     tf.dispose([params.mu, params.W]);
   }
-  return { recon, choice, sqErr };
 }

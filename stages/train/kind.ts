@@ -1,0 +1,59 @@
+/**
+ * The `train` stage kind: trains LGAE (components 1) or LLGAE (components K) of CATSMILE-1022
+ * on the `shuffle` stage's images; writes `model.safetensors`, `history.jsonl`, `metrics.json`.
+ *
+ * @module
+ */
+import { z } from "zod";
+import type { StageKind } from "../../pipeline/stage_kind.ts";
+import { backendRuntime, probeBackend } from "../lib/backend_probe.ts";
+
+/** Params of `train` (`with:`). Defaults are the note's published run except `components`. */
+export const trainParams = z.strictObject({
+  /** K, number of local linear components (1 = LGAE). */
+  components: z.int("components (K) must be an integer").min(
+    1,
+    "components (K) must be at least 1",
+  ),
+  /** E, latent dimension of every component. */
+  latent_dim: z.int("latent_dim (E) must be an integer")
+    .min(1, "latent_dim (E) must be at least 1")
+    .max(783, "latent_dim (E) must be below the 784 pixels of an image")
+    .default(20),
+  /** T, gradient steps of the encoder. */
+  steps: z.int("steps (T) must be an integer").min(1, "steps (T) must be at least 1").default(5),
+  /** β, the encoder's step size. */
+  beta: z.number("beta must be a number").positive("beta must be > 0").default(0.01),
+  /** λ, the Gaussian prior's −λb in each encoder step (0 = the note's equation, 1 = its run). */
+  latent_decay: z.number("latent_decay must be a number").min(0, "latent_decay must be ≥ 0")
+    .default(1),
+  /** Images per optimizer step. */
+  batch_size: z.int("batch_size must be an integer").min(1, "batch_size must be at least 1")
+    .default(360),
+  /** Passes over the training set. */
+  epochs: z.int("epochs must be an integer").min(1, "epochs must be at least 1").default(600),
+  /** `rmsprop` (the note's) or `adam`. */
+  optimizer: z.enum(["rmsprop", "adam"], "optimizer must be rmsprop or adam").default("rmsprop"),
+  /** Learning rate. */
+  lr: z.number("lr must be a number").positive("lr must be > 0").default(1e-3),
+  /** `random` (the note's small uniform weights) or `data` (k-means + per-cluster PCA). */
+  init: z.enum(["random", "data"], "init must be random or data").default("random"),
+  /** Seed of initialisation and of the per-epoch batch order. */
+  seed: z.int("seed must be an integer").min(0).max(2 ** 31 - 1).default(28),
+  /** tfjs backend; `wasm` is deterministic everywhere. */
+  backend: z.enum(["auto", "blas", "wasm", "cpu"], "backend must be auto, blas, wasm or cpu")
+    .default("wasm"),
+});
+
+/** Validated params of `train`. */
+export type TrainParams = z.infer<typeof trainParams>;
+
+/** The `train` stage kind. */
+export const kind: StageKind<TrainParams> = {
+  description: "train LGAE/LLGAE (CATSMILE-1022): model.safetensors, history.jsonl, metrics.json",
+  params: trainParams,
+  inputs: { data: { description: "shuffle output: train_images.npy and test_images.npy" } },
+  outputs: () => ["model.safetensors", "history.jsonl", "metrics.json"],
+  permissions: (params) => ({ ffi: params.backend === "auto" || params.backend === "blas" }),
+  runtime: (params) => Promise.resolve(backendRuntime(probeBackend(params.backend))),
+};

@@ -1,0 +1,228 @@
+/**
+ * Runs the `train` stage: initialises LGAE/LLGAE, trains it with RMSprop or Adam on seeded
+ * per-epoch batch orders, scores the test set after every epoch, checkpoints every epoch into
+ * the state dir (resuming from the last one), and writes `model.safetensors`, `history.jsonl`
+ * and `metrics.json`.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
+import { join } from "node:path";
+import type { StageContext } from "../../pipeline/stage_kind.ts";
+import { writeFileAtomic } from "../lib/atomic_write.ts";
+import { readNpyFloat32 } from "../lib/npy.ts";
+import { Rng } from "../lib/prng.ts";
+import { writeSafeTensors } from "../lib/safetensors.ts";
+import { initBackend } from "../lib/tf_backend.ts";
+import { type Checkpoint, latestCheckpoint, saveCheckpoint } from "./checkpoint.ts";
+import { dataInit, type InitialParams, randomInit } from "./init.ts";
+import type { TrainParams } from "./kind.ts";
+import { type Encoder, forward, type Params, reconstructWith } from "./model.ts";
+
+/** Images as a row-major matrix. */
+interface Images {
+  data: Float32Array;
+  n: number;
+  d: number;
+}
+
+async function readImages(path: string): Promise<Images> {
+  const { data, shape } = await readNpyFloat32(path);
+  if (shape.length !== 2 || shape[0] < 1) {
+    throw new Error(`${path}: expected a float32 array [N, pixels] with N ≥ 1, found [${shape}]`);
+  }
+  return { data, n: shape[0], d: shape[1] };
+}
+
+function makeOptimizer(params: TrainParams): tf.Optimizer {
+  // RMSprop with PyTorch's defaults (smoothing 0.99, no momentum), as the note's run used.
+  return params.optimizer === "rmsprop"
+    ? tf.train.rmsprop(params.lr, 0.99, 0, 1e-8)
+    : tf.train.adam(params.lr, 0.9, 0.999, 1e-8);
+}
+
+/** Test MSE (mean over images of the per-image mean squared pixel error) and component usage. */
+function score(model: Params, encoder: Encoder, test: Images, K: number) {
+  const { choice, sqErr } = reconstructWith(model, encoder, test.data, test.n);
+  const usage = new Array<number>(K).fill(0);
+  for (const k of choice) usage[k]++;
+  return { test_mse: sqErr.reduce((a, b) => a + b, 0) / test.n, usage };
+}
+
+/** The images of `order[start..start+rows)` as one batch tensor. */
+function batchOf(train: Images, order: Int32Array, start: number, rows: number): tf.Tensor2D {
+  const buffer = new Float32Array(rows * train.d);
+  for (let r = 0; r < rows; r++) {
+    const i = order[start + r];
+    buffer.set(train.data.subarray(i * train.d, (i + 1) * train.d), r * train.d);
+  }
+  return tf.tensor2d(buffer, [rows, train.d]);
+}
+
+/** Trains and writes `model.safetensors`, `history.jsonl`, `metrics.json` into `ctx.outDir`. */
+export async function run(ctx: StageContext<TrainParams>): Promise<void> {
+  const p = ctx.params;
+  const backend = await initBackend(p.backend);
+  if (ctx.runtime.backend && ctx.runtime.backend !== backend) {
+    throw new Error(
+      `train: runtime resolved backend ${ctx.runtime.backend} but ${backend} started`,
+    );
+  }
+  const dataDir = ctx.input("data");
+  const train = await readImages(join(dataDir, "train_images.npy"));
+  const test = await readImages(join(dataDir, "test_images.npy"));
+  const D = train.d, K = p.components, E = p.latent_dim;
+  if (test.d !== D) {
+    throw new Error(`train: test images have ${test.d} pixels, training images ${D}`);
+  }
+  if (E >= D) throw new Error(`train: latent_dim ${E} must be below the ${D} pixels of an image`);
+  const encoder: Encoder = { steps: p.steps, beta: p.beta, latentDecay: p.latent_decay };
+  const identity = { params: JSON.stringify(p), backend };
+
+  const rng = new Rng(p.seed);
+  const shuffleRng = new Rng(rng.int(0, 2 ** 31 - 1)); // the batch orders' own stream
+  const resumed = await latestCheckpoint(ctx.stateDir, identity);
+  let start: InitialParams;
+  if (resumed) {
+    start = { mu: resumed.tensors.mu.data, W: resumed.tensors.W.data };
+    ctx.log(`resuming from the checkpoint of epoch ${resumed.epoch}`);
+  } else {
+    ctx.log(
+      `init ${p.init}: K=${K} E=${E} on ${train.n} images of ${D} pixels, backend ${backend}`,
+    );
+    start = p.init === "data"
+      ? dataInit(train.data, train.n, D, K, E, p.beta, rng)
+      : randomInit(K, D, E, rng);
+  }
+  const model: Params = {
+    mu: tf.variable(tf.tensor2d(start.mu, [K, D])),
+    W: tf.variable(tf.tensor3d(start.W, [K, D, E])),
+  };
+  const optimizer = makeOptimizer(p);
+  try {
+    const history: Record<string, unknown>[] = resumed?.history ?? [];
+    const initTestMse = resumed?.initTestMse ?? score(model, encoder, test, K).test_mse;
+    if (!resumed) ctx.log(`after init: test MSE ${initTestMse.toFixed(2)}`);
+    if (resumed) {
+      const slots = resumed.optimizerSlots.map((name, i) => {
+        const t = resumed.tensors[`opt/${i}`];
+        return {
+          name,
+          tensor: i === 0 ? tf.scalar(t.data[0], "int32") : tf.tensor(t.data, t.shape),
+        };
+      });
+      await optimizer.setWeights(slots);
+      tf.dispose(slots.map((s) => s.tensor));
+    }
+    const batches = Math.ceil(train.n / p.batch_size);
+    const firstEpoch = (resumed?.epoch ?? 0) + 1;
+    // Replay the batch orders of finished epochs so a resumed run continues the same stream.
+    for (let epoch = 1; epoch < firstEpoch; epoch++) shuffleRng.permutation(train.n);
+
+    for (let epoch = firstEpoch; epoch <= p.epochs; epoch++) {
+      const began = performance.now();
+      const order = shuffleRng.permutation(train.n);
+      let lossSum = 0;
+      for (let b = 0; b < batches; b++) {
+        const rows = Math.min(p.batch_size, train.n - b * p.batch_size);
+        const x = batchOf(train, order, b * p.batch_size, rows);
+        const cost = optimizer.minimize(() => forward(model, x, encoder).loss, true)!;
+        const loss = cost.dataSync()[0];
+        tf.dispose([x, cost]);
+        if (!Number.isFinite(loss)) {
+          throw new Error(
+            `train: loss is ${loss} at epoch ${epoch}, batch ${b + 1}/${batches}; ` +
+              `the last good checkpoint is epoch ${epoch - 1} in ${ctx.stateDir}. ` +
+              `Try a smaller lr or beta.`,
+          );
+        }
+        lossSum += loss * rows;
+        ctx.progress({
+          done: b + 1,
+          total: batches,
+          message: `epoch ${epoch}/${p.epochs} loss ${
+            (lossSum / (b * p.batch_size + rows)).toFixed(1)
+          }`,
+        });
+      }
+      const { test_mse, usage } = score(model, encoder, test, K);
+      const seconds = (performance.now() - began) / 1000;
+      const line = { epoch, train_loss: lossSum / train.n, test_mse, usage, seconds };
+      history.push(line);
+      ctx.log(
+        `epoch ${epoch}/${p.epochs}: train loss ${line.train_loss.toFixed(2)}, ` +
+          `test MSE ${test_mse.toFixed(2)}, ${seconds.toFixed(1)} s`,
+      );
+      await saveCheckpoint(
+        ctx.stateDir,
+        identity,
+        await checkpointOf(epoch, model, optimizer, history, initTestMse),
+      );
+    }
+
+    const last = history[history.length - 1] as {
+      train_loss: number;
+      test_mse: number;
+      usage: number[];
+    };
+    const metadata = { params: JSON.stringify(p), epoch: String(p.epochs), backend };
+    await writeSafeTensors(join(ctx.outDir, "model.safetensors"), {
+      tensors: {
+        mu: { data: model.mu.dataSync() as Float32Array, shape: [K, D] },
+        W: { data: model.W.dataSync() as Float32Array, shape: [K, D, E] },
+      },
+      metadata,
+    });
+    await writeFileAtomic(
+      join(ctx.outDir, "history.jsonl"),
+      history.map((h) => JSON.stringify(h)).join("\n") + "\n",
+    );
+    const metrics = {
+      test_mse: last.test_mse,
+      train_loss: last.train_loss,
+      epochs: p.epochs,
+      components: K,
+      latent_dim: E,
+      steps: p.steps,
+      beta: p.beta,
+      latent_decay: p.latent_decay,
+      init: p.init,
+      optimizer: p.optimizer,
+      lr: p.lr,
+      batch_size: p.batch_size,
+      seed: p.seed,
+      backend,
+      usage: last.usage,
+      init_test_mse: initTestMse,
+      train_seconds: history.reduce((s, h) => s + (h.seconds as number), 0),
+    };
+    await writeFileAtomic(
+      join(ctx.outDir, "metrics.json"),
+      JSON.stringify(metrics, null, 2) + "\n",
+    );
+  } finally {
+    optimizer.dispose();
+    tf.dispose([model.mu, model.W]);
+  }
+}
+
+/** The checkpoint of a finished epoch: parameters, optimizer slots and history. */
+async function checkpointOf(
+  epoch: number,
+  model: Params,
+  optimizer: tf.Optimizer,
+  history: Record<string, unknown>[],
+  initTestMse: number,
+): Promise<Checkpoint> {
+  const weights = await optimizer.getWeights();
+  const tensors: Checkpoint["tensors"] = {
+    mu: { data: model.mu.dataSync() as Float32Array, shape: model.mu.shape },
+    W: { data: model.W.dataSync() as Float32Array, shape: model.W.shape },
+  };
+  weights.forEach(({ tensor }, i) => {
+    tensors[`opt/${i}`] = { data: Float32Array.from(tensor.dataSync()), shape: tensor.shape };
+  });
+  tf.dispose(weights[0].tensor); // the iteration count is a fresh scalar; the slots are live
+  return { epoch, tensors, optimizerSlots: weights.map((w) => w.name), history, initTestMse };
+}
