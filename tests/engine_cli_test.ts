@@ -151,24 +151,23 @@ Deno.test("cli: every subcommand has help; a bad config stops before anything ru
     "bad.yaml": "stages:\n  a:\n    uses: eng_nope\n",
   });
   try {
-    for (
-      const cmd of [
-        ["run"],
-        ["reproduce"],
-        ["status"],
-        ["dag"],
-        ["params", "diff"],
-        ["metrics", "diff"],
-        ["exp", "run"],
-        ["exp", "list"],
-        ["gc"],
-        ["check"],
-      ]
-    ) {
-      const h = await p.cli(...cmd, "--help");
-      assert.equal(h.code, 0, `${cmd.join(" ")} --help: ${h.stderr}`);
-      assert.match(h.stdout, new RegExp(`^Usage: pipeline ${cmd.join(" ")}`, "m"));
-    }
+    const commands = [
+      ["run"],
+      ["reproduce"],
+      ["status"],
+      ["dag"],
+      ["params", "diff"],
+      ["metrics", "diff"],
+      ["exp", "run"],
+      ["exp", "list"],
+      ["gc"],
+      ["check"],
+    ];
+    const helps = await Promise.all(commands.map((cmd) => p.cli(...cmd, "--help")));
+    commands.forEach((cmd, i) => {
+      assert.equal(helps[i].code, 0, `${cmd.join(" ")} --help: ${helps[i].stderr}`);
+      assert.match(helps[i].stdout, new RegExp(`^Usage: pipeline ${cmd.join(" ")}`, "m"));
+    });
     const bad = await p.cli("run", "configs/bad.yaml");
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /bad\.yaml:3/);
