@@ -167,7 +167,7 @@ export class LiveView implements View {
 
   #rowText(name: string, row: Row): string {
     const head = `${SYMBOL[row.state]} ${name.padEnd(this.#width)} ${row.state.padEnd(7)}`;
-    if (row.state !== "running") return `${head}${row.detail ? ` ${row.detail}` : ""}`;
+    if (row.state !== "running") return `${head}${row.detail ? ` ${row.detail}` : ""}`.trimEnd();
     const elapsed = (performance.now() - (row.started ?? performance.now())) / 1000;
     const p = row.progress;
     if (!p) return `${head} ${formatSeconds(elapsed)}`;
