@@ -2,6 +2,15 @@ import assert from "node:assert/strict";
 import { contingency, majorityClass, nmi, purity, usage } from "../stages/evaluate/agreement.ts";
 import { meanImage, projectionErrors } from "../stages/evaluate/baselines.ts";
 import { summarizeErrors } from "../stages/evaluate/scores.ts";
+import { join } from "node:path";
+import { kind as evaluateKind } from "../stages/evaluate/kind.ts";
+import { run as runEvaluate } from "../stages/evaluate/run.ts";
+import { readEvaluation } from "../stages/evaluate/metrics.ts";
+import { readSplit } from "../stages/evaluate/dataset.ts";
+import { CLASS_NAMES } from "../stages/evaluate/classes.ts";
+import { writeNpy } from "../stages/lib/npy.ts";
+import { stageContext } from "./fixtures/report/context.ts";
+import { classMeans, PIXELS, writeModel, writeShuffleOutput } from "./fixtures/report/synthetic.ts";
 
 function assertClose(actual: number, expected: number, tol = 1e-9) {
   assert.ok(Math.abs(actual - expected) <= tol, `${actual} is not within ${tol} of ${expected}`);
@@ -78,4 +87,101 @@ Deno.test("scores: test MSE is the mean over images and per-class MSE is keyed b
   const summary = summarizeErrors([1, 3, 10], new Uint8Array([0, 0, 9]));
   assertClose(summary.test_mse, 14 / 3);
   assert.deepEqual(summary.per_class, { "T-shirt/top": 2, "Ankle boot": 10 });
+});
+
+/** A shuffle output (200 train, 100 test) and two models: LGAE whose μ is the training mean
+ * image and W = 0 (so it reconstructs every image as that mean), and an LLGAE whose ten μ_k
+ * are the training class means and W = 0 (so it chooses the nearest class mean). */
+async function evaluateFixture(root: string) {
+  const data = join(root, "shuffle");
+  await Deno.mkdir(data);
+  await writeShuffleOutput(data, 200, 100);
+  const train = await readSplit(data, "train");
+  const lgae = join(root, "train_lgae");
+  const llgae = join(root, "train_llgae");
+  await Deno.mkdir(lgae);
+  await Deno.mkdir(llgae);
+  await writeModel(lgae, meanImage(train.images, train.n, PIXELS), new Float32Array(PIXELS * 4), 4);
+  await writeModel(
+    llgae,
+    classMeans(train.images, train.labels),
+    new Float32Array(10 * PIXELS * 4),
+    4,
+  );
+  return {
+    data: [{ stage: "shuffle", dir: data }],
+    models: [{ stage: "train_lgae", dir: lgae }, { stage: "train_llgae", dir: llgae }],
+  };
+}
+
+Deno.test("evaluate run: scores models and baselines on the test set into metrics.json", async () => {
+  const root = await Deno.makeTempDir({ prefix: "evaluate-test-" });
+  const ctx = await stageContext(evaluateKind, { pca_dims: 5 }, await evaluateFixture(root));
+  try {
+    await runEvaluate(ctx);
+    const metrics = await readEvaluation(ctx.outDir);
+    const { train_lgae: lgae, train_llgae: llgae } = metrics.models;
+    assert.equal(metrics.test_images, 100);
+    // An LGAE that always outputs the training mean image scores exactly the mean baseline.
+    assertClose(lgae.test_mse, metrics.baselines.mean.test_mse, 1e-3 * lgae.test_mse);
+    assert.deepEqual(lgae.usage, [100]);
+    assertClose(lgae.nmi, 0);
+    // Choosing the nearest class mean recovers the class of these well-separated shapes.
+    assert.deepEqual(llgae.usage, new Array(10).fill(10));
+    assert.equal(llgae.purity, 1);
+    assertClose(llgae.nmi, 1, 1e-12);
+    assert.deepEqual(llgae.majority_class, [...CLASS_NAMES]);
+    assert.ok(llgae.test_mse < lgae.test_mse);
+    assert.deepEqual(Object.keys(llgae.per_class), [...CLASS_NAMES]);
+    // PCA with 5 directions beats the mean image; everything is finite.
+    assert.ok(metrics.baselines.pca.test_mse < metrics.baselines.mean.test_mse);
+    assert.equal(metrics.baselines.pca.latent_dim, 5);
+    const numbers = JSON.stringify(metrics).match(/-?\d[\d.e+-]*|null|NaN|Infinity/g)!;
+    assert.ok(!numbers.some((n) => n === "NaN" || n === "Infinity"));
+    assert.ok(ctx.logs.some((line) => line.includes("train_llgae: test MSE")));
+  } finally {
+    await ctx.cleanup();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("evaluate run: the same inputs give a byte-identical metrics.json", async () => {
+  const root = await Deno.makeTempDir({ prefix: "evaluate-test-" });
+  const inputs = await evaluateFixture(root);
+  const first = await stageContext(evaluateKind, { pca_dims: 3 }, inputs);
+  const second = await stageContext(evaluateKind, { pca_dims: 3 }, inputs);
+  try {
+    await runEvaluate(first);
+    await runEvaluate(second);
+    assert.deepEqual(
+      await Deno.readFile(join(first.outDir, "metrics.json")),
+      await Deno.readFile(join(second.outDir, "metrics.json")),
+    );
+  } finally {
+    await first.cleanup();
+    await second.cleanup();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("evaluate run: labels that do not match the images are an error naming the file", async () => {
+  const root = await Deno.makeTempDir({ prefix: "evaluate-test-" });
+  const inputs = await evaluateFixture(root);
+  const labels = join(inputs.data[0].dir, "test_labels.npy");
+  await writeNpy(labels, { data: new Uint8Array(99), shape: [99] });
+  const ctx = await stageContext(evaluateKind, {}, inputs);
+  try {
+    await assert.rejects(
+      runEvaluate(ctx),
+      (e: Error) => e.message.startsWith(`${labels}: expected shape [100]`),
+    );
+  } finally {
+    await ctx.cleanup();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("evaluate kind: unknown params are rejected", () => {
+  assert.equal(evaluateKind.params.safeParse({ pca_dim: 20 }).success, false);
+  assert.deepEqual(evaluateKind.params.parse({}), { backend: "wasm", pca_dims: 20, pca_seed: 28 });
 });
