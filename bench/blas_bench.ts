@@ -1,13 +1,18 @@
 /**
  * Benchmarks of the `blas` tfjs backend: GFLOP/s of the training step's main product
- * (360×784 by 784×220) through tfjs on blas, raw OpenBLAS and wasm. Prints readable lines and
- * writes `artifacts/bench/blas.json`. Timings on a shared machine are pessimistic.
+ * (360×784 by 784×220) through tfjs on blas, raw OpenBLAS and wasm; then one LLGAE epoch
+ * (60,000 seeded random images, K = 11, E = 20, T = 5, batch 360, RMSprop) on blas with a
+ * per-kernel profile of a few steps split into matrix products, elementwise work, copies and
+ * time outside kernels. Prints readable lines and writes `artifacts/bench/blas.json`.
+ * Timings on a shared machine are pessimistic.
  *
  * Run: `npx -y deno@2.9.6 run -A bench/blas_bench.ts`
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
+import { forward, type Params } from "../stages/train/model.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { DEFAULT_BLAS_THREADS, probeBackend } from "../stages/lib/backend_probe.ts";
 import { openBlas } from "../stages/lib/blas/openblas.ts";
@@ -80,6 +85,123 @@ if (probe.backend !== "blas") {
     matmul_ms: { raw_sgemm: rawMs, tf_blas: blasMs, tf_wasm: wasmMs },
     matmul_gflops: { raw_sgemm: gflops(rawMs), tf_blas: gflops(blasMs), tf_wasm: gflops(wasmMs) },
     matmul_target_gflops: 100,
+  });
+}
+
+/** Kernels that only move or reshape data. */
+const COPY_KERNELS = new Set([
+  "Transpose",
+  "Reshape",
+  "Slice",
+  "Concat",
+  "Pack",
+  "Unpack",
+  "GatherV2",
+  "Tile",
+  "Cast",
+  "OneHot",
+  "ExpandDims",
+  "Identity",
+  "ZerosLike",
+  "OnesLike",
+  "Fill",
+  "UnsortedSegmentSum",
+]);
+const MATMUL_KERNELS = new Set(["BatchMatMul", "_FusedMatMul"]);
+
+/** Seeded images on the 0–255 scale, each centred on its own mean (like the shuffle stage). */
+function randomImages(rng: Rng, n: number, d: number): Float32Array {
+  const x = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) {
+    let mean = 0;
+    for (let j = 0; j < d; j++) mean += x[i * d + j] = Math.floor(rng.float() * 256);
+    mean /= d;
+    for (let j = 0; j < d; j++) x[i * d + j] -= mean;
+  }
+  return x;
+}
+
+/**
+ * One LLGAE epoch on the active backend: seeded shuffled batches, RMSprop(1e-3) on μ and W
+ * through the model's fast formulation. Returns seconds for the epoch and a kernel profile of
+ * `profiled` further steps.
+ */
+async function llgaeEpoch(images: Float32Array, n: number, profiled: number) {
+  const [K, D, E, batch] = [11, 784, 20, 360];
+  const rng = new Rng(28);
+  const params: Params = {
+    mu: tf.variable(tf.tensor2d(randomValues(rng, K * D), [K, D])) as unknown as tf.Tensor2D,
+    W: tf.variable(
+      tf.tensor3d(randomValues(rng, K * D * E).map((v) => v * 0.05), [K, D, E]),
+    ) as unknown as tf.Tensor3D,
+  };
+  const encoder = { steps: 5, beta: 0.01, latentDecay: 1 };
+  const optimizer = tf.train.rmsprop(1e-3);
+  const rows = new Float32Array(batch * D);
+  const step = (order: Int32Array, start: number) => {
+    const size = Math.min(batch, n - start);
+    for (let i = 0; i < size; i++) {
+      rows.set(images.subarray(order[start + i] * D, (order[start + i] + 1) * D), i * D);
+    }
+    const x = tf.tensor2d(rows.slice(0, size * D), [size, D]);
+    const loss = optimizer.minimize(() => forward(params, x, encoder).loss, true)!;
+    const value = loss.dataSync()[0];
+    tf.dispose([x, loss]);
+    return value;
+  };
+  const warm = rng.permutation(n);
+  for (let s = 0; s < 5; s++) step(warm, s * batch);
+
+  const order = rng.permutation(n);
+  const t0 = performance.now();
+  let loss = 0;
+  for (let start = 0; start < n; start += batch) loss = step(order, start);
+  const seconds = (performance.now() - t0) / 1000;
+
+  const byKernel = new Map<string, number>();
+  const p0 = performance.now();
+  const info = await tf.profile(() => {
+    for (let s = 0; s < profiled; s++) step(order, s * batch);
+    return tf.scalar(0);
+  });
+  const wallMs = (performance.now() - p0) / profiled;
+  for (const k of info.kernels) {
+    byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number) / profiled);
+  }
+  tf.dispose([params.mu, params.W]);
+  optimizer.dispose();
+  return { seconds, loss, wallMs, byKernel, kernelsPerStep: info.kernels.length / profiled };
+}
+
+if (probe.backend === "blas") {
+  const n = 60000;
+  const images = randomImages(new Rng(7), n, 784);
+  await initBackend("blas");
+  const epoch = await llgaeEpoch(images, n, 5);
+  const category = (name: string) =>
+    MATMUL_KERNELS.has(name) ? "matmul" : COPY_KERNELS.has(name) ? "copies" : "elementwise";
+  const breakdown: Record<string, number> = { matmul: 0, elementwise: 0, copies: 0 };
+  for (const [name, ms] of epoch.byKernel) breakdown[category(name)] += ms;
+  const inKernels = breakdown.matmul + breakdown.elementwise + breakdown.copies;
+  breakdown.outside_kernels = Math.max(0, epoch.wallMs - inKernels);
+  const top = [...epoch.byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12);
+  console.log(
+    `LLGAE epoch on blas (60000 images, K=11 E=20 T=5 batch 360): ${epoch.seconds.toFixed(2)} s ` +
+      `(target <= 2 s), last batch loss ${epoch.loss.toFixed(1)}`,
+  );
+  console.log(
+    `profiled step (${epoch.kernelsPerStep} kernels, tf.profile adds overhead): ` +
+      `${epoch.wallMs.toFixed(1)} ms = ` +
+      Object.entries(breakdown).map(([k, ms]) => `${k} ${ms.toFixed(1)}`).join(" + "),
+  );
+  console.log(
+    "top kernels (ms per step): " + top.map(([k, ms]) => `${k} ${ms.toFixed(2)}`).join(", "),
+  );
+  Object.assign(summary, {
+    llgae_epoch_seconds: epoch.seconds,
+    llgae_epoch_target_seconds: 2,
+    llgae_step_profile_ms: breakdown,
+    llgae_top_kernels_ms: Object.fromEntries(top),
   });
 }
 

@@ -1,15 +1,17 @@
 /**
- * The `blas` tfjs backend against the cpu backend (kernels, determinism) and the
+ * The `blas` tfjs backend against the cpu backend (kernels, the LLGAE training step, determinism) and the
  * backend probe's fallback. Skips (with a message) when OpenBLAS is not installed.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import assert from "node:assert/strict";
 import { Rng } from "../stages/lib/prng.ts";
 import { backendRuntime, probeBackend } from "../stages/lib/backend_probe.ts";
 import { openBlas } from "../stages/lib/blas/openblas.ts";
 import { registerBlasBackend } from "../stages/lib/blas/backend.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
+import { forward } from "../stages/train/model.ts";
 
 const probe = probeBackend("auto");
 const ignore = probe.backend !== "blas";
@@ -37,11 +39,23 @@ async function runOn(
   return out;
 }
 
-function assertClose(actual: Float32Array, expected: Float32Array, what: string, tol = 1e-4) {
+/**
+ * Each element within `tol` of the cpu value, relative to that value's magnitude (at least 1),
+ * or with `ofMax`, relative to the largest magnitude in the output (for small gradients).
+ */
+function assertClose(
+  actual: Float32Array,
+  expected: Float32Array,
+  what: string,
+  tol = 1e-4,
+  ofMax = false,
+) {
   assert.equal(actual.length, expected.length, `${what}: length`);
+  const max = expected.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
   for (let i = 0; i < expected.length; i++) {
     const err = Math.abs(actual[i] - expected[i]);
-    if (!(err <= tol * Math.max(1, Math.abs(expected[i])))) {
+    const scale = ofMax ? max : Math.max(1, Math.abs(expected[i]));
+    if (!(err <= tol * scale)) {
       assert.fail(`${what}: element ${i} is ${actual[i]}, cpu gives ${expected[i]}`);
     }
   }
@@ -53,13 +67,14 @@ async function assertSameAsCpu(
   inputs: { values: Float32Array; shape: number[] }[],
   f: (...xs: tf.Tensor[]) => tf.Tensor | tf.Tensor[],
   tol?: number,
+  ofMax?: boolean,
 ) {
   const fast = await runOn("blas", inputs, f);
   const ref = await runOn("cpu", inputs, f);
   assert.equal(fast.length, ref.length);
   for (let i = 0; i < ref.length; i++) {
     assert.deepEqual(fast[i].shape, ref[i].shape, `${what}: output ${i} shape`);
-    assertClose(fast[i].values, ref[i].values, `${what}: output ${i}`, tol);
+    assertClose(fast[i].values, ref[i].values, `${what}: output ${i}`, tol, ofMax);
   }
 }
 
@@ -437,5 +452,28 @@ Deno.test({
     const y = tf.matMul(tf.tensor2d([1, 2, 3, 4], [2, 2]), tf.tensor2d([1, 0, 0, 1], [2, 2]));
     assert.deepEqual(Array.from(y.dataSync()), [1, 2, 3, 4]);
     y.dispose();
+  },
+});
+
+Deno.test({
+  name: "LLGAE training step: loss and gradients on blas match cpu (K=11, E=20, T=5, λ=1)",
+  ignore,
+  async fn() {
+    const [K, D, E, B] = [11, 784, 20, 36];
+    const rng = new Rng(14);
+    const scaled = (shape: number[], s: number) => {
+      const t = operand(rng, shape);
+      t.values = t.values.map((v) => v * s);
+      return t;
+    };
+    const inputs = [scaled([K, D], 30), scaled([K, D, E], 0.05), scaled([B, D], 100)];
+    const encoder = { steps: 5, beta: 0.01, latentDecay: 1 };
+    // Values and gradients of the model's fast formulation (the one training uses).
+    await assertSameAsCpu("llgae step", inputs, (mu, W, x) => {
+      const { value, grads } = tf.valueAndGrads((m: tf.Tensor, w: tf.Tensor) =>
+        forward({ mu: m as tf.Tensor2D, W: w as tf.Tensor3D }, x as tf.Tensor2D, encoder).loss
+      )([mu, W]);
+      return [value, ...grads];
+    }, 1e-5, true);
   },
 });
