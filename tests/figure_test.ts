@@ -7,7 +7,22 @@ import { renderFigure } from "../stages/figure/render.ts";
 import { enlarge, toGray } from "../stages/figure/image.ts";
 import type { EvaluationMetrics, ModelScores } from "../stages/evaluate/metrics.ts";
 import { CLASS_NAMES } from "../stages/evaluate/classes.ts";
-import { PIXELS, syntheticImages } from "./fixtures/report/synthetic.ts";
+import {
+  classMeans,
+  PIXELS,
+  syntheticImages,
+  writeModel,
+  writeShuffleOutput,
+} from "./fixtures/report/synthetic.ts";
+import { join } from "node:path";
+import { Rng } from "../stages/lib/prng.ts";
+import { readSplit } from "../stages/evaluate/dataset.ts";
+import { meanImage } from "../stages/evaluate/baselines.ts";
+import { kind as evaluateKind } from "../stages/evaluate/kind.ts";
+import { run as runEvaluate } from "../stages/evaluate/run.ts";
+import { kind as figureKind } from "../stages/figure/kind.ts";
+import { run as runFigure } from "../stages/figure/run.ts";
+import { stageContext } from "./fixtures/report/context.ts";
 
 Deno.test("figure select: one image of every class, in class order, same for the same seed", () => {
   const labels = syntheticImages(200, 3).labels;
@@ -144,4 +159,69 @@ Deno.test("figure render: PNG decodes at the SVG size × scale, SVG holds the ti
     }
   }
   assert.ok(dark > 500, `only ${dark} dark pixels in the title band: was the text rendered?`);
+});
+
+/** Synthetic shuffle output, an LGAE (μ = mean image) and an LLGAE (μ_k = class means, W
+ * random), and the evaluate stage's metrics.json for them. */
+async function figureFixture(root: string) {
+  const data = join(root, "shuffle");
+  await Deno.mkdir(data);
+  await writeShuffleOutput(data, 200, 60);
+  const train = await readSplit(data, "train");
+  const rng = new Rng(7);
+  const models = [];
+  for (
+    const [stage, mu] of [
+      ["train_lgae", meanImage(train.images, train.n, PIXELS)],
+      ["train_llgae", classMeans(train.images, train.labels)],
+    ] as const
+  ) {
+    const dir = join(root, stage);
+    await Deno.mkdir(dir);
+    const W = Float32Array.from({ length: mu.length * 2 }, () => 0.05 * (rng.float() - 0.5));
+    await writeModel(dir, mu, W, 2);
+    models.push({ stage: stage as string, dir });
+  }
+  const inputs = { data: [{ stage: "shuffle", dir: data }], models };
+  const evaluation = await stageContext(evaluateKind, { pca_dims: 2 }, inputs);
+  await runEvaluate(evaluation);
+  return {
+    inputs: { ...inputs, evaluation: [{ stage: "evaluate", dir: evaluation.outDir }] },
+    evaluation,
+  };
+}
+
+Deno.test("figure run: writes a decodable PNG and the same figure as SVG, byte-identical on rerun", async () => {
+  const root = await Deno.makeTempDir({ prefix: "figure-test-" });
+  const { inputs, evaluation } = await figureFixture(root);
+  const first = await stageContext(figureKind, { png_scale: 1 }, inputs);
+  const second = await stageContext(figureKind, { png_scale: 1 }, inputs);
+  try {
+    await runFigure(first);
+    await runFigure(second);
+    const svg = await Deno.readTextFile(join(first.outDir, "figure.svg"));
+    const png = await Deno.readFile(join(first.outDir, "figure.png"));
+    const image = decode(png);
+    const width = Number(/<svg[^>]* width="(\d+)"/.exec(svg)![1]);
+    const height = Number(/<svg[^>]* height="(\d+)"/.exec(svg)![1]);
+    assert.deepEqual([image.width, image.height], [width, height]);
+    assert.ok(width > 900 && height > 700, `figure is only ${width}×${height}`);
+    assert.match(svg, /LGAE vs LLGAE on Fashion-MNIST \(test set\)/);
+    assert.match(svg, /LLGAE K=10 \(train_llgae\)/);
+    assert.match(svg, /note's LLGAE: 768\.06/);
+    // 10 originals + 10 per model + 10 component means.
+    assert.equal(svg.match(/<image /g)?.length, 40);
+    for (const file of figureKind.outputs(first.params)) {
+      assert.deepEqual(
+        await Deno.readFile(join(first.outDir, file)),
+        await Deno.readFile(join(second.outDir, file)),
+        file,
+      );
+    }
+  } finally {
+    await first.cleanup();
+    await second.cleanup();
+    await evaluation.cleanup();
+    await Deno.remove(root, { recursive: true });
+  }
 });
