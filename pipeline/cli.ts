@@ -161,7 +161,19 @@ async function execute(
   }
   for (const s of report.stages.filter((s) => s.status === "failed")) {
     const log = s.key ? ` (log: ${projectRelative(layout, `${layout.logs}/${s.key}.log`)})` : "";
-    console.error(`failed: ${s.stage}: ${s.error}${log}`);
+    const lines = (s.error ?? "").split("\n");
+    const shown = lines.length > 6
+      ? [...lines.slice(0, 6), `    … ${lines.length - 6} more lines`]
+      : lines;
+    console.error(`failed: ${s.stage}: ${shown.join("\n")}${log}`);
+    const denied = /NotCapable: Requires (\w+) access/.exec(s.error ?? "")?.[1];
+    if (denied) {
+      const want = denied === "read" ? "read: [path]" : `${denied}: true`;
+      console.error(
+        `hint: stages run with only the permissions their kind declares; add { ${want} } to ` +
+          `permissions() in stages/${s.uses}/kind.ts`,
+      );
+    }
   }
   const skipped = report.stages.filter((s) => s.status === "skipped").map((s) => s.stage);
   if (skipped.length) {
