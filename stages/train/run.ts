@@ -95,10 +95,10 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       ? dataInit(train.data, train.n, D, K, E, p.beta, rng)
       : randomInit(K, D, E, rng);
   }
-  const model: Params = {
+  const model: Params = tf.tidy(() => ({
     mu: tf.variable(tf.tensor2d(start.mu, [K, D])),
     W: tf.variable(tf.tensor3d(start.W, [K, D, E])),
-  };
+  }));
   const optimizer = makeOptimizer(p);
   try {
     const history: Record<string, unknown>[] = resumed?.history ?? [];

@@ -1,0 +1,175 @@
+import * as tf from "@tensorflow/tfjs-core";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import { join } from "node:path";
+import { kind, type TrainParams } from "../stages/train/kind.ts";
+import { run } from "../stages/train/run.ts";
+import { loadModel, reconstruct } from "../stages/train/model.ts";
+import { readNpyFloat32, writeNpy } from "../stages/lib/npy.ts";
+import { Rng } from "../stages/lib/prng.ts";
+import { stageContext } from "./fixtures/report/context.ts";
+
+const D = 64;
+
+/** Train/test images around 3 centres (0–255-like scale), written as the shuffle stage would. */
+async function syntheticData(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "train-data-" });
+  const rng = new Rng(4);
+  const centres = Array.from(
+    { length: 3 },
+    () => Array.from({ length: D }, () => (rng.float() - 0.5) * 200),
+  );
+  const basis = Array.from({ length: 3 }, () => Array.from({ length: D }, () => rng.float() - 0.5));
+  const images = (n: number) => {
+    const x = new Float32Array(n * D);
+    for (let i = 0; i < n; i++) {
+      const k = i % 3, a = (rng.float() - 0.5) * 100;
+      for (let j = 0; j < D; j++) {
+        x[i * D + j] = centres[k][j] + a * basis[k][j] + (rng.float() - 0.5) * 10;
+      }
+    }
+    return x;
+  };
+  await writeNpy(join(dir, "train_images.npy"), { data: images(240), shape: [240, D] });
+  await writeNpy(join(dir, "test_images.npy"), { data: images(60), shape: [60, D] });
+  return dir;
+}
+
+const data = await syntheticData();
+const base = { components: 3, latent_dim: 4, batch_size: 50, epochs: 3, init: "data", seed: 5 };
+
+async function train(
+  raw: Record<string, unknown>,
+  stateDir?: string,
+  onProgress?: (m: string) => void,
+) {
+  const ctx = await stageContext(
+    kind,
+    raw,
+    { data: [{ stage: "shuffle", dir: data }] },
+    undefined,
+    "train",
+  );
+  if (stateDir) ctx.stateDir = stateDir;
+  if (onProgress) ctx.progress = (p) => onProgress(p.message ?? "");
+  return ctx;
+}
+
+Deno.test("train: params reject bad values with messages naming the key", () => {
+  const cases: [Record<string, unknown>, string][] = [
+    [{ components: 0 }, "components (K) must be at least 1"],
+    [{ components: 2, latent_dim: 784 }, "latent_dim (E) must be below the 784 pixels"],
+    [{ components: 2, latent_dim: 0 }, "latent_dim (E) must be at least 1"],
+    [{ components: 2, beta: 0 }, "beta must be > 0"],
+    [{ components: 2, steps: 0 }, "steps (T) must be at least 1"],
+    [{ components: 2, batch_size: 0 }, "batch_size must be at least 1"],
+    [{ components: 2, optimizer: "sgd" }, "optimizer must be rmsprop or adam"],
+  ];
+  for (const [raw, message] of cases) {
+    const result = kind.params.safeParse(raw);
+    ok(!result.success, JSON.stringify(raw));
+    ok(
+      result.error.issues.some((i) => i.message.includes(message)),
+      `${JSON.stringify(raw)}: ${result.error.message}`,
+    );
+  }
+  ok(!kind.params.safeParse({ components: 2, colour: 1 }).success, "unknown keys are errors");
+  const defaults: TrainParams = kind.params.parse({ components: 11 });
+  deepStrictEqual(
+    [
+      defaults.latent_dim,
+      defaults.steps,
+      defaults.beta,
+      defaults.batch_size,
+      defaults.lr,
+      defaults.seed,
+    ],
+    [20, 5, 0.01, 360, 1e-3, 28],
+  );
+  strictEqual(kind.permissions!(defaults).ffi, false);
+  strictEqual(kind.permissions!({ ...defaults, backend: "auto" }).ffi, true);
+});
+
+Deno.test("train: writes the model, history and metrics; the model reloads to the same test MSE", async () => {
+  const ctx = await train(base);
+  await run(ctx);
+  const model = await loadModel(join(ctx.outDir, "model.safetensors"));
+  deepStrictEqual([model.components, model.pixels, model.latentDim], [3, D, 4]);
+  strictEqual(model.metadata.backend, "wasm");
+  strictEqual(model.metadata.epoch, "3");
+  const history = (await Deno.readTextFile(join(ctx.outDir, "history.jsonl"))).trim().split("\n")
+    .map((l) => JSON.parse(l));
+  deepStrictEqual(history.map((h) => h.epoch), [1, 2, 3]);
+  for (const h of history) {
+    ok(Number.isFinite(h.train_loss) && Number.isFinite(h.test_mse) && h.seconds >= 0);
+    strictEqual(h.usage.reduce((a: number, b: number) => a + b, 0), 60);
+  }
+  const metrics = JSON.parse(await Deno.readTextFile(join(ctx.outDir, "metrics.json")));
+  strictEqual(metrics.test_mse, history[2].test_mse);
+  const { data: images } = await readNpyFloat32(join(data, "test_images.npy"));
+  const { sqErr } = reconstruct(model, images, 60);
+  const mse = sqErr.reduce((a, b) => a + b, 0) / 60;
+  ok(Math.abs(mse - metrics.test_mse) < 1e-3 * metrics.test_mse, `${mse} vs ${metrics.test_mse}`);
+  // Data init starts near the optimum: far below the per-pixel variance of the data.
+  ok(metrics.init_test_mse < 100, `init test MSE ${metrics.init_test_mse}`);
+  await ctx.cleanup();
+});
+
+Deno.test("train: same config and backend give a bit-identical model; an interrupted run resumes to it", async () => {
+  for (const init of ["data", "random"]) {
+    const params = { ...base, init };
+    const a = await train(params);
+    await run(a);
+    const b = await train(params);
+    await run(b);
+    const modelA = await Deno.readFile(join(a.outDir, "model.safetensors"));
+    deepStrictEqual(await Deno.readFile(join(b.outDir, "model.safetensors")), modelA);
+    // Interrupt in epoch 3, then run again with the same state dir.
+    const c = await train(params, undefined, (message) => {
+      if (message.startsWith("epoch 3/")) throw new Error("interrupted");
+    });
+    await rejects(run(c), /interrupted/);
+    const d = await train(params, c.stateDir);
+    await run(d);
+    ok(
+      d.logs.some((l) => l.includes("resuming from the checkpoint of epoch 2")),
+      d.logs.join("\n"),
+    );
+    deepStrictEqual(
+      await Deno.readFile(join(d.outDir, "model.safetensors")),
+      modelA,
+      `init ${init}`,
+    );
+    for (const ctx of [a, b, d]) await ctx.cleanup();
+    await Deno.remove(c.outDir, { recursive: true });
+  }
+});
+
+Deno.test("train: the live tensor count stays flat from epoch to epoch and returns to its start", async () => {
+  const before = tf.memory().numTensors;
+  const counts: number[] = [];
+  const ctx = await train({ ...base, epochs: 4, optimizer: "adam" });
+  ctx.log = (message) => {
+    if (message.startsWith("epoch ")) counts.push(tf.memory().numTensors);
+  };
+  await run(ctx);
+  strictEqual(counts.length, 4);
+  ok(counts.every((c) => c === counts[0]), `tensors per epoch: ${counts}`);
+  strictEqual(tf.memory().numTensors, before);
+  await ctx.cleanup();
+});
+
+Deno.test("train: a non-finite loss stops with an error naming epoch and batch", async () => {
+  const ctx = await train({ ...base, init: "random", lr: 1e30 });
+  await rejects(run(ctx), /loss is (NaN|Infinity) at epoch 1, batch \d+\/5/);
+  await ctx.cleanup();
+});
+
+Deno.test("train: bad input files and latent_dim ≥ pixels are clear errors", async () => {
+  const ctx = await train({ ...base, latent_dim: 64 });
+  await rejects(run(ctx), /latent_dim 64 must be below the 64 pixels/);
+  await ctx.cleanup();
+  const empty = await Deno.makeTempDir();
+  const ctx2 = await stageContext(kind, base, { data: [{ stage: "shuffle", dir: empty }] });
+  await rejects(run(ctx2), /train_images\.npy/);
+  await ctx2.cleanup();
+});
