@@ -166,6 +166,8 @@ async function llgaeEpoch(images: Float32Array, n: number, profiled: number) {
   });
   const wallMs = (performance.now() - p0) / profiled;
   for (const k of info.kernels) {
+    // Skip scopes such as customGrad's, whose kernels are listed on their own as well.
+    if (!tf.getKernel(k.name, tf.getBackend())) continue;
     byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number) / profiled);
   }
   tf.dispose([params.mu, params.W]);

@@ -317,6 +317,8 @@ Deno.test({
       [[0, 3], [3]],
       [[1], [1]],
     ];
+    const specials = Float32Array.from([NaN, Infinity, -Infinity, 0, -0, 1e-45, 3e38, -2.5]);
+    const special = (v: number[]) => ({ values: Float32Array.from(v), shape: [v.length] });
     for (const [name, op] of ops) {
       for (const [aShape, bShape] of shapes) {
         await assertIdenticalToCpu(
@@ -324,6 +326,13 @@ Deno.test({
           [operand(rng, aShape), operand(rng, bShape)],
           op,
         );
+      }
+      // NaN, infinities, signed zeros and a zero scalar take the same paths as on cpu.
+      const s = { values: specials, shape: [8] };
+      await assertIdenticalToCpu(`${name} specials`, [s, special([...specials].reverse())], op);
+      for (const v of [0, -0, NaN, 2]) {
+        await assertIdenticalToCpu(`${name} specials by ${v}`, [s, special([v])], op);
+        await assertIdenticalToCpu(`${v} ${name} specials`, [special([v]), s], op);
       }
     }
   },

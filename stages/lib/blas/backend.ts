@@ -31,7 +31,7 @@ export function registerBlasBackend(blas: OpenBlas, name = BLAS_BACKEND): void {
   copyRegisteredKernels("cpu", name);
   const overrides = [
     ...matMulKernels(blas, name),
-    ...elementwiseKernels(name),
+    ...elementwiseKernels(blas, name),
     ...indexingKernels(name),
   ];
   for (const config of overrides) {

@@ -26,7 +26,16 @@ import {
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { kernelFunc } from "./matmul_kernels.ts";
-import { binaryBroadcast, type NumericArray, ROW_OPS, sumAxes, transpose } from "./strided.ts";
+import {
+  binaryBroadcast,
+  broadcastShape,
+  type NumericArray,
+  ROW_OPS,
+  sumAxes,
+  transpose,
+} from "./strided.ts";
+import { level1Binary } from "./level1.ts";
+import type { OpenBlas } from "./openblas.ts";
 
 /** The arguments tfjs passes a kernel function. */
 export type Args = Parameters<KernelFunc>[0];
@@ -70,19 +79,22 @@ const BINARY: Record<string, string> = {
   [Minimum]: "minimum",
 };
 
-/** The elementwise, transpose and reduction kernel configs for `backendName`. */
-export function elementwiseKernels(backendName: string): KernelConfig[] {
+/**
+ * The elementwise, transpose and reduction kernel configs for `backendName`; adds, subtracts
+ * and scalings use `blas` level 1 where they can.
+ */
+export function elementwiseKernels(blas: OpenBlas, backendName: string): KernelConfig[] {
   const binary = Object.entries(BINARY).map(([name, op]) =>
     fastKernel(name, backendName, ({ inputs }, backend) => {
       const { a, b } = inputs as { a: TensorInfo; b: TensorInfo };
-      const out = binaryBroadcast(
-        ROW_OPS[op],
-        valuesOf(backend, a) as Float32Array,
-        a.shape,
-        valuesOf(backend, b) as Float32Array,
-        b.shape,
-      );
-      return backend.makeTensorInfo(out.shape, "float32", out.values);
+      const av = valuesOf(backend, a) as Float32Array;
+      const bv = valuesOf(backend, b) as Float32Array;
+      const shape = broadcastShape(a.shape, b.shape);
+      const native = op === "add" || op === "sub" || op === "mul"
+        ? level1Binary(blas, op, av, bv, util.sizeFromShape(shape))
+        : undefined;
+      const out = native ?? binaryBroadcast(ROW_OPS[op], av, a.shape, bv, b.shape).values;
+      return backend.makeTensorInfo(shape, "float32", out);
     })
   );
 

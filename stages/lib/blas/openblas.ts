@@ -41,6 +41,11 @@ const SYMBOLS = {
     ],
     result: "void",
   },
+  cblas_saxpy: {
+    parameters: ["i32", "f32", "buffer", "i32", "buffer", "i32"], // n, alpha, x, incx, y, incy
+    result: "void",
+  },
+  cblas_sscal: { parameters: ["i32", "f32", "buffer", "i32"], result: "void" }, // n, alpha, x, incx
   openblas_set_num_threads: { parameters: ["i32"], result: "void" },
   openblas_get_num_threads: { parameters: [], result: "i32" },
   openblas_get_config: { parameters: [], result: "pointer" },
@@ -73,6 +78,10 @@ export interface OpenBlas {
     b: Float32Array,
     c: Float32Array,
   ): void;
+  /** y ← alpha·x + y over n elements of y; x is read with stride `incx` (0 repeats x[0]). */
+  saxpy(n: number, alpha: number, x: Float32Array, incx: number, y: Float32Array): void;
+  /** x ← alpha·x over n elements. */
+  sscal(n: number, alpha: number, x: Float32Array): void;
 }
 
 /** Raised when no OpenBLAS could be loaded; `message` lists what was tried and why it failed. */
@@ -156,6 +165,12 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
         c,
         n,
       );
+    },
+    saxpy(n, alpha, x, incx, y) {
+      if (n > 0) s.cblas_saxpy(n, alpha, x, incx, y, 1);
+    },
+    sscal(n, alpha, x) {
+      if (n > 0) s.cblas_sscal(n, alpha, x, 1);
     },
   };
 }
