@@ -77,11 +77,11 @@ function nonNegative(value: string): number {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** Adds the options of commands that execute a pipeline. */
-function execOptions(cmd: Command): Command {
+/** Adds the options of commands that execute a pipeline (`--dry-run` unless `dryRun` is false). */
+function execOptions(cmd: Command, dryRun = true): Command {
+  cmd.option("--force [stage]", "rerun every stage, or only STAGE (dependants follow its outputs)");
+  if (dryRun) cmd.option("--dry-run", "show what would run and why, run nothing");
   return cmd
-    .option("--force [stage]", "rerun every stage, or only STAGE (dependants follow its outputs)")
-    .option("--dry-run", "show what would run and why, run nothing")
     .option(
       "-j, --jobs <n>",
       "stage subprocesses at once",
@@ -350,7 +350,10 @@ function program(): Command {
 
   execOptions(
     root.command("check")
-      .description("regenerate a config and compare its metrics with its committed lock file")
+      .description(
+        "regenerate a config and compare its metrics with its committed lock file " +
+          "(cached stages count as regenerated; add --force to recompute every stage)",
+      )
       .argument("[config]", "config file", DEFAULT_CONFIG)
       .option(
         "--tolerance <rel>",
@@ -358,6 +361,7 @@ function program(): Command {
         nonNegative,
         DEFAULT_TOLERANCE,
       ),
+    false,
   ).action(async (config: string, opts: ExecOptions & { tolerance: number }, cmd: Command) => {
     checkForceArg(opts.force);
     const layout = layoutFrom(cmd);
@@ -369,10 +373,7 @@ function program(): Command {
         `no lock file ${lockPath}: run \`pipeline run ${config}\` and commit it`,
       );
     }
-    const { report, code } = await execute(layout, p, p.name, lockPath, false, {
-      ...opts,
-      dryRun: false,
-    });
+    const { report, code } = await execute(layout, p, p.name, lockPath, false, opts);
     if (code !== 0 || !report?.lock) {
       Deno.exitCode = code || 1;
       return;
