@@ -57,14 +57,28 @@ const PROVENANCE: Provenance = {
     train_lgae: {
       uses: "train",
       key: "a".repeat(64),
-      params: { components: 1, latent_dim: 20, steps: 5, beta: 0.01, init: "pca" },
+      params: {
+        components: 1,
+        latent_dim: 20,
+        steps: 5,
+        beta: 0.01,
+        latent_decay: 1,
+        init: "data",
+      },
       codeDigest: "b".repeat(64),
       runtime: { backend: "wasm" },
     },
     train_llgae: {
       uses: "train",
       key: "1".repeat(64),
-      params: { components: 3, latent_dim: 20, steps: 5, beta: 0.01, init: "kmeans" },
+      params: {
+        components: 3,
+        latent_dim: 20,
+        steps: 5,
+        beta: 0.01,
+        latent_decay: 0,
+        init: "random",
+      },
       codeDigest: "2".repeat(64),
       runtime: { backend: "wasm" },
     },
@@ -115,11 +129,11 @@ Deno.test("report: writes md and self-contained html with the results beside the
     // Results rows: model, K, E, T, β, init, epochs, ours, published, train time.
     assert.match(
       md,
-      /\| LLGAE \(`train_llgae`\) \| 3 \| 20 \| 5 \| 0\.01 \| kmeans \| 7 \| 790\.50 \| 768\.06 \(note\) \| 12\.6 min \|/,
+      /\| LLGAE \(`train_llgae`\) \| 3 \| 20 \| 5 \| 0\.01 \| 0 \| random \| 7 \| 790\.50 \| 768\.06 \(note\) \| 12\.6 min \|/,
     );
     assert.match(
       md,
-      /\| LGAE \(`train_lgae`\) \| 1 \| 20 \| 5 \| 0\.01 \| pca \| 7 \| 1212\.35 \| 1208 \(PCA ref\.\) \| 61\.5 s \|/,
+      /\| LGAE \(`train_lgae`\) \| 1 \| 20 \| 5 \| 0\.01 \| 1 \| data \| 7 \| 1212\.35 \| 1208 \(PCA ref\.\) \| 61\.5 s \|/,
     );
     assert.match(md, /\| PCA \(closed form\) \| — \| 20 \|.*\| 1207\.90 \|/);
     assert.match(md, /\| Ankle boot \| 1209\.00 \| 709\.00 \| 4009\.00 \| 1109\.00 \|/);

@@ -87,18 +87,16 @@ export function figureContent(inputs: FigureInputs): FigureContent {
 
   const means: MeansPanel[] = models.filter((m) => scoresOf(m.stage).components > 1).map((m) => {
     const scores = scoresOf(m.stage);
+    // One gray scale for all μ_k of a model, so faint means look faint rather than stretched.
+    const [lo, hi] = range(m.mu);
     return {
-      title: `Component means μ_k of ${modelLabel(m.stage, scores.components)}, ` +
-        `labelled with the majority class of the test images that choose k (and their count)`,
-      cells: Array.from({ length: scores.components }, (_, k) => {
-        const mu = m.mu.subarray(k * d, (k + 1) * d);
-        const [lo, hi] = range(mu);
-        return {
-          uri: imageUri(mu, lo, hi, side, cell),
-          label: `k=${k + 1} (${scores.usage[k]})`,
-          caption: scores.majority_class[k] ?? "unused",
-        };
-      }),
+      title: `Component means μ_k of ${modelLabel(m.stage, scores.components)}`,
+      subtitle: "under each: k (test images choosing k) and their majority class; one gray scale",
+      cells: Array.from({ length: scores.components }, (_, k) => ({
+        uri: imageUri(m.mu.subarray(k * d, (k + 1) * d), lo, hi, side, cell),
+        label: `k=${k + 1} (${scores.usage[k]})`,
+        caption: scores.majority_class[k] ?? "unused",
+      })),
     };
   });
 

@@ -34,6 +34,7 @@ export const kind: StageKind<FigureParams> = {
     evaluation: { description: "evaluate output: metrics.json" },
   },
   outputs: () => ["figure.png", "figure.svg"],
-  permissions: backendPermissions,
+  // resvg-js is a native Node addon: loading it needs FFI whatever the tfjs backend.
+  permissions: (params) => ({ ...backendPermissions(params), ffi: true }),
   runtime: resolvedBackend,
 };

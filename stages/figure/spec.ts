@@ -19,8 +19,10 @@ export interface ImageRow {
 
 /** The component means of one mixture model. */
 export interface MeansPanel {
-  /** Panel title. */
+  /** Panel title (short: vega estimates text width without a canvas, generously). */
   title: string;
+  /** One line under the title. */
+  subtitle: string;
   /** One cell per component: PNG data URI and a two-line label (`k=1` and its class). */
   cells: { uri: string; label: string; caption: string }[];
 }
@@ -98,7 +100,7 @@ function meansPanel(panel: MeansPanel, cell: number): Record<string, unknown> {
   const values = panel.cells.map((c, k) => ({ k, row: "mean μ_k", url: c.uri }));
   const labels = JSON.stringify(panel.cells.map((c) => [c.label, c.caption]));
   return {
-    title: { text: panel.title, anchor: "start" },
+    title: { text: panel.title, subtitle: panel.subtitle, anchor: "start" },
     data: { values },
     mark: { type: "image", width: cell, height: cell, smooth: false },
     width: { step: cell + GAP },
@@ -154,7 +156,12 @@ function curvesPanel(content: FigureContent, width: number): Record<string, unkn
             axis: { tickMinStep: 1, format: "d" },
           },
           y: { ...y, field: "test_mse", title: "test MSE (per pixel, 0–255 scale)" },
-          color: { field: "model", type: "nominal", title: null, legend: { orient: "top-right" } },
+          color: {
+            field: "model",
+            type: "nominal",
+            title: null,
+            legend: { orient: "top-right", labelLimit: 400 },
+          },
         },
       },
       {

@@ -69,6 +69,7 @@ function resultsTable(inputs: ReportInputs): Block {
       String(scores.latent_dim),
       param(params, "steps"),
       param(params, "beta"),
+      param(params, "latent_decay"),
       param(params, "init"),
       String(train.epochs),
       mse(scores.test_mse),
@@ -223,7 +224,8 @@ export function reportBlocks(inputs: ReportInputs): Block[] {
     {
       type: "paragraph",
       text: `Published: ${NOTE_LLGAE.label} is ${NOTE_LLGAE.source}; ${PCA_REFERENCE.label} is ` +
-        `${PCA_REFERENCE.source}. T = encoder gradient steps, β = their step size.`,
+        `${PCA_REFERENCE.source}. T = encoder gradient steps, β = their step size, λ = weight of ` +
+        `the Gaussian prior's −λb in each step (0 in the note's equation).`,
     },
     { type: "figure", path: inputs.figure.path, dataUri: inputs.figure.dataUri, alt: "Figure" },
     { type: "heading", level: 2, text: "Does the component capture the class?" },
