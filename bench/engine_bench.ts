@@ -92,6 +92,14 @@ try {
     engine.push(r.seconds);
   }
 
+  // The same no-op through `deno task pipeline` (what users type, minus npx's own start-up).
+  const home = fileURLToPath(new URL("..", import.meta.url));
+  const viaTask: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const args = ["task", "pipeline", "--root", project.root, "run", "configs/six.yaml"];
+    viaTask.push((await timed(Deno.execPath(), args, home)).seconds);
+  }
+
   await Deno.writeTextFile(join(snakeDir, "Snakefile"), SNAKEFILE);
   const snakeArgs = ["--cores", "2", "--quiet"];
   const snakeCold = await timed("snakemake", snakeArgs, snakeDir);
@@ -108,6 +116,7 @@ try {
 
   const summary = {
     noop_rerun_seconds: stats(engine),
+    noop_rerun_via_deno_task_seconds: stats(viaTask),
     snakemake_noop_seconds: stats(snake),
     snakemake_version: version,
     deno: Deno.version.deno,
@@ -124,6 +133,9 @@ try {
       `(min ${summary.noop_rerun_seconds.min}, max ${summary.noop_rerun_seconds.max}; target ≤ 1 s: ${
         summary.meets_target ? "met" : "NOT met"
       })`,
+  );
+  console.log(
+    `engine no-op rerun through \`deno task pipeline\`: median ${summary.noop_rerun_via_deno_task_seconds.median} s`,
   );
   console.log(
     `snakemake ${version} no-op, 6 rules: median ${summary.snakemake_noop_seconds.median} s ` +
