@@ -39,14 +39,16 @@ async function waitFor(what: string, test: () => Promise<boolean>, ms = 20000): 
   }
 }
 
-/** Waits until stage `a` has written its checkpoint (and so half of its output). */
-async function waitForCheckpoint(p: TestProject): Promise<void> {
-  await waitFor(
-    "a's checkpoint",
-    async () =>
-      (await filesUnder(p.path("artifacts/state"))).some((f) => f.endsWith("/checkpoint")),
-  );
-  await new Promise((r) => setTimeout(r, 200));
+/** Waits until stage `a` has checkpointed and half-written its output in its run dir. */
+async function waitForHalfWrite(p: TestProject): Promise<void> {
+  await waitFor("a's checkpoint and half-written output", async () => {
+    const state = await filesUnder(p.path("artifacts/state"));
+    if (!state.some((f) => f.endsWith("/checkpoint"))) return false;
+    partial = (await filesUnder(p.path("artifacts/tmp"))).find((f) =>
+      f.endsWith("/a/out/data.txt")
+    );
+    return partial !== undefined && (await Deno.readTextFile(partial)) === "1\n2";
+  });
 }
 
 /** True while any process still has the project in its command line (a stage subprocess). */
@@ -59,12 +61,7 @@ Deno.test("safety: a stage killed mid-write leaves the store consistent and the 
   const p = await TestProject.create({ "six.yaml": SLOW_A });
   try {
     const engine = p.spawn(["run", CONFIG]);
-    await waitForCheckpoint(p);
-    const partial = (await filesUnder(p.path("artifacts/tmp"))).find((f) =>
-      f.endsWith("/a/out/data.txt")
-    );
-    assert.ok(partial, "a's half-written output should exist in its run dir");
-    assert.equal(await Deno.readTextFile(partial), "1\n2"); // half of "1\n2\n3\n"
+    await waitForHalfWrite(p); // "1\n2", half of "1\n2\n3\n", in a's run dir
     engine.kill("SIGKILL"); // a crash: no cleanup code runs in the engine
     await engine.output();
     await waitFor("the orphaned stage to exit", async () => !(await stageProcessesAlive(p)), 10000);
@@ -91,7 +88,7 @@ Deno.test("safety: SIGINT stops running stages, exits 130 and writes no lock fil
   const p = await TestProject.create({ "six.yaml": SLOW_A });
   try {
     const engine = p.spawn(["run", CONFIG]);
-    await waitForCheckpoint(p);
+    await waitForHalfWrite(p);
     engine.kill("SIGINT");
     const r = collect(await engine.output());
     assert.equal(r.code, 130, r.stderr);
@@ -110,7 +107,7 @@ Deno.test("safety: two concurrent runs on one artifacts dir — the second waits
   const p = await TestProject.create({ "six.yaml": slow });
   try {
     const first = p.spawn(["run", CONFIG]);
-    await waitForCheckpoint(p);
+    await waitForHalfWrite(p);
     const second = p.spawn(["run", CONFIG]);
     const [r1, r2] = (await Promise.all([first.output(), second.output()])).map(collect);
     assert.equal(r1.code, 0, r1.stderr);
