@@ -44,7 +44,7 @@ async function waitForHalfWrite(p: TestProject): Promise<void> {
   await waitFor("a's checkpoint and half-written output", async () => {
     const state = await filesUnder(p.path("artifacts/state"));
     if (!state.some((f) => f.endsWith("/checkpoint"))) return false;
-    partial = (await filesUnder(p.path("artifacts/tmp"))).find((f) =>
+    const partial = (await filesUnder(p.path("artifacts/tmp"))).find((f) =>
       f.endsWith("/a/out/data.txt")
     );
     return partial !== undefined && (await Deno.readTextFile(partial)) === "1\n2";
