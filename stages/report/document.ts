@@ -60,7 +60,7 @@ const STYLE =
 padding:0 1rem;color:#222;line-height:1.45}table{border-collapse:collapse;margin:1rem 0}
 th,td{border:1px solid #ccc;padding:.25rem .6rem}th{background:#f3f3f3}td.n{text-align:right;
 font-variant-numeric:tabular-nums}code,pre{font-family:"DejaVu Sans Mono",monospace;font-size:.9em}
-pre{background:#f6f6f6;padding:.6rem;overflow-x:auto}img{max-width:100%}`;
+pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere}img{max-width:100%}`;
 
 /** The blocks as one HTML page with no external resources (the figure is a data URI). */
 export function toHtml(blocks: Block[], title: string): string {
