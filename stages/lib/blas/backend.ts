@@ -11,23 +11,30 @@ import {
   registerKernel,
   unregisterKernel,
 } from "@tensorflow/tfjs-core";
-import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { elementwiseKernels } from "./elementwise_kernels.ts";
 import { indexingKernels } from "./indexing_kernels.ts";
+import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { matMulKernels } from "./matmul_kernels.ts";
+import { PooledCpuBackend } from "./pool.ts";
 import type { OpenBlas } from "./openblas.ts";
 
 /** The backend name used unless another is given. */
 export const BLAS_BACKEND = "blas";
 
 /**
- * Registers backend `name` (default `blas`) with tfjs: a `MathBackendCPU` whose kernels are the
- * cpu backend's except the ones this module replaces. Registering a name twice is a no-op.
+ * Registers backend `name` (default `blas`) with tfjs: a cpu backend (with pooled output arrays)
+ * whose kernels are the cpu backend's except the ones this module replaces. `pooled: false`
+ * allocates every output afresh (same numbers, slower). Registering a name twice is a no-op.
  * The backend gets priority 0 (below cpu), so it is only used when set with `tf.setBackend`.
  */
-export function registerBlasBackend(blas: OpenBlas, name = BLAS_BACKEND): void {
+export function registerBlasBackend(
+  blas: OpenBlas,
+  name = BLAS_BACKEND,
+  options: { pooled?: boolean } = {},
+): void {
   if (findBackendFactory(name)) return;
-  registerBackend(name, () => new MathBackendCPU(), 0);
+  const pooled = options.pooled ?? true;
+  registerBackend(name, () => (pooled ? new PooledCpuBackend() : new MathBackendCPU()), 0);
   copyRegisteredKernels("cpu", name);
   const overrides = [
     ...matMulKernels(blas, name),

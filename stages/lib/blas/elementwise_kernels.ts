@@ -35,6 +35,7 @@ import {
   transpose,
 } from "./strided.ts";
 import { level1Binary } from "./level1.ts";
+import { outputArray } from "./pool.ts";
 import type { OpenBlas } from "./openblas.ts";
 
 /** The arguments tfjs passes a kernel function. */
@@ -90,17 +91,22 @@ export function elementwiseKernels(blas: OpenBlas, backendName: string): KernelC
       const av = valuesOf(backend, a) as Float32Array;
       const bv = valuesOf(backend, b) as Float32Array;
       const shape = broadcastShape(a.shape, b.shape);
+      const alloc = (n: number) => outputArray(backend, n);
       const native = op === "add" || op === "sub" || op === "mul"
-        ? level1Binary(blas, op, av, bv, util.sizeFromShape(shape))
+        ? level1Binary(blas, op, av, bv, util.sizeFromShape(shape), alloc)
         : undefined;
-      const out = native ?? binaryBroadcast(ROW_OPS[op], av, a.shape, bv, b.shape).values;
+      const out = native ?? binaryBroadcast(ROW_OPS[op], av, a.shape, bv, b.shape, alloc).values;
       return backend.makeTensorInfo(shape, "float32", out);
     })
   );
 
   const transposeKernel = fastKernel(Transpose, backendName, ({ inputs, attrs }, backend) => {
     const { x } = inputs as { x: TensorInfo };
-    const out = transpose(valuesOf(backend, x), x.shape, (attrs as { perm: number[] }).perm);
+    const { perm } = attrs as { perm: number[] };
+    const values = valuesOf(backend, x);
+    const out = values instanceof Float32Array
+      ? transpose(values, x.shape, perm, (n) => outputArray(backend, n))
+      : transpose(values, x.shape, perm);
     return backend.makeTensorInfo(out.shape, x.dtype, out.values);
   }, ["float32", "int32"]);
 
@@ -124,7 +130,7 @@ export function elementwiseKernels(blas: OpenBlas, backendName: string): KernelC
   const negKernel = fastKernel(Neg, backendName, ({ inputs }, backend) => {
     const { x } = inputs as { x: TensorInfo };
     const values = valuesOf(backend, x);
-    const out = new Float32Array(values.length);
+    const out = outputArray(backend, values.length);
     for (let i = 0; i < values.length; i++) out[i] = -values[i];
     return backend.makeTensorInfo(x.shape, "float32", out);
   });

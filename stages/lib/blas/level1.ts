@@ -13,7 +13,7 @@ import type { OpenBlas } from "./openblas.ts";
 export type Level1Op = "add" | "sub" | "mul";
 
 /**
- * `op(a, b)` for an output of `n` elements, or `undefined` when the operands are not both of
+ * `op(a, b)` for an output of `n` elements (in an array from `alloc`), or `undefined` when the operands are not both of
  * size `n` or one of size 1 (or the case would need an elementwise product, or scaling by 0,
  * which OpenBLAS turns into zeros even for NaN and infinite inputs).
  */
@@ -23,7 +23,13 @@ export function level1Binary(
   a: Float32Array,
   b: Float32Array,
   n: number,
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
 ): Float32Array | undefined {
+  const copy = (x: Float32Array) => {
+    const out = alloc(n);
+    out.set(x);
+    return out;
+  };
   if (n <= 1) return undefined;
   const aFull = a.length === n;
   const bFull = b.length === n;
@@ -32,17 +38,17 @@ export function level1Binary(
     if (aFull && bFull) return undefined;
     const [x, s] = aFull ? [a, b[0]] : [b, a[0]];
     if (s === 0 || !Number.isFinite(s)) return undefined;
-    const out = x.slice();
+    const out = copy(x);
     blas.sscal(n, s, out); // s·x
     return out;
   }
   const sign = op === "add" ? 1 : -1;
   if (aFull) {
-    const out = a.slice();
+    const out = copy(a);
     blas.saxpy(n, sign, b, bFull ? 1 : 0, out); // a ± b, or a ± s
     return out;
   }
-  const out = b.slice();
+  const out = copy(b);
   if (op === "sub") blas.sscal(n, -1, out); // s − b = −b + s
   blas.saxpy(n, 1, a, 0, out);
   return out;

@@ -43,7 +43,8 @@ function batchIndexMap(shape: readonly number[], outShape: readonly number[]): I
 
 /**
  * op(A)·op(B) for tensors of rank ≥ 2 whose leading (batch) dims broadcast, as tfjs's
- * `tf.matMul(a, b, transposeA, transposeB)` defines it. Throws when the inner dims differ.
+ * `tf.matMul(a, b, transposeA, transposeB)` defines it, into an array from `alloc`. Throws when
+ * the inner dims differ.
  */
 export function batchMatMul(
   blas: OpenBlas,
@@ -51,6 +52,7 @@ export function batchMatMul(
   b: Float32Tensor,
   transposeA: boolean,
   transposeB: boolean,
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
 ): Float32Tensor {
   const ra = a.shape.length;
   const rb = b.shape.length;
@@ -72,7 +74,7 @@ export function batchMatMul(
   const bBatch = b.shape.slice(0, -2);
   const outBatch = broadcastShape(aBatch, bBatch);
   const batches = outBatch.reduce((p, d) => p * d, 1);
-  const out = new Float32Array(batches * m * n);
+  const out = alloc(batches * m * n); // every element is written below
   const shape = [...outBatch, m, n];
   if (out.length === 0) return { values: out, shape };
 

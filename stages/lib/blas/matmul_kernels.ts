@@ -23,6 +23,7 @@ import {
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { batchMatMul } from "./matmul.ts";
+import { outputArray } from "./pool.ts";
 import type { OpenBlas } from "./openblas.ts";
 
 /** The kernel registered under `name` for backend `backendName`; throws if there is none. */
@@ -50,6 +51,7 @@ function matMulInfo(
     { values: values(backend, b), shape: b.shape },
     transposeA,
     transposeB,
+    (n) => outputArray(backend, n),
   );
   return backend.makeTensorInfo(out.shape, "float32", out.values);
 }

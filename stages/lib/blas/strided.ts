@@ -153,16 +153,20 @@ function broadcastStrides(shape: readonly number[], outShape: readonly number[])
   return outShape.map((_, i) => (i < offset || shape[i - offset] === 1 ? 0 : own[i - offset]));
 }
 
-/** `op(a, b)` elementwise with NumPy broadcasting; returns the values and the output shape. */
+/**
+ * `op(a, b)` elementwise with NumPy broadcasting; returns the values and the output shape.
+ * The output array comes from `alloc` (its contents are all overwritten).
+ */
 export function binaryBroadcast(
   op: RowOp,
   a: Float32Array,
   aShape: readonly number[],
   b: Float32Array,
   bShape: readonly number[],
+  alloc: (n: number) => Float32Array = (n) => new Float32Array(n),
 ): { values: Float32Array; shape: number[] } {
   const shape = broadcastShape(aShape, bShape);
-  const out = new Float32Array(sizeOf(shape));
+  const out = alloc(sizeOf(shape));
   if (out.length === 0) return { values: out, shape };
   const { dims, strides } = mergeDims(shape, [
     stridesOf(shape),
@@ -186,8 +190,9 @@ function stridedCopy<T extends NumericArray>(
   offset: number,
   outShape: readonly number[],
   inStrides: readonly number[],
+  alloc: (n: number) => T = (n) => new (x.constructor as new (n: number) => T)(n),
 ): T {
-  const out = new (x.constructor as new (n: number) => T)(sizeOf(outShape));
+  const out = alloc(sizeOf(outShape));
   if (out.length === 0) return out;
   const { dims, strides } = mergeDims(outShape, [stridesOf(outShape), [...inStrides]]);
   const n = dims[dims.length - 1];
@@ -203,15 +208,20 @@ function stridedCopy<T extends NumericArray>(
   return out;
 }
 
-/** `x` of `shape` with its axes permuted (`perm[i]` is the input axis of output axis i). */
+/**
+ * `x` of `shape` with its axes permuted (`perm[i]` is the input axis of output axis i), into an
+ * array from `alloc` when given.
+ */
 export function transpose<T extends NumericArray>(
   x: T,
   shape: readonly number[],
   perm: readonly number[],
+  alloc?: (n: number) => T,
 ): { values: T; shape: number[] } {
   const outShape = perm.map((p) => shape[p]);
   const inStrides = stridesOf(shape);
-  return { values: stridedCopy(x, 0, outShape, perm.map((p) => inStrides[p])), shape: outShape };
+  const values = stridedCopy(x, 0, outShape, perm.map((p) => inStrides[p]), alloc);
+  return { values, shape: outShape };
 }
 
 /** The block of `x` (of `shape`) starting at `begin` with extent `size` (all resolved). */
