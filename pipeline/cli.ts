@@ -302,7 +302,7 @@ function program(): Command {
   ).action(async (name: string, config: string, opts: ExecOptions, cmd: Command) => {
     checkForceArg(opts.force);
     const layout = layoutFrom(cmd);
-    checkExperimentName(name);
+    await checkExperimentName(layout, name);
     const p = await load(layout, config, opts.set);
     if (!opts.dryRun) {
       await saveExperiment(layout, {

@@ -27,12 +27,23 @@ export interface Experiment {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 
-/** Throws unless `name` can name an experiment (and its out dir). */
-export function checkExperimentName(name: string): void {
+/**
+ * Throws unless `name` can name an experiment: safe as a directory name, and not the name of a
+ * config under `configs/` (both would publish to `artifacts/out/<name>/`).
+ */
+export async function checkExperimentName(layout: Layout, name: string): Promise<void> {
   if (!NAME.test(name)) {
     throw new UsageError(
       `experiment name "${name}" is not allowed: use letters, digits, "_", "." or "-" (e.g. k20)`,
     );
+  }
+  for (const ext of ["yaml", "yml"]) {
+    if (await findConfig(layout, join(layout.root, "configs", `${name}.${ext}`))) {
+      throw new UsageError(
+        `experiment name "${name}" is taken by configs/${name}.${ext} (both would publish to ` +
+          `artifacts/out/${name}/); choose another name`,
+      );
+    }
   }
 }
 

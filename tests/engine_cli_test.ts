@@ -33,6 +33,9 @@ Deno.test("cli: exp run keeps a variant beside the config; params diff and metri
     assert.deepEqual(exp.summary, { ran: 3, cached: 3, failed: 0 });
     assert.equal(await p.read("artifacts/out/six/mb/data.txt"), "30\n60\n90\n");
     assert.equal(await p.read("artifacts/out/s4/mb/data.txt"), "40\n80\n120\n");
+    const clash = await p.cli("exp", "run", "six", CONFIG);
+    assert.equal(clash.code, 2);
+    assert.match(clash.stderr, /experiment name "six" is taken by configs\/six\.yaml/);
     const list = await p.cli("exp", "list");
     assert.match(list.stdout, /^s4 {2}configs\/six\.yaml {2}stages\.mb\.with\.scale=4 /m);
 
