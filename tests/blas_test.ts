@@ -395,7 +395,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "blas gather, segment sum, slice, tile and neg are bit-identical to cpu",
+  name: "blas gather, segment sum, slice, tile, neg, square and sqrt are bit-identical to cpu",
   ignore,
   async fn() {
     const rng = new Rng(13);
@@ -447,7 +447,13 @@ Deno.test({
       [operand(rng, [1, 6, 1])],
       (t) => tf.broadcastTo(t, [4, 6, 3]),
     );
-    await assertIdenticalToCpu("neg", [y], (t) => tf.neg(t));
+    for (const [name, op] of [["neg", tf.neg], ["square", tf.square], ["sqrt", tf.sqrt]] as const) {
+      await assertIdenticalToCpu(name, [y], (t) => op(t));
+      await assertIdenticalToCpu(`${name} specials`, [{
+        values: Float32Array.from([NaN, Infinity, -Infinity, 0, -0, 1e-45, 3e38, -2.5]),
+        shape: [8],
+      }], (t) => op(t));
+    }
   },
 });
 

@@ -1,9 +1,10 @@
 /**
  * tfjs kernels for the `blas` backend that replace cpu kernels whose JavaScript dominates a
  * training step after the matrix products: broadcasting binary ops (the cpu kernels convert
- * every index to coordinates), `Transpose`, and `Sum`/`Mean` over leading axes (the cpu kernels
- * transpose first), and `Neg`. Same arithmetic as the cpu kernels, so bit-identical results; inputs other
- * than float32 (int32 for `Transpose`) go to the cpu kernels.
+ * every index to coordinates), `Transpose`, `Sum`/`Mean` over leading axes (the cpu kernels
+ * transpose first), and `Neg`, `Square`, `Sqrt`; all but the sums write pooled outputs. Same arithmetic as
+ * the cpu kernels, so bit-identical results; inputs other than float32 (int32 for `Transpose`)
+ * go to the cpu kernels.
  *
  * @module
  */
@@ -17,6 +18,8 @@ import {
   Multiply,
   Neg,
   RealDiv,
+  Sqrt,
+  Square,
   SquaredDifference,
   Sub,
   Sum,
@@ -31,8 +34,10 @@ import {
   broadcastShape,
   type NumericArray,
   ROW_OPS,
+  scratch,
   sumAxes,
   transpose,
+  UNARY_OPS,
 } from "./strided.ts";
 import { level1Binary } from "./level1.ts";
 import { outputArray } from "./pool.ts";
@@ -69,6 +74,8 @@ export function fastKernel(
     },
   };
 }
+
+const UNARY: Record<string, string> = { [Neg]: "neg", [Square]: "square", [Sqrt]: "sqrt" };
 
 const BINARY: Record<string, string> = {
   [Add]: "add",
@@ -118,7 +125,7 @@ export function elementwiseKernels(blas: OpenBlas, backendName: string): KernelC
     let values = valuesOf(backend, x) as Float32Array;
     if (mean) {
       const n = axes.reduce((p, a) => p * x.shape[a], 1);
-      const scaled = new Float32Array(values.length);
+      const scaled = scratch(values.length);
       for (let i = 0; i < values.length; i++) scaled[i] = values[i] / n;
       values = scaled;
     }
@@ -126,18 +133,19 @@ export function elementwiseKernels(blas: OpenBlas, backendName: string): KernelC
     return backend.makeTensorInfo(out.shape, "float32", out.values);
   };
 
-  // -x, which the cpu kernel computes as a broadcast product with -1.
-  const negKernel = fastKernel(Neg, backendName, ({ inputs }, backend) => {
-    const { x } = inputs as { x: TensorInfo };
-    const values = valuesOf(backend, x);
-    const out = outputArray(backend, values.length);
-    for (let i = 0; i < values.length; i++) out[i] = -values[i];
-    return backend.makeTensorInfo(x.shape, "float32", out);
-  });
+  const unary = Object.entries(UNARY).map(([name, op]) =>
+    fastKernel(name, backendName, ({ inputs }, backend) => {
+      const { x } = inputs as { x: TensorInfo };
+      const values = valuesOf(backend, x) as Float32Array;
+      const out = outputArray(backend, values.length);
+      UNARY_OPS[op](out, values, values.length);
+      return backend.makeTensorInfo(x.shape, "float32", out);
+    })
+  );
 
   return [
     ...binary,
-    negKernel,
+    ...unary,
     transposeKernel,
     fastKernel(Sum, backendName, reduce(false)),
     fastKernel(Mean, backendName, reduce(true)),

@@ -19,7 +19,7 @@ export class BufferPool {
   #bytes = 0;
 
   /** Keeps at most `maxBytes` of free arrays and `perLength` arrays of one length. */
-  constructor(readonly maxBytes = 256 * 2 ** 20, readonly perLength = 32) {}
+  constructor(readonly maxBytes = 512 * 2 ** 20, readonly perLength = 128) {}
 
   /** An array of `n` elements with arbitrary contents: the caller must write every element. */
   take(n: number): Float32Array {

@@ -64,6 +64,32 @@ export const ROW_OPS: Readonly<Record<string, RowOp>> = {
   minimum: rowOp("Math.min(x, y)"),
 };
 
+/** An elementwise function of one array: `out[i] = f(x[i])` for i < n. */
+export type UnaryOp = (out: Float32Array, x: Float32Array, n: number) => void;
+
+/** Compiles the loop of the expression `expr` of `v` into its own function (see `rowOp`). */
+function unaryOp(expr: string): UnaryOp {
+  const body = `for (let i = 0; i < n; i++) { const v = x[i]; out[i] = ${expr}; }`;
+  return new Function("out", "x", "n", body) as UnaryOp;
+}
+
+/** Unary ops with the cpu kernels' arithmetic (`Neg` multiplies by −1 there). */
+export const UNARY_OPS: Readonly<Record<string, UnaryOp>> = {
+  neg: unaryOp("-1 * v"),
+  square: unaryOp("v * v"),
+  sqrt: unaryOp("Math.sqrt(v)"),
+};
+
+/**
+ * A scratch array of at least `n` elements for temporaries that never leave a kernel; the
+ * same memory is handed out again on the next call.
+ */
+export function scratch(n: number): Float32Array {
+  if (scratchBuffer.length < n) scratchBuffer = new Float32Array(n);
+  return scratchBuffer.subarray(0, n);
+}
+let scratchBuffer = new Float32Array(0);
+
 function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
