@@ -2,9 +2,9 @@
  * tfjs kernels for the `blas` backend that replace cpu kernels whose JavaScript dominates a
  * training step after the matrix products: broadcasting binary ops (the cpu kernels convert
  * every index to coordinates), `Transpose`, `Sum`/`Mean` over leading axes (the cpu kernels
- * transpose first), and `Neg`, `Square`, `Sqrt`; all but the sums write pooled outputs. Same arithmetic as
- * the cpu kernels, so bit-identical results; inputs other than float32 (int32 for `Transpose`)
- * go to the cpu kernels.
+ * transpose first), and `Neg`, `Square`, `Sqrt`; all but the sums write pooled outputs.
+ * Same arithmetic as the cpu kernels, so bit-identical results; inputs other than float32
+ * (int32 for `Transpose`) go to the cpu kernels.
  *
  * @module
  */
