@@ -42,19 +42,24 @@ function swap(a: tf.Tensor): tf.Tensor {
 
 /**
  * Matrix product (rank 2 or batched rank 3) whose gradient uses explicit transposes: the
- * tfjs-wasm kernel is about ten times slower with its transpose flags set.
+ * tfjs-wasm kernel is about ten times slower with its transpose flags set. With `constantA`
+ * (a is data, e.g. the batch) the gradient for a is zeros instead of a product.
  */
-const mm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-  const [a, b, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-  save([a, b]);
-  return {
-    value: tf.matMul(a, b),
-    gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => [
-      tf.matMul(dy as tf.Tensor3D, swap(saved[1]) as tf.Tensor3D), // ∂/∂a = dy bᵀ
-      tf.matMul(swap(saved[0]) as tf.Tensor3D, dy as tf.Tensor3D), // ∂/∂b = aᵀ dy
-    ],
-  };
-}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+function product(constantA: boolean) {
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [a, b, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+    save([a, b]);
+    return {
+      value: tf.matMul(a, b),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], [sa, sb]: tf.Tensor[]) => [
+        constantA ? tf.zerosLike(sa) : tf.matMul(dy as tf.Tensor3D, swap(sb) as tf.Tensor3D), // ∂/∂a = dy bᵀ
+        tf.matMul(swap(sa) as tf.Tensor3D, dy as tf.Tensor3D), // ∂/∂b = aᵀ dy
+      ],
+    };
+  }) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+}
+const mm = product(false);
+const mmData = product(true);
 
 /** Rows of [B,K] with 1 at each image's chosen component (tf.oneHot rejects K = 1). */
 function oneHot(choice: tf.Tensor1D, K: number): tf.Tensor2D {
@@ -102,7 +107,7 @@ export function forward(
   const [K, D, E] = W.shape;
   const B = x.shape[0];
   const wCat = tf.reshape(tf.transpose(W, [1, 0, 2]), [D, K * E]); // [W_1 … W_K], D×KE
-  const xw = tf.transpose(tf.reshape(mm(x, wCat), [B, K, E]), [1, 0, 2]); // W_kᵀ x, [K,B,E]
+  const xw = tf.transpose(tf.reshape(mmData(x, wCat), [B, K, E]), [1, 0, 2]); // W_kᵀ x, [K,B,E]
   const muW = mm(tf.reshape(mu, [K, 1, D]), W); // μ_kᵀ W_k, [K,1,E]
   const P = tf.sub(xw, muW); // P_k = W_kᵀ (x − μ_k)
   const C = mm(swap(W), W); // C_k = W_kᵀ W_k, [K,E,E]
@@ -112,7 +117,7 @@ export function forward(
   }
   // ‖x − μ_k‖² = ‖x‖² − 2 xᵀμ_k + ‖μ_k‖², [B,K]
   const xx = tf.sum(tf.square(x), 1, true);
-  const xMu = tf.add(tf.sub(xx, tf.mul(2, mm(x, tf.transpose(mu)))), tf.sum(tf.square(mu), 1));
+  const xMu = tf.add(tf.sub(xx, tf.mul(2, mmData(x, tf.transpose(mu)))), tf.sum(tf.square(mu), 1));
   // ‖x − μ_k − W_k b‖² = ‖x − μ_k‖² − 2 bᵀP_k + bᵀ C_k b
   const bP = tf.sum(tf.mul(b, P), 2); // [K,B]
   const bCb = tf.sum(tf.mul(mm(b, C), b), 2); // [K,B]
@@ -123,7 +128,7 @@ export function forward(
     tf.transpose(tf.mul(b, tf.expandDims(tf.transpose(pick), 2)), [1, 0, 2]),
     [B, K * E],
   );
-  const recon = tf.add(mm(pick, mu), mm(bChosen, tf.transpose(wCat))) as tf.Tensor2D; // x̂ = μ_k* + W_k* b_k*(T)
+  const recon = tf.add(mmData(pick, mu), mm(bChosen, tf.transpose(wCat))) as tf.Tensor2D; // x̂ = μ_k* + W_k* b_k*(T)
   const sqErr = tf.mean(tf.square(tf.sub(recon, x)), 1) as tf.Tensor1D; // per image, over pixels
   return { loss: tf.mean(sqErr), recon, choice, sqErr };
 }
