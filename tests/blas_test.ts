@@ -397,7 +397,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "blas gather, segment sum, slice, tile, neg, square and sqrt are bit-identical to cpu",
+  name: "blas gather, segment sum, slice, tile, fills and unary ops are bit-identical to cpu",
   ignore,
   async fn() {
     const rng = new Rng(13);
@@ -444,6 +444,8 @@ Deno.test({
     for (const reps of [[1, 1, 1], [2, 1, 3], [1, 3, 1], [0, 2, 1]]) {
       await assertIdenticalToCpu(`tile ${reps}`, [y], (t) => tf.tile(t, reps));
     }
+    await assertIdenticalToCpu("zerosLike", [y], (t) => tf.zerosLike(t));
+    await assertIdenticalToCpu("onesLike", [y], (t) => tf.onesLike(t));
     await assertIdenticalToCpu(
       "broadcastTo",
       [operand(rng, [1, 6, 1])],

@@ -2,7 +2,8 @@
  * tfjs kernels for the `blas` backend that replace cpu kernels whose JavaScript dominates a
  * training step after the matrix products: broadcasting binary ops (the cpu kernels convert
  * every index to coordinates), `Transpose`, `Sum`/`Mean` over leading axes (the cpu kernels
- * transpose first), and `Neg`, `Square`, `Sqrt`; all but the sums write pooled outputs.
+ * transpose first), `Neg`, `Square`, `Sqrt`, `ZerosLike` and `OnesLike`; all but the sums
+ * write pooled outputs.
  * Same arithmetic as the cpu kernels, so bit-identical results; inputs other than float32
  * (int32 for `Transpose`) go to the cpu kernels.
  *
@@ -17,6 +18,7 @@ import {
   Minimum,
   Multiply,
   Neg,
+  OnesLike,
   RealDiv,
   Sqrt,
   Square,
@@ -26,6 +28,7 @@ import {
   type TensorInfo,
   Transpose,
   util,
+  ZerosLike,
 } from "@tensorflow/tfjs-core";
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { kernelFunc } from "./matmul_kernels.ts";
@@ -143,9 +146,19 @@ export function elementwiseKernels(blas: OpenBlas, backendName: string): KernelC
     })
   );
 
+  // zerosLike/onesLike (gradients create many): a pooled array filled natively.
+  const filled = (name: string, value: number) =>
+    fastKernel(name, backendName, ({ inputs }, backend) => {
+      const { x } = inputs as { x: TensorInfo };
+      const out = outputArray(backend, util.sizeFromShape(x.shape)).fill(value);
+      return backend.makeTensorInfo(x.shape, "float32", out);
+    });
+
   return [
     ...binary,
     ...unary,
+    filled(ZerosLike, 0),
+    filled(OnesLike, 1),
     transposeKernel,
     fastKernel(Sum, backendName, reduce(false)),
     fastKernel(Mean, backendName, reduce(true)),

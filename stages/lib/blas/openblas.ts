@@ -166,11 +166,19 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
         n,
       );
     },
+    // Level 1 runs on one thread: it is memory-bound, so waking a second thread costs more
+    // than it gains (much more when other processes hold the cores). Results are the same.
     saxpy(n, alpha, x, incx, y) {
-      if (n > 0) s.cblas_saxpy(n, alpha, x, incx, y, 1);
+      if (n === 0) return;
+      s.openblas_set_num_threads(1);
+      s.cblas_saxpy(n, alpha, x, incx, y, 1);
+      s.openblas_set_num_threads(actual);
     },
     sscal(n, alpha, x) {
-      if (n > 0) s.cblas_sscal(n, alpha, x, 1);
+      if (n === 0) return;
+      s.openblas_set_num_threads(1);
+      s.cblas_sscal(n, alpha, x, 1);
+      s.openblas_set_num_threads(actual);
     },
   };
 }
