@@ -135,7 +135,14 @@ Deno.test("report: writes md and self-contained html with the results beside the
       md,
       /\| LGAE \(`train_lgae`\) \| 1 \| 20 \| 5 \| 0\.01 \| 1 \| data \| 7 \| 1212\.35 \| 1208 \(PCA ref\.\) \| 61\.5 s \|/,
     );
-    assert.match(md, /\| PCA \(closed form\) \| — \| 20 \|.*\| 1207\.90 \|/);
+    assert.match(
+      md,
+      /\| PCA \(closed form\) \| — \| 20 \| — \| — \| — \| — \| — \| 1207\.90 \| 1208 \(PCA ref\.\) \| — \|/,
+    );
+    assert.match(
+      md,
+      /\| model \| K \| E \| T \| β \| λ \| init \| epochs \| test MSE \(ours\) \| published \| train time \|/,
+    );
     assert.match(md, /\| Ankle boot \| 1209\.00 \| 709\.00 \| 4009\.00 \| 1109\.00 \|/);
     assert.match(
       md,
@@ -209,6 +216,12 @@ Deno.test("report: a malformed evaluation metrics.json names the file and key", 
     await ctx.cleanup();
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test("report document: a row with the wrong number of cells is an error", () => {
+  const blocks = [{ type: "table" as const, headers: ["a", "b"], rows: [["1", "2"], ["3"]] }];
+  assert.throws(() => toMarkdown(blocks), /row 1 has 1 cells, not 2/);
+  assert.throws(() => toHtml(blocks, "t"), /row 1 has 1 cells, not 2/);
 });
 
 Deno.test("report document: markdown escapes pipes, html escapes markup", () => {

@@ -85,6 +85,7 @@ function resultsTable(inputs: ReportInputs): Block {
     "—",
     "—",
     "—",
+    "—",
     mse(value),
     reference,
     "—",
@@ -108,6 +109,7 @@ function resultsTable(inputs: ReportInputs): Block {
       "E",
       "T",
       "β",
+      "λ",
       "init",
       "epochs",
       "test MSE (ours)",
@@ -115,7 +117,7 @@ function resultsTable(inputs: ReportInputs): Block {
       "train time",
     ],
     rows,
-    numeric: [false, true, true, true, true, false, true, true, true, true],
+    numeric: [false, true, true, true, true, true, false, true, true, true, true],
   };
 }
 

@@ -13,6 +13,27 @@ export type Block =
   | { type: "figure"; path: string; dataUri: string; alt: string }
   | { type: "code"; text: string };
 
+type Table = Extract<Block, { type: "table" }>;
+
+/** Throws when a row or the `numeric` flags do not have one entry per header. */
+function checkTable(table: Table): Table {
+  const width = table.headers.length;
+  const bad = table.rows.findIndex((row) => row.length !== width);
+  if (bad >= 0) {
+    throw new Error(
+      `report table [${table.headers.join(", ")}]: row ${bad} has ${
+        table.rows[bad].length
+      } cells, not ${width}`,
+    );
+  }
+  if (table.numeric && table.numeric.length !== width) {
+    throw new Error(
+      `report table [${table.headers.join(", ")}]: ${table.numeric.length} numeric flags`,
+    );
+  }
+  return table;
+}
+
 function mdCell(text: string): string {
   return text.replaceAll("|", "\\|").replaceAll("\n", " ");
 }
@@ -26,6 +47,7 @@ export function toMarkdown(blocks: Block[]): string {
       case "paragraph":
         return block.text;
       case "table": {
+        checkTable(block);
         const head = `| ${block.headers.map(mdCell).join(" | ")} |`;
         const rule = `| ${
           block.headers.map((_, i) => block.numeric?.[i] ? "---:" : "---").join(" | ")
@@ -71,6 +93,7 @@ export function toHtml(blocks: Block[], title: string): string {
       case "paragraph":
         return `<p>${inlineHtml(block.text)}</p>`;
       case "table": {
+        checkTable(block);
         const head = block.headers.map((h) => `<th>${inlineHtml(h)}</th>`).join("");
         const rows = block.rows.map((row) =>
           "<tr>" +
