@@ -139,20 +139,18 @@ function mergeDims(dims: readonly number[], strideLists: readonly number[][]) {
  * `offsets[j][r]` is where row r starts for list j. The caller's inner loop covers the last dim.
  */
 function rowOffsets(dims: readonly number[], strides: readonly number[][]): Int32Array[] {
-  const outer = dims.length - 1;
-  const rows = sizeOf(dims.slice(0, outer));
-  const offsets = strides.map(() => new Int32Array(rows));
-  // Fill dim by dim: rows of the first d dims, each repeated for the next dim's indices.
-  let filled = 1;
-  for (let d = 0; d < outer; d++) {
-    for (let j = 0; j < strides.length; j++) {
-      const list = offsets[j];
+  // Expand one dim at a time: every offset so far, followed by its dims[d] steps.
+  let offsets = strides.map(() => Int32Array.of(0));
+  for (let d = 0; d < dims.length - 1; d++) {
+    const m = dims[d];
+    offsets = offsets.map((prev, j) => {
+      const next = new Int32Array(prev.length * m);
       const step = strides[j][d];
-      for (let r = filled * dims[d] - 1; r >= 0; r--) {
-        list[r] = list[Math.floor(r / dims[d])] + (r % dims[d]) * step;
+      for (let p = 0, r = 0; p < prev.length; p++) {
+        for (let k = 0; k < m; k++, r++) next[r] = prev[p] + k * step;
       }
-    }
-    filled *= dims[d];
+      return next;
+    });
   }
   return offsets;
 }
