@@ -24,24 +24,35 @@ function descrOf(data: NpyData): string {
   return "|u1";
 }
 
+/**
+ * The `.npy` v1.0 header (magic, version, length, dict, padding) of a C-order array with the
+ * given dtype descriptor (`<f4`, `<i4`, `|u1`) and shape; the data bytes follow it directly.
+ */
+export function encodeNpyHeader(descr: string, shape: number[]): Uint8Array {
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  // The header, magic and length field together are padded to a multiple of 64 bytes.
+  const unpadded = MAGIC.length + 4 + header.length + 1;
+  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
+  const out = new Uint8Array(MAGIC.length + 4 + header.length);
+  out.set(MAGIC, 0);
+  out[6] = 1; // major version
+  out[7] = 0; // minor version
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  return out;
+}
+
 /** Encodes an array as `.npy` bytes. Throws when `shape` does not match the data length. */
 export function encodeNpy({ data, shape }: NpyArray): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) {
     throw new Error(`npy: shape [${shape}] holds ${count} values but the data has ${data.length}`);
   }
-  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
-  let header = `{'descr': '${descrOf(data)}', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  // The header, magic and length field together are padded to a multiple of 64 bytes.
-  const unpadded = MAGIC.length + 4 + header.length + 1;
-  header += " ".repeat((64 - (unpadded % 64)) % 64) + "\n";
-  const out = new Uint8Array(MAGIC.length + 4 + header.length + data.byteLength);
-  out.set(MAGIC, 0);
-  out[6] = 1; // major version
-  out[7] = 0; // minor version
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  const header = encodeNpyHeader(descrOf(data), shape);
+  const out = new Uint8Array(header.length + data.byteLength);
+  out.set(header, 0);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), header.length);
   return out;
 }
 

@@ -6,24 +6,11 @@
  * the stage several times slower on a loaded 2-core machine.
  *
  * The bytes are exactly those of `encodeNpy` from `stages/lib/npy.ts` (a test checks this).
- * The header layout is repeated here because `npy.ts` exports no header-only encoder.
  *
  * @module
  */
 import { createHash } from "node:crypto";
-
-/** The `.npy` v1.0 header of a little-endian float32 C-order array of `shape`. */
-export function float32NpyHeader(shape: number[]): Uint8Array {
-  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shapeText}, }`;
-  // Magic (6) + version (2) + length field (2) + header + "\n" padded to a multiple of 64.
-  header += " ".repeat((64 - ((10 + header.length + 1) % 64)) % 64) + "\n";
-  const out = new Uint8Array(10 + header.length);
-  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0], 0);
-  new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(new TextEncoder().encode(header), 10);
-  return out;
-}
+import { encodeNpyHeader } from "../lib/npy.ts";
 
 /** Writes all of `bytes` to `file`. */
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
@@ -47,7 +34,7 @@ export async function writeFloat32RowsNpy(
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
   const file = await Deno.open(tmp, { write: true, createNew: true });
   try {
-    const header = float32NpyHeader([rows, cols]);
+    const header = encodeNpyHeader("<f4", [rows, cols]);
     hash.update(header);
     await writeAll(file, header);
     for (let first = 0; first < rows; first += blockRows) {
