@@ -13,9 +13,9 @@ import type { OpenBlas } from "./openblas.ts";
 export type Level1Op = "add" | "sub" | "mul";
 
 /**
- * `op(a, b)` for an output of `n` elements (in an array from `alloc`), or `undefined` when the operands are not both of
- * size `n` or one of size 1 (or the case would need an elementwise product, or scaling by 0,
- * which OpenBLAS turns into zeros even for NaN and infinite inputs).
+ * `op(a, b)` for an output of `n` elements (in an array from `alloc`), or `undefined` when the
+ * operands are not both of size `n` or one of size 1, or the case would need an elementwise
+ * product or a scaling by 0 (which OpenBLAS turns into zeros even for NaN and infinite inputs).
  */
 export function level1Binary(
   blas: OpenBlas,
