@@ -4,7 +4,8 @@
  * traces, verify the cached objects, and only on a miss run the stage in a subprocess, store
  * its outputs by digest and record a trace and a manifest. Because a stage's key holds the
  * digests of its inputs rather than the keys of its upstream stages, a rerun stage whose
- * outputs come out byte-identical leaves its dependants' keys unchanged (early cutoff).
+ * outputs come out byte-identical (its kind's volatile outputs aside) leaves its dependants'
+ * keys unchanged (early cutoff).
  * At the end of a successful run the config's lock file is written.
  *
  * @module
@@ -18,6 +19,7 @@ import {
   type Fingerprint,
   gatherFingerprint,
   type KnownOutputs,
+  volatileOutputs,
 } from "./fingerprint.ts";
 import { ModuleGraphs } from "./graph.ts";
 import type { LockedStage, LockFile } from "./lockfile.ts";
@@ -159,6 +161,7 @@ class Rebuild {
     const { view } = this.#o;
     let key: string | undefined;
     try {
+      const volatile = volatileOutputs(stage);
       const runtime = await stage.kind.runtime?.(stage.params) ?? {};
       const fp = await gatherFingerprint(stage, this.#known, this.#graphs, runtime);
       const k = key = cacheKey(fp);
@@ -173,7 +176,7 @@ class Rebuild {
         trace = await this.#slots.with(() => this.#execute(stage, fp, k));
         seconds = (performance.now() - t0) / 1000;
       }
-      this.#known.set(stage.name, trace.outputs);
+      this.#known.set(stage.name, { outputs: trace.outputs, volatile });
       this.#prov.set(stage.name, {
         uses: stage.uses,
         key,
@@ -240,7 +243,7 @@ class Rebuild {
       for (const up of upstream) {
         const inDir = join(dir, "in", name, up);
         await Deno.mkdir(inDir, { recursive: true });
-        for (const [file, digest] of Object.entries(this.#known.get(up) ?? {})) {
+        for (const [file, digest] of Object.entries(this.#known.get(up)?.outputs ?? {})) {
           await this.#store.materialize(digest, join(inDir, file));
         }
         inputs[name].push({ stage: up, dir: inDir });
@@ -290,6 +293,7 @@ class Rebuild {
       name: this.#o.publishAs,
       stage: stage.name,
       key,
+      params: stage.params,
       fingerprint: fp,
       codeDigest: codeDigest(fp.code),
       outputs: trace?.outputs ?? {},

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { canonicalDigest, canonicalJson } from "./canonical_json.ts";
 import type { ModuleGraphs } from "./graph.ts";
+import type { StageKind } from "./stage_kind.ts";
 
 /**
  * Bump when the engine changes what a stage sees (context fields, input layout), so that every
@@ -19,7 +20,14 @@ export const ENGINE_PROTOCOL = "1";
 export interface InputFingerprint {
   /** Upstream stage name: `ctx.inputs` hands it to the stage, which may print it. */
   stage: string;
-  /** Output file → sha256: the exact bytes the stage can read. */
+  /**
+   * Output file → sha256: the exact bytes the stage can read, except the upstream kind's
+   * `volatileOutputs`. Those (wall-clock timings) differ on every run of the upstream stage
+   * while its result does not; keyed, they would rerun every dependant after every upstream
+   * rerun and defeat early cutoff. Leaving them out is sound because the upstream's other
+   * outputs determine everything in them a result may depend on (a byte-identical model has
+   * the same test error); a dependant that merely copies a timing keeps the older one.
+   */
   outputs: Record<string, string>;
 }
 
@@ -31,7 +39,12 @@ export interface Fingerprint {
   stage: string;
   /** The stage kind (`uses:`): which code runs. */
   uses: string;
-  /** Validated params with defaults applied: what the code is told to do. */
+  /**
+   * Validated params with defaults applied: what the code is told to do. Except the kind's
+   * `keyNeutralParams`, which cannot change the outputs (where `download` fetches from, its
+   * timeouts): keyed, a machine that already has the verified data would refetch it whenever
+   * the configured sources differ. Manifests and lock files still record them.
+   */
   params: unknown;
   /** Input name → upstream outputs, in config order: what the code reads. */
   inputs: Record<string, InputFingerprint[]>;
@@ -147,8 +160,16 @@ function show(v: unknown): string {
   return v === undefined ? "(unset)" : JSON.stringify(v);
 }
 
-/** Upstream stage name → its output digests (undefined while unknown). */
-export type KnownOutputs = Map<string, Record<string, string> | undefined>;
+/** The outputs of an upstream stage as the engine knows them. */
+export interface UpstreamOutputs {
+  /** Output file → sha256, every declared output (what dependants are given). */
+  outputs: Record<string, string>;
+  /** The kind's `volatileOutputs`: left out of dependants' fingerprints. */
+  volatile: string[];
+}
+
+/** Upstream stage name → its outputs (undefined while unknown). */
+export type KnownOutputs = Map<string, UpstreamOutputs | undefined>;
 
 /** What `gatherFingerprint` needs to know about a stage (a subset of config's StageSpec). */
 export interface FingerprintSubject {
@@ -156,13 +177,48 @@ export interface FingerprintSubject {
   uses: string;
   needs: Record<string, string[]>;
   params: unknown;
+  kind: Pick<StageKind<unknown>, "outputs" | "volatileOutputs" | "keyNeutralParams">;
   kindDir: string;
 }
 
 /**
- * Gathers the fingerprint of a stage: upstream outputs come from `known` (unknown upstream
- * outputs count as empty), code and npm versions from the import graph of `kind.ts` and
- * `run.ts`, runtime from `kind.runtime(params)` (passed in, already resolved).
+ * The kind's `volatileOutputs` for `stage`'s params (for `KnownOutputs`). Throws when the kind
+ * calls an output volatile that it does not declare.
+ */
+export function volatileOutputs(stage: FingerprintSubject): string[] {
+  const volatile = stage.kind.volatileOutputs?.(stage.params) ?? [];
+  const declared = stage.kind.outputs(stage.params);
+  const unknown = volatile.filter((f) => !declared.includes(f));
+  if (unknown.length) {
+    throw new Error(
+      `kind ${stage.uses}: volatileOutputs names ${unknown.join(", ")}, which outputs() does ` +
+        `not declare (declared: ${declared.join(", ")}); fix stages/${stage.uses}/kind.ts`,
+    );
+  }
+  return volatile;
+}
+
+/** The params that go into the key: `stage.params` without the kind's `keyNeutralParams`. */
+function keyedParams(stage: FingerprintSubject): unknown {
+  const neutral = stage.kind.keyNeutralParams ?? [];
+  const params = stage.params;
+  if (!neutral.length || params === null || typeof params !== "object") return params;
+  return Object.fromEntries(Object.entries(params).filter(([k]) => !neutral.includes(k)));
+}
+
+/** The digests of an upstream stage's outputs that its dependants' keys hold. */
+function keyedOutputs(known: UpstreamOutputs | undefined): Record<string, string> {
+  if (!known) return {};
+  return Object.fromEntries(
+    Object.entries(known.outputs).filter(([f]) => !known.volatile.includes(f)),
+  );
+}
+
+/**
+ * Gathers the fingerprint of a stage: params without key-neutral ones, upstream outputs from
+ * `known` without volatile ones (unknown upstream outputs count as empty), code and npm
+ * versions from the import graph of `kind.ts` and `run.ts`, runtime from
+ * `kind.runtime(params)` (passed in, already resolved).
  */
 export async function gatherFingerprint(
   stage: FingerprintSubject,
@@ -173,13 +229,13 @@ export async function gatherFingerprint(
   const graph = await graphs.of([join(stage.kindDir, "kind.ts"), join(stage.kindDir, "run.ts")]);
   const inputs: Record<string, InputFingerprint[]> = {};
   for (const [name, upstream] of Object.entries(stage.needs)) {
-    inputs[name] = upstream.map((s) => ({ stage: s, outputs: known.get(s) ?? {} }));
+    inputs[name] = upstream.map((s) => ({ stage: s, outputs: keyedOutputs(known.get(s)) }));
   }
   return {
     engine: ENGINE_PROTOCOL,
     stage: stage.name,
     uses: stage.uses,
-    params: stage.params,
+    params: keyedParams(stage),
     inputs,
     code: graph.modules,
     npm: graph.npm,

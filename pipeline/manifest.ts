@@ -18,6 +18,8 @@ export interface Manifest {
   name: string;
   stage: string;
   key: string;
+  /** Validated params, key-neutral ones included (the fingerprint leaves those out). */
+  params: unknown;
   /** Fingerprint: params, input digests, module digests, npm versions, runtime, deno. */
   fingerprint: Fingerprint;
   codeDigest: string;

@@ -13,6 +13,7 @@ import {
   type Fingerprint,
   gatherFingerprint,
   type KnownOutputs,
+  volatileOutputs,
 } from "./fingerprint.ts";
 import { ModuleGraphs } from "./graph.ts";
 import type { LockFile } from "./lockfile.ts";
@@ -45,6 +46,7 @@ export async function planPipeline(
   const plans: StagePlan[] = [];
   for (const stage of pipeline.stages) {
     const locked = lock?.stages[stage.name];
+    const volatile = volatileOutputs(stage);
     const upstream = [...new Set(Object.values(stage.needs).flat())];
     const staleUp = upstream.filter((u) => stale.has(u));
     const runtime = await stage.kind.runtime?.(stage.params) ?? {};
@@ -59,7 +61,7 @@ export async function planPipeline(
       if (forced) reasons.push("forced (--force)");
       else if (trace && !bad) {
         fresh = true;
-        known.set(stage.name, trace.outputs);
+        known.set(stage.name, { outputs: trace.outputs, volatile });
         if (locked && locked.key !== key) {
           reasons.push("cached from another run; lock file not yet updated");
         }
@@ -67,7 +69,7 @@ export async function planPipeline(
     }
     if (!fresh) {
       stale.add(stage.name);
-      known.set(stage.name, locked?.outputs);
+      known.set(stage.name, locked && { outputs: locked.outputs, volatile });
       if (!reasons.some((r) => r.startsWith("cached output") || r.startsWith("forced"))) {
         reasons.push(...await whyChanged(layout, locked?.key, fp, staleUp));
       }

@@ -45,6 +45,22 @@ export interface StageKind<P> {
    * is what `metrics diff` reads.
    */
   outputs(params: P): string[];
+  /**
+   * Declared outputs whose bytes vary from run to run while the result does not (wall-clock
+   * timings, e.g. `history.jsonl` and `metrics.json` of `train`). They are stored, published,
+   * passed to dependants and recorded in manifests and lock files like any output, but their
+   * digests are left out of dependants' cache keys, so a rerun whose other outputs come out
+   * byte-identical still stops there (early cutoff). The other outputs must determine
+   * everything in them that a dependant's result may depend on.
+   */
+  volatileOutputs?(params: P): string[];
+  /**
+   * Names of params that cannot change the stage's outputs (e.g. `download`'s `sources` and
+   * timeouts: its outputs are fixed by the expected digests in its code). They are left out of
+   * the cache key, so changing one neither reruns the stage nor makes `status` call it stale;
+   * manifests, lock files and provenance still record them.
+   */
+  keyNeutralParams?: string[];
   /** Permissions the subprocess gets. Read/write of its own dirs are always granted. */
   permissions?(params: P): StagePermissions;
   /**

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ranStages, SIX_STAGES, TestProject } from "./fixtures/engine/project.ts";
+import { ranStages, SIX_STAGES, TestProject, TIMED_STAGES } from "./fixtures/engine/project.ts";
+import { sha256File } from "../stages/lib/sha256.ts";
 
 const CONFIG = "configs/six.yaml";
 
@@ -87,6 +88,29 @@ Deno.test("cache: --force STAGE reruns that stage only; --force reruns all", asy
       typo.stderr,
       /--force takes a stage name, not configs\/six\.yaml; to force every stage write `run CONFIG --force`/,
     );
+  } finally {
+    await p.dispose();
+  }
+});
+
+Deno.test("cache: a volatile output that changes on every run does not rerun dependants when the rest is byte-identical", async () => {
+  const p = await TestProject.create({ "timed.yaml": TIMED_STAGES });
+  try {
+    assert.equal((await p.cli("run", "configs/timed.yaml")).code, 0);
+    const before = JSON.parse(await p.read("configs/timed.lock.json")).stages.t.outputs;
+    const r = await p.cli("run", "configs/timed.yaml", "--force", "t");
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(ranStages(r), ["t"]);
+    assert.deepEqual(r.summary, { ran: 1, cached: 1, failed: 0 });
+    // The timing really changed, and the new one is recorded and published like any output.
+    const after = JSON.parse(await p.read("configs/timed.lock.json")).stages.t.outputs;
+    assert.equal(after["data.txt"], before["data.txt"]);
+    assert.notEqual(after["timing.json"], before["timing.json"]);
+    assert.equal(
+      await sha256File(p.path("artifacts/out/timed/t/timing.json")),
+      after["timing.json"],
+    );
+    assert.equal(await p.read("artifacts/out/timed/m/data.txt"), "6\n");
   } finally {
     await p.dispose();
   }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SIX_STAGES, TestProject } from "./fixtures/engine/project.ts";
+import { SIX_STAGES, TestProject, TIMED_STAGES } from "./fixtures/engine/project.ts";
 
 const CONFIG = "configs/six.yaml";
 
@@ -86,6 +86,38 @@ Deno.test("status: a changed upstream output is named by input and file", async 
     assert.match(dry.stdout, /^cached +b$/m);
     assert.match(dry.stdout, /^would run mb$/m);
     assert.match(dry.stdout, /dry run: 3 would run/);
+  } finally {
+    await p.dispose();
+  }
+});
+
+Deno.test("status: a key-neutral param change leaves the stage up to date and reruns nothing; a normal param change reruns it", async () => {
+  const p = await TestProject.create({ "timed.yaml": TIMED_STAGES });
+  const config = "configs/timed.yaml";
+  try {
+    assert.equal((await p.cli("run", config)).code, 0);
+    const mirror = ["--set", "stages.t.with.mirror=backup"];
+    const s = await p.cli("status", config, ...mirror);
+    assert.equal(s.code, 0, s.stderr);
+    assert.deepEqual(stageStatus(s.stdout, "t"), { fresh: true, reasons: [] });
+    assert.match(s.stdout, /2 up to date, 0 stale/);
+    const r = await p.cli("run", config, ...mirror);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.summary, { ran: 0, cached: 2, failed: 0 });
+    // Left out of the key, still recorded with the run.
+    const lock = JSON.parse(await p.read("configs/timed.lock.json"));
+    assert.deepEqual(lock.stages.t.params, { value: 2, mirror: "backup" });
+
+    const value = ["--set", "stages.t.with.value=5"];
+    const changed = await p.cli("status", config, ...value);
+    assert.deepEqual(stageStatus(changed.stdout, "t"), {
+      fresh: false,
+      reasons: ["param value: 2 → 5"],
+    });
+    const rerun = await p.cli("run", config, ...value);
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.deepEqual(rerun.summary, { ran: 2, cached: 0, failed: 0 });
+    assert.equal(await p.read("artifacts/out/timed/m/data.txt"), "15\n");
   } finally {
     await p.dispose();
   }

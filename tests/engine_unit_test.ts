@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { explainChanges, type Fingerprint } from "../pipeline/fingerprint.ts";
+import { explainChanges, type Fingerprint, volatileOutputs } from "../pipeline/fingerprint.ts";
 import { metricDrifts } from "../pipeline/check.ts";
 import type { LockFile } from "../pipeline/lockfile.ts";
 import { schedule, Semaphore } from "../pipeline/scheduler.ts";
@@ -36,6 +36,26 @@ Deno.test("fingerprint: explainChanges names each changed param, input file, mod
     "runtime backend: wasm → blas",
   ]);
   assert.deepEqual(explainChanges(base, structuredClone(base)), []);
+});
+
+Deno.test("fingerprint: a volatile output the kind does not declare is an error naming the kind file", () => {
+  const stage = {
+    name: "train_llgae",
+    uses: "train",
+    needs: {},
+    params: {},
+    kindDir: "stages/train",
+    kind: { outputs: () => ["model.safetensors", "metrics.json"] },
+  };
+  const declaring = (names: string[]) => ({
+    ...stage,
+    kind: { ...stage.kind, volatileOutputs: () => names },
+  });
+  assert.deepEqual(volatileOutputs(declaring(["metrics.json"])), ["metrics.json"]);
+  assert.throws(
+    () => volatileOutputs(declaring(["log.txt"])),
+    /kind train: volatileOutputs names log\.txt, which outputs\(\) does not declare \(declared: model\.safetensors, metrics\.json\); fix stages\/train\/kind\.ts/,
+  );
 });
 
 function lockWith(metrics: unknown): LockFile {

@@ -38,6 +38,7 @@ export const kind: StageKind<DownloadParams> = {
   params: downloadParams,
   inputs: {},
   outputs: () => FASHION_MNIST.map((file) => file.name),
+  keyNeutralParams: ["sources", "timeout_ms", "retries", "backoff_ms"],
   permissions(params) {
     const sources = params.sources.map(parseSource);
     return {

@@ -54,6 +54,7 @@ export const kind: StageKind<TrainParams> = {
   params: trainParams,
   inputs: { data: { description: "shuffle output: train_images.npy and test_images.npy" } },
   outputs: () => ["model.safetensors", "history.jsonl", "metrics.json"],
+  volatileOutputs: () => ["history.jsonl", "metrics.json"],
   permissions: (params) => ({ ffi: params.backend === "auto" || params.backend === "blas" }),
   runtime: (params) => Promise.resolve(backendRuntime(probeBackend(params.backend))),
 };
