@@ -67,12 +67,15 @@ if (probe.backend !== "blas") {
   console.log(`blas bench: ${probe.notice}`);
   summary.skipped = probe.notice;
 } else {
-  const blas = openBlas({ threads: DEFAULT_BLAS_THREADS });
   const c = new Float32Array(M * N);
+  const one = openBlas({ threads: 1 });
+  const oneThreadMs = bestMs(() => one.sgemm(false, false, M, N, K, a, b, c), 100);
+  const blas = openBlas({ threads: DEFAULT_BLAS_THREADS });
   const rawMs = bestMs(() => blas.sgemm(false, false, M, N, K, a, b, c), 200);
   const blasMs = await tfMatMulMs("blas", 200);
   const wasmMs = await tfMatMulMs("wasm", 20);
   const lines: [string, number][] = [
+    ["raw cblas_sgemm (1 thread)", oneThreadMs],
     [`raw cblas_sgemm (${blas.threads} threads)`, rawMs],
     [`tf.matMul on blas (${blas.threads} threads)`, blasMs],
     ["tf.matMul on wasm (1 thread, SIMD)", wasmMs],
@@ -83,8 +86,13 @@ if (probe.backend !== "blas") {
   Object.assign(summary, {
     library: probe.library,
     threads: blas.threads,
-    matmul_ms: { raw_sgemm: rawMs, tf_blas: blasMs, tf_wasm: wasmMs },
-    matmul_gflops: { raw_sgemm: gflops(rawMs), tf_blas: gflops(blasMs), tf_wasm: gflops(wasmMs) },
+    matmul_ms: { raw_sgemm_1: oneThreadMs, raw_sgemm: rawMs, tf_blas: blasMs, tf_wasm: wasmMs },
+    matmul_gflops: {
+      raw_sgemm_1: gflops(oneThreadMs),
+      raw_sgemm: gflops(rawMs),
+      tf_blas: gflops(blasMs),
+      tf_wasm: gflops(wasmMs),
+    },
     matmul_target_gflops: 100,
   });
 }

@@ -96,7 +96,7 @@ const opened = new Map<string, Lib>();
  * Opens OpenBLAS (an explicit `library` path, else the first loadable entry of
  * {@link OPENBLAS_CANDIDATES} for this OS) and sets its thread count to `threads`.
  * A library stays loaded for the life of the process; opening it again reuses the handle and
- * sets the thread count again.
+ * sets the thread count again. The thread count is process-wide: the last call wins.
  */
 export function openBlas(options: { library?: string; threads: number }): OpenBlas {
   const { library, threads } = options;
