@@ -35,6 +35,9 @@ export interface PrincipalSubspace {
   iterations: number;
 }
 
+/** Rows per block of the covariance product. */
+const BLOCK_ROWS = 4096;
+
 /** Column means and the covariance (divided by n) of row-major x (n×d), in float64. */
 function covariance(x: Float32Array, n: number, d: number) {
   const mean = new Float64Array(d);
@@ -43,12 +46,24 @@ function covariance(x: Float32Array, n: number, d: number) {
     for (let j = 0; j < d; j++) mean[j] += x[row + j];
   }
   for (let j = 0; j < d; j++) mean[j] /= n;
-  const cov = tf.tidy(() => {
-    const xc = tf.sub(tf.tensor2d(x, [n, d]), tf.tensor1d(Float32Array.from(mean)));
-    // Σ = X̃ᵀX̃ / n. The explicit transpose: tfjs-wasm's transposed matMul is ~10× slower.
-    return tf.div(tf.matMul(tf.transpose(xc), xc), n);
-  });
-  const c = Float64Array.from(cov.dataSync());
+  // Σ = X̃ᵀX̃ / n, summed over blocks of rows so the backend never holds the whole data. The
+  // explicit transpose: tfjs-wasm's transposed matMul is ~10× slower.
+  const meanTensor = tf.tensor1d(Float32Array.from(mean));
+  let cov: tf.Tensor = tf.zeros([d, d]);
+  for (let start = 0; start < n; start += BLOCK_ROWS) {
+    const rows = Math.min(BLOCK_ROWS, n - start);
+    const next = tf.tidy(() => {
+      const xc = tf.sub(
+        tf.tensor2d(x.subarray(start * d, (start + rows) * d), [rows, d]),
+        meanTensor,
+      );
+      return tf.add(cov, tf.matMul(tf.transpose(xc), xc));
+    });
+    cov.dispose();
+    cov = next;
+  }
+  meanTensor.dispose();
+  const c = Float64Array.from(cov.dataSync(), (v) => v / n);
   cov.dispose();
   for (let i = 0; i < d; i++) { // symmetrise float32 rounding
     for (let j = i + 1; j < d; j++) c[i * d + j] = c[j * d + i] = (c[i * d + j] + c[j * d + i]) / 2;

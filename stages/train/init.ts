@@ -102,7 +102,7 @@ export function dataInit(
   beta: number,
   rng: Rng,
 ): InitialParams {
-  const assign = kMeans(data, n, D, K, rng);
+  const assign = K === 1 ? new Int32Array(n) : kMeans(data, n, D, K, rng);
   const mu = new Float32Array(K * D);
   const W = new Float32Array(K * D * E);
   const scale = 1 / Math.sqrt(beta);
