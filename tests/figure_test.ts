@@ -225,3 +225,20 @@ Deno.test("figure run: writes a decodable PNG and the same figure as SVG, byte-i
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("figure run: a model the evaluation did not score is an error naming it", async () => {
+  const root = await Deno.makeTempDir({ prefix: "figure-test-" });
+  const { inputs, evaluation } = await figureFixture(root);
+  const renamed = { ...inputs, models: [{ stage: "train_other", dir: inputs.models[1].dir }] };
+  const ctx = await stageContext(figureKind, {}, renamed);
+  try {
+    await assert.rejects(
+      runFigure(ctx),
+      /model train_other has K=10 but the evaluation scored no such model/,
+    );
+  } finally {
+    await ctx.cleanup();
+    await evaluation.cleanup();
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -36,6 +36,15 @@ export async function run(ctx: StageContext<FigureParams>): Promise<void> {
   const models: FigureModel[] = [];
   for (const { stage, dir } of ctx.inputs.models ?? []) {
     const model = await loadModel(join(dir, "model.safetensors"));
+    const scored = evaluation.models[stage]?.components;
+    if (scored !== model.components) {
+      throw new Error(
+        `${ctx.stage}: model ${stage} has K=${model.components} but the evaluation scored ` +
+          `${
+            scored === undefined ? "no such model" : `K=${scored}`
+          }; wire the same models into evaluate and figure`,
+      );
+    }
     models.push({
       stage,
       recon: reconstruct(model, chosen, picked.length).recon,
