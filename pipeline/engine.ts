@@ -91,7 +91,8 @@ class Rebuild {
   #known: KnownOutputs = new Map();
   #prov = new Map<string, StageProvenance>();
   #reports = new Map<string, StageReport>();
-  #npm: Record<string, string> = {};
+  /** Resolved npm versions of each stage's import graph, by stage name. */
+  #npm = new Map<string, Record<string, string>>();
   #slots: Semaphore;
   #runDir: string;
   #byName: Map<string, StageSpec>;
@@ -165,7 +166,7 @@ class Rebuild {
       const runtime = await stage.kind.runtime?.(stage.params) ?? {};
       const fp = await gatherFingerprint(stage, this.#known, this.#graphs, runtime);
       const k = key = cacheKey(fp);
-      Object.assign(this.#npm, fp.npm);
+      this.#npm.set(stage.name, fp.npm);
       const forced = this.#o.force === true || this.#o.force === stage.name;
       let trace = forced ? undefined : await this.#cached(stage.name, k);
       let seconds: number | undefined;
@@ -365,7 +366,12 @@ class Rebuild {
         path: relative(this.#o.layout.root, this.#o.pipeline.path),
         digest: this.#o.pipeline.digest,
       },
-      versions: { deno: fp.deno, ...fp.npm },
+      // The packages of every stage that produced these inputs (e.g. tfjs of the trainings).
+      versions: Object.assign(
+        { deno: fp.deno },
+        ...Object.keys(stages).map((name) => this.#npm.get(name) ?? {}),
+        fp.npm,
+      ),
       stages,
     };
   }
@@ -388,7 +394,7 @@ class Rebuild {
     return {
       config: relative(this.#o.layout.root, this.#o.pipeline.path),
       digest: this.#o.pipeline.digest,
-      versions: { deno: Deno.version.deno, ...this.#npm },
+      versions: Object.assign({ deno: Deno.version.deno }, ...this.#npm.values()),
       stages,
     };
   }
