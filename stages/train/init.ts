@@ -4,13 +4,16 @@
  * - `random` (the note's): μ and W uniform in [−0.1, 0.1].
  * - `data`: μ_k from seeded k-means on the training images, W_k from the top-E principal
  *   directions of component k's members scaled by 1/√β, so that β W_kᵀW_k = I and the encoder's
- *   first step b = β W_kᵀ(x − μ_k) already gives the orthogonal projection onto the subspace.
+ *   first step b = β W_kᵀ(x − μ_k) already gives the orthogonal projection onto the subspace;
+ *   then a few rounds of k-subspaces (reassign each image to the component the encoder
+ *   chooses, refit each component's mean and directions).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { principalSubspace } from "../lib/pca.ts";
 import type { Rng } from "../lib/prng.ts";
+import { type Encoder, reconstructWith } from "./model.ts";
 
 /** Initial μ (K×D) and W (K×D×E), row-major. */
 export interface InitialParams {
@@ -20,6 +23,7 @@ export interface InitialParams {
 
 const RANDOM_SCALE = 0.1;
 const KMEANS_ITERATIONS = 25;
+const SUBSPACE_ROUNDS = 3;
 
 /** μ and W uniform in [−0.1, 0.1]. */
 export function randomInit(K: number, D: number, E: number, rng: Rng): InitialParams {
@@ -92,36 +96,72 @@ export function kMeans(data: Float32Array, n: number, D: number, K: number, rng:
   }
 }
 
-/** k-means means and per-cluster principal directions scaled so that β WᵀW = I. */
+/** Per-cluster means and top-E directions scaled by 1/√β; a cluster of ≤ E images keeps its old ones. */
+function fitSubspaces(
+  data: Float32Array,
+  n: number,
+  D: number,
+  E: number,
+  beta: number,
+  assign: Int32Array,
+  rng: Rng,
+  into: InitialParams,
+): number[] {
+  const K = into.mu.length / D;
+  const scale = 1 / Math.sqrt(beta);
+  const sizes: number[] = [];
+  for (let k = 0; k < K; k++) {
+    const members = [];
+    for (let i = 0; i < n; i++) if (assign[i] === k) members.push(i);
+    sizes.push(members.length);
+    if (members.length <= E) continue;
+    const rows = new Float32Array(members.length * D);
+    members.forEach((i, r) => rows.set(data.subarray(i * D, (i + 1) * D), r * D));
+    const pca = principalSubspace(rows, members.length, D, E, { seed: rng.int(0, 2 ** 31 - 1) });
+    into.mu.set(pca.mean, k * D);
+    for (let j = 0; j < D; j++) {
+      for (let e = 0; e < E; e++) into.W[(k * D + j) * E + e] = pca.components[e * D + j] * scale;
+    }
+  }
+  return sizes;
+}
+
+/**
+ * k-means means and per-cluster principal directions scaled so that β WᵀW = I, then
+ * `rounds` rounds of k-subspaces: every image moves to the component the model's encoder
+ * chooses, and each component's mean and directions are refitted to its images.
+ */
 export function dataInit(
   data: Float32Array,
   n: number,
   D: number,
   K: number,
   E: number,
-  beta: number,
+  encoder: Encoder,
   rng: Rng,
+  rounds = SUBSPACE_ROUNDS,
 ): InitialParams {
-  const assign = K === 1 ? new Int32Array(n) : kMeans(data, n, D, K, rng);
-  const mu = new Float32Array(K * D);
-  const W = new Float32Array(K * D * E);
-  const scale = 1 / Math.sqrt(beta);
-  for (let k = 0; k < K; k++) {
-    const members = [];
-    for (let i = 0; i < n; i++) if (assign[i] === k) members.push(i);
-    if (members.length <= E) {
-      throw new Error(
-        `init data: k-means cluster ${k} has ${members.length} images, too few for latent_dim ${E}; ` +
-          `use init: random, fewer components or more training images`,
-      );
-    }
-    const rows = new Float32Array(members.length * D);
-    members.forEach((i, r) => rows.set(data.subarray(i * D, (i + 1) * D), r * D));
-    const pca = principalSubspace(rows, members.length, D, E, { seed: rng.int(0, 2 ** 31 - 1) });
-    mu.set(pca.mean, k * D);
-    for (let j = 0; j < D; j++) {
-      for (let e = 0; e < E; e++) W[(k * D + j) * E + e] = pca.components[e * D + j] * scale;
-    }
+  let assign = K === 1 ? new Int32Array(n) : kMeans(data, n, D, K, rng);
+  const init = { mu: new Float32Array(K * D), W: new Float32Array(K * D * E) };
+  const sizes = fitSubspaces(data, n, D, E, encoder.beta, assign, rng, init);
+  const tooSmall = sizes.findIndex((size) => size <= E);
+  if (tooSmall >= 0) {
+    throw new Error(
+      `init data: k-means cluster ${tooSmall} has ${sizes[tooSmall]} images, too few for ` +
+        `latent_dim ${E}; use init: random, fewer components or more training images`,
+    );
   }
-  return { mu, W };
+  for (let round = 0; round < (K === 1 ? 0 : rounds); round++) {
+    const params = tf.tidy(() => ({
+      mu: tf.tensor2d(init.mu, [K, D]),
+      W: tf.tensor3d(init.W, [K, D, E]),
+    }));
+    try {
+      assign = reconstructWith(params, encoder, data, n).choice;
+    } finally {
+      tf.dispose([params.mu, params.W]);
+    }
+    fitSubspaces(data, n, D, E, encoder.beta, assign, rng, init);
+  }
+  return init;
 }

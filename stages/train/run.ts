@@ -92,7 +92,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       `init ${p.init}: K=${K} E=${E} on ${train.n} images of ${D} pixels, backend ${backend}`,
     );
     start = p.init === "data"
-      ? dataInit(train.data, train.n, D, K, E, p.beta, rng)
+      ? dataInit(train.data, train.n, D, K, E, encoder, rng)
       : randomInit(K, D, E, rng);
   }
   const model: Params = tf.tidy(() => ({
