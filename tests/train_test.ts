@@ -3,7 +3,8 @@ import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { kind, type TrainParams } from "../stages/train/kind.ts";
 import { run } from "../stages/train/run.ts";
-import { loadModel, reconstruct } from "../stages/train/model.ts";
+import { loadModel, reconstruct, reconstructWith } from "../stages/train/model.ts";
+import { dataInit } from "../stages/train/init.ts";
 import { readNpyFloat32, writeNpy } from "../stages/lib/npy.ts";
 import { Rng } from "../stages/lib/prng.ts";
 import { stageContext } from "./fixtures/report/context.ts";
@@ -172,4 +173,18 @@ Deno.test("train: bad input files and latent_dim ≥ pixels are clear errors", a
   const ctx2 = await stageContext(kind, base, { data: [{ stage: "shuffle", dir: empty }] });
   await rejects(run(ctx2), /train_images\.npy/);
   await ctx2.cleanup();
+});
+
+Deno.test("train init data: k-subspace rounds do not increase the training error (λ = 0)", async () => {
+  const { data: x, shape: [n] } = await readNpyFloat32(join(data, "train_images.npy"));
+  const encoder = { steps: 5, beta: 0.01, latentDecay: 0 };
+  const error = (rounds: number) => {
+    const init = dataInit(x, n, D, 3, 2, encoder, new Rng(1), rounds);
+    const params = { mu: tf.tensor2d(init.mu, [3, D]), W: tf.tensor3d(init.W, [3, D, 2]) };
+    const { sqErr } = reconstructWith(params, encoder, x, n);
+    tf.dispose([params.mu, params.W]);
+    return sqErr.reduce((a, b) => a + b, 0) / n;
+  };
+  const [before, after] = [error(0), error(3)];
+  ok(after <= before * (1 + 1e-5), `k-means start ${before}, after 3 rounds ${after}`);
 });
