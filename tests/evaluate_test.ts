@@ -183,5 +183,5 @@ Deno.test("evaluate run: labels that do not match the images are an error naming
 
 Deno.test("evaluate kind: unknown params are rejected", () => {
   assert.equal(evaluateKind.params.safeParse({ pca_dim: 20 }).success, false);
-  assert.deepEqual(evaluateKind.params.parse({}), { backend: "wasm", pca_dims: 20, pca_seed: 28 });
+  assert.deepEqual(evaluateKind.params.parse({}), { backend: "auto", pca_dims: 20, pca_seed: 28 });
 });

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
-import { backendParam, backendPermissions, resolvedBackend } from "./backend_param.ts";
+import { backendParam, backendPermissions, resolvedBackend } from "../lib/backend_param.ts";
 
 /** Params of `evaluate` (`with:`). */
 export const evaluateParams = z.strictObject({

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
-import { backendParam, backendPermissions, resolvedBackend } from "../evaluate/backend_param.ts";
+import { backendParam, backendPermissions, resolvedBackend } from "../lib/backend_param.ts";
 
 /** Params of `figure` (`with:`). */
 export const figureParams = z.strictObject({

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
-import { backendRuntime, probeBackend } from "../lib/backend_probe.ts";
+import { backendParam, backendPermissions, resolvedBackend } from "../lib/backend_param.ts";
 
 /** Params of `train` (`with:`). Defaults are the note's published run except `components`. */
 export const trainParams = z.strictObject({
@@ -40,9 +40,8 @@ export const trainParams = z.strictObject({
   init: z.enum(["random", "data"], "init must be random or data").default("random"),
   /** Seed of initialisation and of the per-epoch batch order. */
   seed: z.int("seed must be an integer").min(0).max(2 ** 31 - 1).default(28),
-  /** tfjs backend; `wasm` is deterministic everywhere. */
-  backend: z.enum(["auto", "blas", "wasm", "cpu"], "backend must be auto, blas, wasm or cpu")
-    .default("wasm"),
+  /** tfjs backend: `auto` (BLAS when OpenBLAS loads, else wasm), `blas`, `wasm` or `cpu`. */
+  backend: backendParam,
 });
 
 /** Validated params of `train`. */
@@ -55,6 +54,6 @@ export const kind: StageKind<TrainParams> = {
   inputs: { data: { description: "shuffle output: train_images.npy and test_images.npy" } },
   outputs: () => ["model.safetensors", "history.jsonl", "metrics.json"],
   volatileOutputs: () => ["history.jsonl", "metrics.json"],
-  permissions: (params) => ({ ffi: params.backend === "auto" || params.backend === "blas" }),
-  runtime: (params) => Promise.resolve(backendRuntime(probeBackend(params.backend))),
+  permissions: backendPermissions,
+  runtime: resolvedBackend,
 };
