@@ -49,6 +49,9 @@ async function initBlas(threads: number): Promise<string> {
  * (`"blas"`, `"wasm"` or `"cpu"`).
  */
 export async function initBackend(name: BackendName): Promise<string> {
+  // Mutes tfjs's console advice to install tfjs-node (which cannot install here) on the first
+  // tensor of a cpu-based backend. In tfjs 4.22 `PROD` only gates tfjs's own warnings and logs.
+  tf.env().set("PROD", true);
   switch (name) {
     case "wasm":
       return await initWasm();
