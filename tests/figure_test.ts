@@ -22,7 +22,7 @@ import { kind as evaluateKind } from "../stages/evaluate/kind.ts";
 import { run as runEvaluate } from "../stages/evaluate/run.ts";
 import { kind as figureKind } from "../stages/figure/kind.ts";
 import { run as runFigure } from "../stages/figure/run.ts";
-import { stageContext } from "./fixtures/report/context.ts";
+import { assertSameOutputs, stageContext } from "./fixtures/report/context.ts";
 
 Deno.test("figure select: one image of every class, in class order, same for the same seed", () => {
   const labels = syntheticImages(200, 3).labels;
@@ -211,13 +211,7 @@ Deno.test("figure run: writes a decodable PNG and the same figure as SVG, byte-i
     assert.match(svg, /note's LLGAE: 768\.06/);
     // 10 originals + 10 per model + 10 component means.
     assert.equal(svg.match(/<image /g)?.length, 40);
-    for (const file of figureKind.outputs(first.params)) {
-      assert.deepEqual(
-        await Deno.readFile(join(first.outDir, file)),
-        await Deno.readFile(join(second.outDir, file)),
-        file,
-      );
-    }
+    await assertSameOutputs(figureKind, first, second);
   } finally {
     await first.cleanup();
     await second.cleanup();

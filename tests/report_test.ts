@@ -7,7 +7,7 @@ import { toHtml, toMarkdown } from "../stages/report/document.ts";
 import { CLASS_NAMES } from "../stages/evaluate/classes.ts";
 import type { EvaluationMetrics } from "../stages/evaluate/metrics.ts";
 import type { Provenance } from "../pipeline/stage_kind.ts";
-import { stageContext } from "./fixtures/report/context.ts";
+import { assertSameOutputs, stageContext } from "./fixtures/report/context.ts";
 
 const perClass = (base: number) =>
   Object.fromEntries(CLASS_NAMES.map((name, c) => [name, base + c]));
@@ -171,13 +171,7 @@ Deno.test("report: the same inputs give byte-identical reports", async () => {
   try {
     await run(first);
     await run(second);
-    for (const file of kind.outputs(first.params)) {
-      assert.deepEqual(
-        await Deno.readFile(join(first.outDir, file)),
-        await Deno.readFile(join(second.outDir, file)),
-        file,
-      );
-    }
+    await assertSameOutputs(kind, first, second);
   } finally {
     await first.cleanup();
     await second.cleanup();
