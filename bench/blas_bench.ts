@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
-import { forward, type Params } from "../stages/train/model.ts";
+import { loss as fastLoss, type Params } from "../stages/train/model.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { DEFAULT_BLAS_THREADS, probeBackend } from "../stages/lib/backend_probe.ts";
 import { openBlas } from "../stages/lib/blas/openblas.ts";
@@ -153,7 +153,7 @@ async function llgaeEpoch(images: Float32Array, n: number, profiled: number) {
       rows.set(images.subarray(order[start + i] * D, (order[start + i] + 1) * D), i * D);
     }
     const x = tf.tensor2d(rows.slice(0, size * D), [size, D]);
-    const loss = optimizer.minimize(() => forward(params, x, encoder).loss, true)!;
+    const loss = optimizer.minimize(() => fastLoss(params, x, encoder), true)!;
     const value = loss.dataSync()[0];
     tf.dispose([x, loss]);
     return value;

@@ -41,9 +41,19 @@ function swap(a: tf.Tensor): tf.Tensor {
 }
 
 /**
- * Matrix product (rank 2 or batched rank 3) whose gradient uses explicit transposes: the
- * tfjs-wasm kernel is about ten times slower with its transpose flags set. With `constantA`
- * (a is data, e.g. the batch) the gradient for a is zeros instead of a product.
+ * a·b with either operand transposed (last two axes). The blas backend reads transposes for
+ * free through the BLAS flags; tfjs-wasm is about ten times slower with its flags set, so
+ * elsewhere the operand is transposed explicitly.
+ */
+function matMulT(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor {
+  if (tf.getBackend() === "blas") return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
+  return tf.matMul((ta ? swap(a) : a) as tf.Tensor3D, (tb ? swap(b) : b) as tf.Tensor3D);
+}
+
+/**
+ * Matrix product (rank 2 or batched rank 3) with a hand-written gradient that uses
+ * {@link matMulT}. With `constantA` (a is data, e.g. the batch) the gradient for a is zeros
+ * instead of a product.
  */
 function product(constantA: boolean) {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -52,14 +62,25 @@ function product(constantA: boolean) {
     return {
       value: tf.matMul(a, b),
       gradFunc: (dy: tf.Tensor | tf.Tensor[], [sa, sb]: tf.Tensor[]) => [
-        constantA ? tf.zerosLike(sa) : tf.matMul(dy as tf.Tensor3D, swap(sb) as tf.Tensor3D), // ∂/∂a = dy bᵀ
-        tf.matMul(swap(sa) as tf.Tensor3D, dy as tf.Tensor3D), // ∂/∂b = aᵀ dy
+        constantA ? tf.zerosLike(sa) : matMulT(dy as tf.Tensor, sb, false, true), // ∂/∂a = dy bᵀ
+        matMulT(sa, dy as tf.Tensor, true, false), // ∂/∂b = aᵀ dy
       ],
     };
   }) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
 }
 const mm = product(false);
 const mmData = product(true);
+
+/** Gram matrices C_k = W_kᵀ W_k [K,E,E] of W [K,D,E]; gradient ∂/∂W = W (dC + dCᵀ). */
+const gram = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [w, save] = args as [tf.Tensor3D, tf.GradSaveFunc];
+  save([w]);
+  return {
+    value: matMulT(w, w, true, false),
+    gradFunc: (dC: tf.Tensor | tf.Tensor[], [sw]: tf.Tensor[]) =>
+      tf.matMul(sw as tf.Tensor3D, tf.add(dC as tf.Tensor, swap(dC as tf.Tensor)) as tf.Tensor3D),
+  };
+}) as (w: tf.Tensor) => tf.Tensor;
 
 /** Rows of [B,K] with 1 at each image's chosen component (tf.oneHot rejects K = 1). */
 function oneHot(choice: tf.Tensor1D, K: number): tf.Tensor2D {
@@ -94,25 +115,21 @@ export function lossLiteral(
 }
 
 /**
- * The fast formulation: one product of the batch against [W_1 … W_K], Gram matrices for the
- * T steps, errors from ‖x − μ_k‖² − 2bᵀP_k + bᵀC_k b, and a decode of the chosen component only.
- * Returns the loss (mean over pixels and batch), the reconstruction, the choice and each image's
- * mean squared error.
+ * The fast encoder: one product of the batch against [W_1 … W_K], Gram matrices for the T
+ * steps, and each component's error from ‖x − μ_k‖² − 2bᵀP_k + bᵀC_k b (no decode). Returns the
+ * loss (mean over pixels and batch of the chosen component's error), the choice as indices and
+ * one-hot rows [B,K], the codes b(T) [K,B,E] and [W_1 … W_K] (D×KE).
  */
-export function forward(
-  { mu, W }: Params,
-  x: tf.Tensor2D,
-  { steps, beta, latentDecay }: Encoder,
-): { loss: tf.Scalar; recon: tf.Tensor2D; choice: tf.Tensor1D; sqErr: tf.Tensor1D } {
+function encode({ mu, W }: Params, x: tf.Tensor2D, { steps, beta, latentDecay }: Encoder) {
   const [K, D, E] = W.shape;
   const B = x.shape[0];
   const wCat = tf.reshape(tf.transpose(W, [1, 0, 2]), [D, K * E]); // [W_1 … W_K], D×KE
   const xw = tf.transpose(tf.reshape(mmData(x, wCat), [B, K, E]), [1, 0, 2]); // W_kᵀ x, [K,B,E]
   const muW = mm(tf.reshape(mu, [K, 1, D]), W); // μ_kᵀ W_k, [K,1,E]
   const P = tf.sub(xw, muW); // P_k = W_kᵀ (x − μ_k)
-  const C = mm(swap(W), W); // C_k = W_kᵀ W_k, [K,E,E]
-  let b: tf.Tensor = tf.zeros([K, B, E]); // b_k(0) = 0
-  for (let t = 1; t <= steps; t++) {
+  const C = gram(W); // C_k = W_kᵀ W_k, [K,E,E]
+  let b: tf.Tensor = tf.mul(beta, P); // b_k(1) = β P_k, the step from b_k(0) = 0
+  for (let t = 2; t <= steps; t++) {
     b = tf.add(b, tf.mul(beta, tf.sub(tf.sub(P, mm(b, C)), tf.mul(latentDecay, b)))); // b += β(P − Cb − λb)
   }
   // ‖x − μ_k‖² = ‖x‖² − 2 xᵀμ_k + ‖μ_k‖², [B,K]
@@ -124,13 +141,38 @@ export function forward(
   const err = tf.add(tf.sub(tf.transpose(xMu), tf.mul(2, bP)), bCb); // [K,B]
   const choice = tf.argMin(err, 0) as tf.Tensor1D; // k* = argmin_k; not differentiated
   const pick = oneHot(choice, K); // [B,K]
+  const chosen = tf.sum(tf.mul(err, tf.transpose(pick)), 0); // ‖x − x̂‖² of k*, [B]
+  return { loss: tf.div(tf.mean(chosen), D) as tf.Scalar, choice, pick, b, wCat };
+}
+
+/**
+ * The training loss of the fast formulation: the mean over pixels and batch of (x̂ − x)², from
+ * the encoder's errors without decoding (the same number as {@link forward}'s loss).
+ */
+export function loss(params: Params, x: tf.Tensor2D, encoder: Encoder): tf.Scalar {
+  return encode(params, x, encoder).loss;
+}
+
+/**
+ * The fast formulation: {@link loss}, then a decode of the chosen component only. Returns the
+ * loss (mean over pixels and batch), the reconstruction, the choice and each image's mean
+ * squared error.
+ */
+export function forward(
+  params: Params,
+  x: tf.Tensor2D,
+  encoder: Encoder,
+): { loss: tf.Scalar; recon: tf.Tensor2D; choice: tf.Tensor1D; sqErr: tf.Tensor1D } {
+  const [K, , E] = params.W.shape;
+  const B = x.shape[0];
+  const { loss, choice, pick, b, wCat } = encode(params, x, encoder);
   const bChosen = tf.reshape(
     tf.transpose(tf.mul(b, tf.expandDims(tf.transpose(pick), 2)), [1, 0, 2]),
     [B, K * E],
   );
-  const recon = tf.add(mmData(pick, mu), mm(bChosen, tf.transpose(wCat))) as tf.Tensor2D; // x̂ = μ_k* + W_k* b_k*(T)
+  const recon = tf.add(mmData(pick, params.mu), mm(bChosen, tf.transpose(wCat))) as tf.Tensor2D; // x̂ = μ_k* + W_k* b_k*(T)
   const sqErr = tf.mean(tf.square(tf.sub(recon, x)), 1) as tf.Tensor1D; // per image, over pixels
-  return { loss: tf.mean(sqErr), recon, choice, sqErr };
+  return { loss, recon, choice, sqErr };
 }
 
 /** A trained model read from `model.safetensors`, as plain arrays. */

@@ -18,7 +18,7 @@ import { initBackend } from "../lib/tf_backend.ts";
 import { type Checkpoint, latestCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { dataInit, type InitialParams, randomInit } from "./init.ts";
 import type { TrainParams } from "./kind.ts";
-import { type Encoder, forward, type Params, reconstructWith } from "./model.ts";
+import { type Encoder, loss as fastLoss, type Params, reconstructWith } from "./model.ts";
 
 /** Images as a row-major matrix. */
 interface Images {
@@ -127,7 +127,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       for (let b = 0; b < batches; b++) {
         const rows = Math.min(p.batch_size, train.n - b * p.batch_size);
         const x = batchOf(train, order, b * p.batch_size, rows);
-        const cost = optimizer.minimize(() => forward(model, x, encoder).loss, true)!;
+        const cost = optimizer.minimize(() => fastLoss(model, x, encoder), true)!;
         const loss = cost.dataSync()[0];
         tf.dispose([x, cost]);
         if (!Number.isFinite(loss)) {
