@@ -17,6 +17,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { isBlasBackend } from "../lib/blas/backend.ts";
 import { readSafeTensors } from "../lib/safetensors.ts";
 
 /** The encoder's settings. */
@@ -46,7 +47,7 @@ function swap(a: tf.Tensor): tf.Tensor {
  * elsewhere the operand is transposed explicitly.
  */
 function matMulT(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor {
-  if (tf.getBackend() === "blas") return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
+  if (isBlasBackend(tf.getBackend())) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
   return tf.matMul((ta ? swap(a) : a) as tf.Tensor3D, (tb ? swap(b) : b) as tf.Tensor3D);
 }
 
@@ -70,6 +71,12 @@ function product(constantA: boolean) {
 }
 const mm = product(false);
 const mmData = product(true);
+
+/** [W_1 … W_K] (D×KE) of W [K,D,E]. */
+function concatW(W: tf.Tensor3D): tf.Tensor2D {
+  const [K, D, E] = W.shape;
+  return tf.reshape(tf.transpose(W, [1, 0, 2]), [D, K * E]);
+}
 
 /** Gram matrices C_k = W_kᵀ W_k [K,E,E] of W [K,D,E]; gradient ∂/∂W = W (dC + dCᵀ). */
 const gram = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -118,13 +125,16 @@ export function lossLiteral(
  * The fast encoder: one product of the batch against [W_1 … W_K], Gram matrices for the T
  * steps, and each component's error from ‖x − μ_k‖² − 2bᵀP_k + bᵀC_k b (no decode). Returns the
  * loss (mean over pixels and batch of the chosen component's error), the choice as indices and
- * one-hot rows [B,K], the codes b(T) [K,B,E] and [W_1 … W_K] (D×KE).
+ * one-hot rows [B,K] and the codes b(T) [K,B,E].
  */
 function encode({ mu, W }: Params, x: tf.Tensor2D, { steps, beta, latentDecay }: Encoder) {
   const [K, D, E] = W.shape;
   const B = x.shape[0];
-  const wCat = tf.reshape(tf.transpose(W, [1, 0, 2]), [D, K * E]); // [W_1 … W_K], D×KE
-  const xw = tf.transpose(tf.reshape(mmData(x, wCat), [B, K, E]), [1, 0, 2]); // W_kᵀ x, [K,B,E]
+  // W_kᵀ x for every k, [K,B,E]: on blas a batched product with x shared by all k; elsewhere one
+  // product against [W_1 … W_K] (wasm is slow with many small products).
+  const xw = isBlasBackend(tf.getBackend())
+    ? mmData(x, W)
+    : tf.transpose(tf.reshape(mmData(x, concatW(W)), [B, K, E]), [1, 0, 2]);
   const muW = mm(tf.reshape(mu, [K, 1, D]), W); // μ_kᵀ W_k, [K,1,E]
   const P = tf.sub(xw, muW); // P_k = W_kᵀ (x − μ_k)
   const C = gram(W); // C_k = W_kᵀ W_k, [K,E,E]
@@ -142,7 +152,7 @@ function encode({ mu, W }: Params, x: tf.Tensor2D, { steps, beta, latentDecay }:
   const choice = tf.argMin(err, 0) as tf.Tensor1D; // k* = argmin_k; not differentiated
   const pick = oneHot(choice, K); // [B,K]
   const chosen = tf.sum(tf.mul(err, tf.transpose(pick)), 0); // ‖x − x̂‖² of k*, [B]
-  return { loss: tf.div(tf.mean(chosen), D) as tf.Scalar, choice, pick, b, wCat };
+  return { loss: tf.div(tf.mean(chosen), D) as tf.Scalar, choice, pick, b };
 }
 
 /**
@@ -165,12 +175,13 @@ export function forward(
 ): { loss: tf.Scalar; recon: tf.Tensor2D; choice: tf.Tensor1D; sqErr: tf.Tensor1D } {
   const [K, , E] = params.W.shape;
   const B = x.shape[0];
-  const { loss, choice, pick, b, wCat } = encode(params, x, encoder);
+  const { loss, choice, pick, b } = encode(params, x, encoder);
   const bChosen = tf.reshape(
     tf.transpose(tf.mul(b, tf.expandDims(tf.transpose(pick), 2)), [1, 0, 2]),
     [B, K * E],
   );
-  const recon = tf.add(mmData(pick, params.mu), mm(bChosen, tf.transpose(wCat))) as tf.Tensor2D; // x̂ = μ_k* + W_k* b_k*(T)
+  const decoded = matMulT(bChosen, concatW(params.W), false, true); // W_k* b_k*(T)
+  const recon = tf.add(tf.matMul(pick, params.mu), decoded) as tf.Tensor2D; // x̂ = μ_k* + W_k* b_k*(T)
   const sqErr = tf.mean(tf.square(tf.sub(recon, x)), 1) as tf.Tensor1D; // per image, over pixels
   return { loss, recon, choice, sqErr };
 }

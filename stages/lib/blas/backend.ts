@@ -21,6 +21,16 @@ import type { OpenBlas } from "./openblas.ts";
 /** The backend name used unless another is given. */
 export const BLAS_BACKEND = "blas";
 
+const registered = new Set<string>();
+
+/**
+ * Whether `name` is a backend registered by {@link registerBlasBackend}: its matrix products
+ * read transposed operands for free through the BLAS flags.
+ */
+export function isBlasBackend(name: string): boolean {
+  return registered.has(name);
+}
+
 /**
  * Registers backend `name` (default `blas`) with tfjs: a cpu backend (with pooled output arrays)
  * whose kernels are the cpu backend's except the ones this module replaces. `pooled: false`
@@ -33,6 +43,7 @@ export function registerBlasBackend(
   options: { pooled?: boolean } = {},
 ): void {
   if (findBackendFactory(name)) return;
+  registered.add(name);
   const pooled = options.pooled ?? true;
   registerBackend(name, () => (pooled ? new PooledCpuBackend() : new MathBackendCPU()), 0);
   copyRegisteredKernels("cpu", name);

@@ -53,6 +53,8 @@ const SYMBOLS = {
 
 const ROW_MAJOR = 101;
 const NO_TRANS = 111;
+/** Products with fewer multiply-adds (m·n·k) than this run on one thread. */
+const SINGLE_THREAD_GEMM = 1 << 23;
 const TRANS = 112;
 
 /** A loaded OpenBLAS with a fixed thread count. */
@@ -149,6 +151,10 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
         c.fill(0, 0, m * n);
         return;
       }
+      // Small products run on one thread: waking a second one costs more than it saves. The
+      // threads split the output, not the sums, so the values are the same either way.
+      const single = m * n * k < SINGLE_THREAD_GEMM && actual > 1;
+      if (single) s.openblas_set_num_threads(1);
       s.cblas_sgemm(
         ROW_MAJOR,
         transA ? TRANS : NO_TRANS,
@@ -165,6 +171,7 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
         c,
         n,
       );
+      if (single) s.openblas_set_num_threads(actual);
     },
     // Level 1 runs on one thread: it is memory-bound, so waking a second thread costs more
     // than it gains (much more when other processes hold the cores). Results are the same.
