@@ -152,7 +152,8 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
         return;
       }
       // Small products run on one thread: waking a second one costs more than it saves. The
-      // threads split the output, not the sums, so the values are the same either way.
+      // last bits can differ from a threaded run, but the choice depends only on the shape, so
+      // results stay deterministic.
       const single = m * n * k < SINGLE_THREAD_GEMM && actual > 1;
       if (single) s.openblas_set_num_threads(1);
       s.cblas_sgemm(
