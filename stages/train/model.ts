@@ -89,6 +89,37 @@ const gram = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   };
 }) as (w: tf.Tensor) => tf.Tensor;
 
+/**
+ * The T encoder steps for every k at once, from b(0) = 0:
+ *   b(1) = βP,  b(t) = b(t−1) + β(P − C b(t−1) − λ b(t−1)) = b(t−1) A + βP,  A = (1 − βλ)I − βC
+ * (b as rows; C and A are symmetric). Hand-written gradient, with g_T = ∂L/∂b(T) and
+ * g_{t−1} = g_t Aᵀ:  ∂L/∂P = β Σ_{t=1..T} g_t,  ∂L/∂C = −β Σ_{t=2..T} b(t−1)ᵀ g_t.
+ */
+function encoderSteps(P: tf.Tensor, C: tf.Tensor, { steps, beta, latentDecay }: Encoder) {
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [p, c, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+    const A = tf.sub(tf.mul(1 - beta * latentDecay, tf.eye(c.shape[2])), tf.mul(beta, c));
+    const betaP = tf.mul(beta, p);
+    const b: tf.Tensor[] = [betaP]; // b(1), …, b(T)
+    for (let t = 2; t <= steps; t++) b.push(tf.add(tf.matMul(b[t - 2] as tf.Tensor3D, A), betaP));
+    save([A, ...b.slice(0, -1)]);
+    return {
+      value: b[steps - 1],
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], [sA, ...prev]: tf.Tensor[]) => {
+        let g = dy as tf.Tensor, gP = g;
+        let gA: tf.Tensor = tf.zerosLike(sA);
+        for (let t = steps; t >= 2; t--) {
+          gA = tf.add(gA, matMulT(prev[t - 2], g, true, false)); // Σ b(t−1)ᵀ g_t
+          g = matMulT(g, sA, false, true); // g_{t−1} = g_t Aᵀ
+          gP = tf.add(gP, g); // Σ g_t
+        }
+        return [tf.mul(beta, gP), tf.mul(-beta, gA)];
+      },
+    };
+  });
+  return f(P, C);
+}
+
 /** Rows of [B,K] with 1 at each image's chosen component (tf.oneHot rejects K = 1). */
 function oneHot(choice: tf.Tensor1D, K: number): tf.Tensor2D {
   return K === 1
@@ -138,17 +169,13 @@ function encode({ mu, W }: Params, x: tf.Tensor2D, { steps, beta, latentDecay }:
   const muW = mm(tf.reshape(mu, [K, 1, D]), W); // μ_kᵀ W_k, [K,1,E]
   const P = tf.sub(xw, muW); // P_k = W_kᵀ (x − μ_k)
   const C = gram(W); // C_k = W_kᵀ W_k, [K,E,E]
-  let b: tf.Tensor = tf.mul(beta, P); // b_k(1) = β P_k, the step from b_k(0) = 0
-  for (let t = 2; t <= steps; t++) {
-    b = tf.add(b, tf.mul(beta, tf.sub(tf.sub(P, mm(b, C)), tf.mul(latentDecay, b)))); // b += β(P − Cb − λb)
-  }
+  const b = encoderSteps(P, C, { steps, beta, latentDecay }); // b_k(T), [K,B,E]
   // ‖x − μ_k‖² = ‖x‖² − 2 xᵀμ_k + ‖μ_k‖², [B,K]
   const xx = tf.sum(tf.square(x), 1, true);
   const xMu = tf.add(tf.sub(xx, tf.mul(2, mmData(x, tf.transpose(mu)))), tf.sum(tf.square(mu), 1));
-  // ‖x − μ_k − W_k b‖² = ‖x − μ_k‖² − 2 bᵀP_k + bᵀ C_k b
-  const bP = tf.sum(tf.mul(b, P), 2); // [K,B]
-  const bCb = tf.sum(tf.mul(mm(b, C), b), 2); // [K,B]
-  const err = tf.add(tf.sub(tf.transpose(xMu), tf.mul(2, bP)), bCb); // [K,B]
+  // ‖x − μ_k − W_k b‖² = ‖x − μ_k‖² − 2 bᵀP_k + bᵀ C_k b = ‖x − μ_k‖² − bᵀ(2P_k − C_k b)
+  const bPCb = tf.sum(tf.mul(b, tf.sub(tf.mul(2, P), mm(b, C))), 2); // [K,B]
+  const err = tf.sub(tf.transpose(xMu), bPCb); // [K,B]
   const choice = tf.argMin(err, 0) as tf.Tensor1D; // k* = argmin_k; not differentiated
   const pick = oneHot(choice, K); // [B,K]
   const chosen = tf.sum(tf.mul(err, tf.transpose(pick)), 0); // ‖x − x̂‖² of k*, [B]
