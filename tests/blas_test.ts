@@ -12,6 +12,7 @@ import { openBlas } from "../stages/lib/blas/openblas.ts";
 import { registerBlasBackend } from "../stages/lib/blas/backend.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { forward } from "../stages/train/model.ts";
+import { principalSubspace } from "../stages/lib/pca.ts";
 
 const probe = probeBackend("auto");
 const ignore = probe.backend !== "blas";
@@ -116,6 +117,50 @@ Deno.test({
           );
         }
       }
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "blas dgemm: float64 products match a plain loop for every transpose, and pca on blas matches cpu",
+  ignore,
+  async fn() {
+    const rng = new Rng(16);
+    const blas = openBlas({ threads: 2 });
+    for (const [m, k, n] of [[1, 1, 1], [7, 300, 5], [40, 3, 33]]) {
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          const a = Float64Array.from({ length: m * k }, () => rng.float() - 0.5);
+          const b = Float64Array.from({ length: k * n }, () => rng.float() - 0.5);
+          const c = new Float64Array(m * n);
+          blas.dgemm(ta, tb, m, n, k, a, b, c);
+          for (let i = 0; i < m; i++) {
+            for (let j = 0; j < n; j++) {
+              let s = 0;
+              for (let l = 0; l < k; l++) {
+                s += a[ta ? l * m + i : i * k + l] * b[tb ? j * k + l : l * n + j];
+              }
+              assert.ok(
+                Math.abs(s - c[i * n + j]) < 1e-12,
+                `dgemm ${m}x${k}x${n} tA=${ta} tB=${tb}`,
+              );
+            }
+          }
+        }
+      }
+    }
+    const [n, d, e] = [300, 40, 4];
+    const x = Float32Array.from({ length: n * d }, (_, i) => (rng.float() - 0.5) * (1 + (i % d)));
+    await tf.setBackend("cpu");
+    const cpu = principalSubspace(x, n, d, e);
+    await tf.setBackend("blas");
+    const onBlas = principalSubspace(x, n, d, e);
+    for (let i = 0; i < e; i++) {
+      assert.ok(Math.abs(cpu.variances[i] - onBlas.variances[i]) < 1e-5 * cpu.variances[0]);
+    }
+    for (let i = 0; i < e * d; i++) {
+      assert.ok(Math.abs(cpu.components[i] - onBlas.components[i]) < 1e-4, `component value ${i}`);
     }
   },
 });

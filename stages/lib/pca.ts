@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { blasOf } from "./blas/backend.ts";
 import { Rng } from "./prng.ts";
 
 /** Options of {@link principalSubspace}. */
@@ -89,7 +90,7 @@ function orthonormalise(q: Float64Array, d: number, k: number): void {
   }
 }
 
-/** out (d×k) = c (d×d) · q (d×k). */
+/** out (d×k) = c (d×d) · q (d×k); by the BLAS in float64 when the backend has one. */
 function multiply(
   c: Float64Array,
   q: Float64Array,
@@ -97,6 +98,11 @@ function multiply(
   k: number,
 ): Float64Array<ArrayBuffer> {
   const out = new Float64Array(d * k);
+  const blas = blasOf(tf.getBackend());
+  if (blas) {
+    blas.dgemm(false, false, d, k, d, c, q, out);
+    return out;
+  }
   for (let i = 0; i < d; i++) {
     const o = i * k;
     for (let l = 0; l < d; l++) {

@@ -21,7 +21,7 @@ import type { OpenBlas } from "./openblas.ts";
 /** The backend name used unless another is given. */
 export const BLAS_BACKEND = "blas";
 
-const registered = new Set<string>();
+const registered = new Map<string, OpenBlas>();
 
 /**
  * Whether `name` is a backend registered by {@link registerBlasBackend}: its matrix products
@@ -29,6 +29,11 @@ const registered = new Set<string>();
  */
 export function isBlasBackend(name: string): boolean {
   return registered.has(name);
+}
+
+/** The OpenBLAS behind backend `name`, if {@link registerBlasBackend} registered it. */
+export function blasOf(name: string): OpenBlas | undefined {
+  return registered.get(name);
 }
 
 /**
@@ -43,7 +48,7 @@ export function registerBlasBackend(
   options: { pooled?: boolean } = {},
 ): void {
   if (findBackendFactory(name)) return;
-  registered.add(name);
+  registered.set(name, blas);
   const pooled = options.pooled ?? true;
   registerBackend(name, () => (pooled ? new PooledCpuBackend() : new MathBackendCPU()), 0);
   copyRegisteredKernels("cpu", name);

@@ -41,6 +41,25 @@ const SYMBOLS = {
     ],
     result: "void",
   },
+  cblas_dgemm: { // as cblas_sgemm, with float64 alpha, beta and arrays
+    parameters: [
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "i32",
+      "f64",
+      "buffer",
+      "i32",
+      "buffer",
+      "i32",
+      "f64",
+      "buffer",
+      "i32",
+    ],
+    result: "void",
+  },
   cblas_saxpy: {
     parameters: ["i32", "f32", "buffer", "i32", "buffer", "i32"], // n, alpha, x, incx, y, incy
     result: "void",
@@ -79,6 +98,17 @@ export interface OpenBlas {
     a: Float32Array,
     b: Float32Array,
     c: Float32Array,
+  ): void;
+  /** {@link sgemm} in float64. */
+  dgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float64Array,
+    b: Float64Array,
+    c: Float64Array,
   ): void;
   /** y ← alpha·x + y over n elements of y; x is read with stride `incx` (0 repeats x[0]). */
   saxpy(n: number, alpha: number, x: Float32Array, incx: number, y: Float32Array): void;
@@ -140,39 +170,55 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
       `asked OpenBLAS at ${path} for ${threads} threads but it reports ${actual}`,
     );
   }
+  /** Row-major C = op(A)·op(B) through `cblas_dgemm` (float64 arrays) or `cblas_sgemm`. */
+  const gemm = (
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    a: Float32Array | Float64Array,
+    b: Float32Array | Float64Array,
+    c: Float32Array | Float64Array,
+  ) => {
+    if (m === 0 || n === 0) return;
+    if (k === 0) {
+      c.fill(0, 0, m * n);
+      return;
+    }
+    // Small products run on one thread: waking a second one costs more than it saves. The
+    // last bits can differ from a threaded run, but the choice depends only on the shape, so
+    // results stay deterministic.
+    const single = m * n * k < SINGLE_THREAD_GEMM && actual > 1;
+    if (single) s.openblas_set_num_threads(1);
+    (c instanceof Float64Array ? s.cblas_dgemm : s.cblas_sgemm)(
+      ROW_MAJOR,
+      transA ? TRANS : NO_TRANS,
+      transB ? TRANS : NO_TRANS,
+      m,
+      n,
+      k,
+      1,
+      a,
+      transA ? m : k,
+      b,
+      transB ? k : n,
+      0,
+      c,
+      n,
+    );
+    if (single) s.openblas_set_num_threads(actual);
+  };
   const configPtr = s.openblas_get_config();
   return {
     path,
     config: configPtr ? new Deno.UnsafePointerView(configPtr).getCString().trim() : "",
     threads: actual,
     sgemm(transA, transB, m, n, k, a, b, c) {
-      if (m === 0 || n === 0) return;
-      if (k === 0) {
-        c.fill(0, 0, m * n);
-        return;
-      }
-      // Small products run on one thread: waking a second one costs more than it saves. The
-      // last bits can differ from a threaded run, but the choice depends only on the shape, so
-      // results stay deterministic.
-      const single = m * n * k < SINGLE_THREAD_GEMM && actual > 1;
-      if (single) s.openblas_set_num_threads(1);
-      s.cblas_sgemm(
-        ROW_MAJOR,
-        transA ? TRANS : NO_TRANS,
-        transB ? TRANS : NO_TRANS,
-        m,
-        n,
-        k,
-        1,
-        a,
-        transA ? m : k,
-        b,
-        transB ? k : n,
-        0,
-        c,
-        n,
-      );
-      if (single) s.openblas_set_num_threads(actual);
+      gemm(transA, transB, m, n, k, a, b, c);
+    },
+    dgemm(transA, transB, m, n, k, a, b, c) {
+      gemm(transA, transB, m, n, k, a, b, c);
     },
     // Level 1 runs on one thread: it is memory-bound, so waking a second thread costs more
     // than it gains (much more when other processes hold the cores). Results are the same.
