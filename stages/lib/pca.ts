@@ -9,7 +9,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { blasOf } from "./blas/backend.ts";
+import { blasOf, isBlasBackend } from "./blas/backend.ts";
+import type { OpenBlas } from "./blas/openblas.ts";
 import { Rng } from "./prng.ts";
 
 /** Options of {@link principalSubspace}. */
@@ -48,7 +49,7 @@ function covariance(x: Float32Array, n: number, d: number) {
   }
   for (let j = 0; j < d; j++) mean[j] /= n;
   // Σ = X̃ᵀX̃ / n, summed over blocks of rows so the backend never holds the whole data. The
-  // explicit transpose: tfjs-wasm's transposed matMul is ~10× slower.
+  // explicit transpose except on blas: tfjs-wasm's transposed matMul is ~10× slower.
   const meanTensor = tf.tensor1d(Float32Array.from(mean));
   let cov: tf.Tensor = tf.zeros([d, d]);
   for (let start = 0; start < n; start += BLOCK_ROWS) {
@@ -58,7 +59,10 @@ function covariance(x: Float32Array, n: number, d: number) {
         tf.tensor2d(x.subarray(start * d, (start + rows) * d), [rows, d]),
         meanTensor,
       );
-      return tf.add(cov, tf.matMul(tf.transpose(xc), xc));
+      const gram = isBlasBackend(tf.getBackend())
+        ? tf.matMul(xc, xc, true, false)
+        : tf.matMul(tf.transpose(xc), xc);
+      return tf.add(cov, gram);
     });
     cov.dispose();
     cov = next;
@@ -90,15 +94,15 @@ function orthonormalise(q: Float64Array, d: number, k: number): void {
   }
 }
 
-/** out (d×k) = c (d×d) · q (d×k); by the BLAS in float64 when the backend has one. */
+/** out (d×k) = c (d×d) · q (d×k), by `blas` in float64 when given. */
 function multiply(
+  blas: OpenBlas | undefined,
   c: Float64Array,
   q: Float64Array,
   d: number,
   k: number,
 ): Float64Array<ArrayBuffer> {
   const out = new Float64Array(d * k);
-  const blas = blasOf(tf.getBackend());
   if (blas) {
     blas.dgemm(false, false, d, k, d, c, q, out);
     return out;
@@ -174,6 +178,7 @@ export function principalSubspace(
   if (!(e >= 1 && e <= d)) throw new Error(`pca: number of components ${e} must be in 1..${d}`);
   const { seed = 28, oversample = 10, maxIterations = 300, tolerance = 1e-12 } = opts;
   const k = Math.min(d, e + oversample);
+  const blas = blasOf(tf.getBackend()); // float64 products by the BLAS when the backend has one
   const { mean, cov } = covariance(x, n, d);
   const rng = new Rng(seed);
   let q = new Float64Array(d * k).map(() => rng.float() - 0.5);
@@ -183,13 +188,16 @@ export function principalSubspace(
   let iterations = 0;
   while (iterations < maxIterations) {
     iterations++;
-    const cq = multiply(cov, q, d, k); // block power step: Q ← Σ Q, then QR
+    const cq = multiply(blas, cov, q, d, k); // block power step: Q ← Σ Q, then QR
     // Rayleigh–Ritz on the current block: H = Qᵀ Σ Q, eigendecomposed.
     const h = new Float64Array(k * k);
-    for (let i = 0; i < d; i++) {
-      for (let a = 0; a < k; a++) {
-        const qa = q[i * k + a];
-        for (let b = 0; b < k; b++) h[a * k + b] += qa * cq[i * k + b];
+    if (blas) blas.dgemm(true, false, k, k, d, q, cq, h);
+    else {
+      for (let i = 0; i < d; i++) {
+        for (let a = 0; a < k; a++) {
+          const qa = q[i * k + a];
+          for (let b = 0; b < k; b++) h[a * k + b] += qa * cq[i * k + b];
+        }
       }
     }
     ritz = symmetricEigen(h, k);
