@@ -127,10 +127,12 @@ function symmetricEigen(
   const a = Float64Array.from(h);
   const v = new Float64Array(k * k);
   for (let i = 0; i < k; i++) v[i * k + i] = 1;
+  let scale = 0; // ‖h‖², for a tolerance relative to the matrix
+  for (let i = 0; i < k * k; i++) scale += h[i] ** 2;
   for (let sweep = 0; sweep < 100; sweep++) {
     let off = 0;
     for (let p = 0; p < k; p++) for (let q = p + 1; q < k; q++) off += a[p * k + q] ** 2;
-    if (off < 1e-30) break;
+    if (off <= 1e-30 * scale) break;
     for (let p = 0; p < k; p++) {
       for (let q = p + 1; q < k; q++) {
         const apq = a[p * k + q];
