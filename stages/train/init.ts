@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { principalSubspace } from "../lib/pca.ts";
 import type { Rng } from "../lib/prng.ts";
-import { type Encoder, reconstructWith } from "./model.ts";
+import { chooseWith, type Encoder } from "./model.ts";
 
 /** Initial μ (K×D) and W (K×D×E), row-major. */
 export interface InitialParams {
@@ -157,7 +157,7 @@ export function dataInit(
       W: tf.tensor3d(init.W, [K, D, E]),
     }));
     try {
-      assign = reconstructWith(params, encoder, data, n).choice;
+      assign = chooseWith(params, encoder, data, n);
     } finally {
       tf.dispose([params.mu, params.W]);
     }

@@ -273,23 +273,48 @@ export function reconstructWith(
   batchSize = 1000,
 ): { recon: Float32Array; choice: Int32Array; sqErr: Float32Array } {
   const D = params.mu.shape[1];
-  if (images.length !== n * D) {
-    throw new Error(`reconstruct: ${images.length} values are not ${n} images of ${D} pixels`);
-  }
   const recon = new Float32Array(n * D);
   const choice = new Int32Array(n);
   const sqErr = new Float32Array(n);
+  eachBatch(images, n, D, batchSize, (x, start) => {
+    const out = forward(params, x, encoder);
+    recon.set(out.recon.dataSync(), start * D);
+    choice.set(out.choice.dataSync(), start);
+    sqErr.set(out.sqErr.dataSync(), start);
+  });
+  return { recon, choice, sqErr };
+}
+
+/** The chosen component k* of each of `n` images (row-major n×D), by the encoder alone. */
+export function chooseWith(
+  params: Params,
+  encoder: Encoder,
+  images: Float32Array,
+  n: number,
+  batchSize = 1000,
+): Int32Array {
+  const choice = new Int32Array(n);
+  eachBatch(images, n, params.mu.shape[1], batchSize, (x, start) => {
+    choice.set(encode(params, x, encoder).choice.dataSync(), start);
+  });
+  return choice;
+}
+
+/** Calls `f` inside tf.tidy on each batch of up to `batchSize` of `n` images of D pixels. */
+function eachBatch(
+  images: Float32Array,
+  n: number,
+  D: number,
+  batchSize: number,
+  f: (x: tf.Tensor2D, start: number) => void,
+): void {
+  if (images.length !== n * D) {
+    throw new Error(`reconstruct: ${images.length} values are not ${n} images of ${D} pixels`);
+  }
   for (let start = 0; start < n; start += batchSize) {
     const rows = Math.min(batchSize, n - start);
-    tf.tidy(() => {
-      const x = tf.tensor2d(images.subarray(start * D, (start + rows) * D), [rows, D]);
-      const out = forward(params, x, encoder);
-      recon.set(out.recon.dataSync(), start * D);
-      choice.set(out.choice.dataSync(), start);
-      sqErr.set(out.sqErr.dataSync(), start);
-    });
+    tf.tidy(() => f(tf.tensor2d(images.subarray(start * D, (start + rows) * D), [rows, D]), start));
   }
-  return { recon, choice, sqErr };
 }
 
 /** {@link reconstructWith} for a model read by {@link loadModel}. */
