@@ -15,6 +15,7 @@ import { elementwiseKernels } from "./elementwise_kernels.ts";
 import { indexingKernels } from "./indexing_kernels.ts";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { matMulKernels } from "./matmul_kernels.ts";
+import { keepLargeAllocationsInHeap } from "./malloc.ts";
 import { PooledCpuBackend } from "./pool.ts";
 import type { OpenBlas } from "./openblas.ts";
 
@@ -49,6 +50,7 @@ export function registerBlasBackend(
 ): void {
   if (findBackendFactory(name)) return;
   registered.set(name, blas);
+  keepLargeAllocationsInHeap(); // fresh output arrays would otherwise fault in their pages
   const pooled = options.pooled ?? true;
   registerBackend(name, () => (pooled ? new PooledCpuBackend() : new MathBackendCPU()), 0);
   copyRegisteredKernels("cpu", name);
