@@ -12,12 +12,10 @@
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEBIAN_MIRROR } from "../stages/download/fashion_mnist.ts";
-import { kind as downloadKind } from "../stages/download/kind.ts";
 import { run as download } from "../stages/download/run.ts";
 import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
-import { kind as shuffleKind } from "../stages/shuffle/kind.ts";
 import { run as shuffle } from "../stages/shuffle/run.ts";
-import { stageContext } from "../tests/fixtures/report/context.ts";
+import { dataStageContexts } from "./data_stages.ts";
 
 const REPEATS = 3;
 const TARGET_SECONDS = 5;
@@ -32,20 +30,7 @@ async function seconds(f: () => Promise<void>): Promise<number> {
 
 /** One cold run of download then shuffle; returns the seconds of each. */
 async function coldRun(): Promise<{ download_s: number; shuffle_s: number; total_s: number }> {
-  const raw = await stageContext(
-    downloadKind,
-    { sources: [DEBIAN_MIRROR] },
-    {},
-    undefined,
-    "download",
-  );
-  const data = await stageContext(
-    shuffleKind,
-    { seed: 28 },
-    { raw: [{ stage: "download", dir: raw.outDir }] },
-    undefined,
-    "shuffle",
-  );
+  const { raw, data } = await dataStageContexts();
   try {
     const download_s = await seconds(() => download(raw));
     const shuffle_s = await seconds(() => shuffle(data));

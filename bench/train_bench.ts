@@ -15,17 +15,15 @@ import "@tensorflow/tfjs"; // gradients
 import { dirname, join } from "node:path";
 import { cpuUsage } from "node:process";
 import { fileURLToPath } from "node:url";
-import { DEBIAN_MIRROR } from "../stages/download/fashion_mnist.ts";
-import { kind as downloadKind } from "../stages/download/kind.ts";
 import { run as download } from "../stages/download/run.ts";
 import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
 import { readNpyFloat32 } from "../stages/lib/npy.ts";
-import { kind as shuffleKind } from "../stages/shuffle/kind.ts";
 import { run as shuffle } from "../stages/shuffle/run.ts";
 import { kind as trainKind } from "../stages/train/kind.ts";
 import { lossLiteral } from "../stages/train/model.ts";
 import { run as train } from "../stages/train/run.ts";
 import { stageContext } from "../tests/fixtures/report/context.ts";
+import { dataStageContexts } from "./data_stages.ts";
 
 const TARGET_SECONDS = 30;
 const epochs = Number(Deno.args[0] ?? 2);
@@ -43,21 +41,8 @@ function cpuSeconds(): number {
   return (user + system) / 1e6;
 }
 
-const raw = await stageContext(
-  downloadKind,
-  { sources: [DEBIAN_MIRROR] },
-  {},
-  undefined,
-  "download",
-);
+const { raw, data } = await dataStageContexts();
 await download(raw);
-const data = await stageContext(
-  shuffleKind,
-  { seed: 28 },
-  { raw: [{ stage: "download", dir: raw.outDir }] },
-  undefined,
-  "shuffle",
-);
 await shuffle(data);
 
 const results: Record<string, unknown> = {};
