@@ -17,12 +17,3 @@ export const CLASS_NAMES: readonly string[] = [
   "Bag",
   "Ankle boot",
 ];
-
-/** The name of label `label`; throws naming the value when it is not 0–9. */
-export function className(label: number): string {
-  const name = CLASS_NAMES[label];
-  if (name === undefined) {
-    throw new Error(`label ${label} is not a Fashion-MNIST class (expected 0–9)`);
-  }
-  return name;
-}
