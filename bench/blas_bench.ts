@@ -1,9 +1,9 @@
 /**
  * Benchmarks of the `blas` tfjs backend: GFLOP/s of the training step's main product
  * (360×784 by 784×220) through tfjs on blas, raw OpenBLAS and wasm; then one LLGAE epoch
- * (60,000 seeded random images, K = 11, E = 20, T = 5, batch 360, RMSprop) on blas with a
- * per-kernel profile of a few steps split into matrix products, elementwise work, copies and
- * time outside kernels. Prints readable lines and writes `artifacts/bench/blas.json`.
+ * (60,000 seeded random images, K = 11, E = 20, T = 5, batch 360, the train stage's RMSprop) on
+ * blas with a per-kernel profile of a few steps split into matrix products, elementwise work,
+ * copies and time outside kernels. Prints readable lines and writes `artifacts/bench/blas.json`.
  * Timings on a shared machine are pessimistic.
  *
  * Run: `npx -y deno@2.9.6 run -A bench/blas_bench.ts`
@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import { loss as fastLoss, type Params } from "../stages/train/model.ts";
+import { makeOptimizer } from "../stages/train/optimizer.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { DEFAULT_BLAS_THREADS, probeBackend } from "../stages/lib/backend_probe.ts";
 import { openBlas } from "../stages/lib/blas/openblas.ts";
@@ -145,7 +146,7 @@ async function llgaeEpoch(images: Float32Array, n: number, profiled: number) {
     ) as unknown as tf.Tensor3D,
   };
   const encoder = { steps: 5, beta: 0.01, latentDecay: 1 };
-  const optimizer = tf.train.rmsprop(1e-3);
+  const optimizer = makeOptimizer({ optimizer: "rmsprop", lr: 1e-3 });
   const rows = new Float32Array(batch * D);
   const step = (order: Int32Array, start: number) => {
     const size = Math.min(batch, n - start);

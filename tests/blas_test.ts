@@ -12,6 +12,7 @@ import { openBlas } from "../stages/lib/blas/openblas.ts";
 import { registerBlasBackend } from "../stages/lib/blas/backend.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { forward } from "../stages/train/model.ts";
+import { FusedRmspropOptimizer } from "../stages/train/optimizer.ts";
 import { principalSubspace } from "../stages/lib/pca.ts";
 
 const probe = probeBackend("auto");
@@ -98,6 +99,8 @@ const MATMUL_CASES: [number[], number[], number, number, number][] = [
   [[2, 3], [2, 3], 3, 2, 4],
   [[0], [0], 3, 2, 4],
   [[11], [11], 36, 20, 20],
+  [[], [11], 36, 78, 20], // the batch shared by every component, as in the model
+  [[1], [2, 3], 4, 5, 6],
 ];
 
 Deno.test({
@@ -610,5 +613,53 @@ Deno.test({
     assert.deepEqual(Array.from(read), [2, 4, 6, 8]);
     assert.deepEqual(Array.from(view.dataSync()), viewed);
     tf.dispose([a, view]);
+  },
+});
+
+Deno.test({
+  name: "blas fused RMSprop: parameters and slots bit-identical to tfjs's RMSprop, with and " +
+    "without momentum",
+  ignore,
+  async fn() {
+    await tf.setBackend("blas");
+    const rng = new Rng(16);
+    const [K, D, E, B] = [3, 48, 4, 25];
+    const data = [operand(rng, [K, D]), operand(rng, [K, D, E]), operand(rng, [B, D])];
+    data[2].values = data[2].values.map((v) => v * 100);
+    const train = async (optimizer: tf.Optimizer) => {
+      const mu = tf.variable(tf.tensor2d(data[0].values, [K, D]));
+      const W = tf.variable(tf.tensor3d(data[1].values, [K, D, E]));
+      const x = tf.tensor2d(data[2].values, [B, D]);
+      const params = { mu: mu as unknown as tf.Tensor2D, W: W as unknown as tf.Tensor3D };
+      for (let i = 0; i < 8; i++) {
+        tf.dispose(optimizer.minimize(
+          () => forward(params, x, { steps: 5, beta: 0.01, latentDecay: 1 }).loss,
+          true,
+        )!);
+      }
+      const slots = await optimizer.getWeights();
+      const out = [
+        mu.dataSync().slice(),
+        W.dataSync().slice(),
+        ...slots.map((s) => s.tensor.dataSync().slice()),
+      ];
+      assert.deepEqual(slots.map((s) => s.name).slice(1), [
+        `${mu.name}/rms`,
+        `${W.name}/rms`,
+        `${mu.name}/momentum`,
+        `${W.name}/momentum`,
+      ]);
+      tf.dispose([mu, W, x, slots[0].tensor]);
+      optimizer.dispose();
+      return out;
+    };
+    for (const momentum of [0, 0.5]) {
+      const fused = await train(new FusedRmspropOptimizer(3e-3, 0.99, momentum, 1e-8));
+      const reference = await train(tf.train.rmsprop(3e-3, 0.99, momentum, 1e-8));
+      assert.equal(fused.length, 7); // mu, W, the iteration count and four slots
+      for (let i = 0; i < fused.length; i++) {
+        assert.deepEqual(fused[i], reference[i], `momentum ${momentum}, tensor ${i}`);
+      }
+    }
   },
 });

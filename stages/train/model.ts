@@ -51,26 +51,32 @@ function matMulT(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tenso
   return tf.matMul((ta ? swap(a) : a) as tf.Tensor3D, (tb ? swap(b) : b) as tf.Tensor3D);
 }
 
+/** Matrix product (rank 2 or batched rank 3) with a hand-written gradient using {@link matMulT}. */
+const mm = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [a, b, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
+  save([a, b]);
+  return {
+    value: tf.matMul(a, b),
+    gradFunc: (dy: tf.Tensor | tf.Tensor[], [sa, sb]: tf.Tensor[]) => [
+      matMulT(dy as tf.Tensor, sb, false, true), // ∂/∂a = dy bᵀ
+      matMulT(sa, dy as tf.Tensor, true, false), // ∂/∂b = aᵀ dy
+    ],
+  };
+}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
 /**
- * Matrix product (rank 2 or batched rank 3) with a hand-written gradient that uses
- * {@link matMulT}. With `constantA` (a is data, e.g. the batch) the gradient for a is zeros
- * instead of a product.
+ * data·b where `data` (the batch) is a constant: only b is an input of the gradient, so no
+ * gradient (a batch-sized product or zeros) is computed for the data.
  */
-function product(constantA: boolean) {
+function mmData(data: tf.Tensor, b: tf.Tensor): tf.Tensor {
   return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [a, b, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-    save([a, b]);
+    const [sb] = args as [tf.Tensor3D];
     return {
-      value: tf.matMul(a, b),
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], [sa, sb]: tf.Tensor[]) => [
-        constantA ? tf.zerosLike(sa) : matMulT(dy as tf.Tensor, sb, false, true), // ∂/∂a = dy bᵀ
-        matMulT(sa, dy as tf.Tensor, true, false), // ∂/∂b = aᵀ dy
-      ],
+      value: tf.matMul(data as tf.Tensor3D, sb),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) => matMulT(data, dy as tf.Tensor, true, false), // aᵀ dy
     };
-  }) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+  })(b);
 }
-const mm = product(false);
-const mmData = product(true);
 
 /** [W_1 … W_K] (D×KE) of W [K,D,E]. */
 function concatW(W: tf.Tensor3D): tf.Tensor2D {

@@ -19,6 +19,7 @@ import { type Checkpoint, latestCheckpoint, saveCheckpoint } from "./checkpoint.
 import { dataInit, type InitialParams, randomInit } from "./init.ts";
 import type { TrainParams } from "./kind.ts";
 import { type Encoder, loss as fastLoss, type Params, reconstructWith } from "./model.ts";
+import { makeOptimizer } from "./optimizer.ts";
 
 /** Images as a row-major matrix. */
 interface Images {
@@ -33,13 +34,6 @@ async function readImages(path: string): Promise<Images> {
     throw new Error(`${path}: expected a float32 array [N, pixels] with N ≥ 1, found [${shape}]`);
   }
   return { data, n: shape[0], d: shape[1] };
-}
-
-function makeOptimizer(params: TrainParams): tf.Optimizer {
-  // RMSprop with PyTorch's defaults (smoothing 0.99, no momentum), as the note's run used.
-  return params.optimizer === "rmsprop"
-    ? tf.train.rmsprop(params.lr, 0.99, 0, 1e-8)
-    : tf.train.adam(params.lr, 0.9, 0.999, 1e-8);
 }
 
 /** Test MSE (mean over images of the per-image mean squared pixel error) and component usage. */

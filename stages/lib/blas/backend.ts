@@ -1,6 +1,7 @@
 /**
  * Registers the tfjs backend `blas`: the cpu backend's data layout and kernels, with the
- * kernels that dominate training replaced by BLAS calls and faster JavaScript.
+ * kernels that dominate training replaced by BLAS calls and faster JavaScript, plus a fused
+ * RMSprop update (`FusedRMSProp`) that only this backend has.
  *
  * @module
  */
@@ -16,6 +17,7 @@ import { indexingKernels } from "./indexing_kernels.ts";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { matMulKernels } from "./matmul_kernels.ts";
 import { keepLargeAllocationsInHeap } from "./malloc.ts";
+import { optimizerKernels } from "./optimizer_kernels.ts";
 import { PooledCpuBackend } from "./pool.ts";
 import type { OpenBlas } from "./openblas.ts";
 
@@ -59,6 +61,7 @@ export function registerBlasBackend(
     ...elementwiseKernels(blas, name),
     ...indexingKernels(name),
   ];
+  for (const config of optimizerKernels(name)) registerKernel(config);
   for (const config of overrides) {
     unregisterKernel(config.kernelName, name);
     registerKernel(config);
