@@ -632,10 +632,12 @@ Deno.test({
       const x = tf.tensor2d(data[2].values, [B, D]);
       const params = { mu: mu as unknown as tf.Tensor2D, W: W as unknown as tf.Tensor3D };
       for (let i = 0; i < 8; i++) {
-        tf.dispose(optimizer.minimize(
-          () => forward(params, x, { steps: 5, beta: 0.01, latentDecay: 1 }).loss,
-          true,
-        )!);
+        tf.dispose(
+          optimizer.minimize(
+            () => forward(params, x, { steps: 5, beta: 0.01, latentDecay: 1 }).loss,
+            true,
+          )!,
+        );
       }
       const slots = await optimizer.getWeights();
       const out = [

@@ -35,47 +35,47 @@ function maxRelDiff(a: tf.Tensor, b: tf.Tensor): number {
   return diff / Math.max(scale, 1e-30);
 }
 
-for (const K of [1, 4]) {
-  for (const latentDecay of [0, 1]) {
-    Deno.test(`model: literal and fast formulations agree on loss, choice and gradients (K=${K}, λ=${latentDecay})`, () => {
-      const { x, params } = problem(K, 48, 5, 40, 11 + K + latentDecay);
-      const encoder = { steps: 5, beta: 0.01, latentDecay };
-      const lit = (p: Params) => lossLiteral(p, x, encoder);
-      const fast = (p: Params) => forward(p, x, encoder);
-      const a = lit(params), b = fast(params);
-      ok(maxRelDiff(a.loss, b.loss) < 1e-5, `loss ${a.loss.dataSync()} vs ${b.loss.dataSync()}`);
-      strictEqual(Array.from(a.choice.dataSync()).join(), Array.from(b.choice.dataSync()).join());
-      if (K > 1) {
-        ok(new Set(a.choice.dataSync()).size > 1, "the test should exercise several components");
-      }
-      const gl = tf.grads((mu: tf.Tensor, W: tf.Tensor) =>
-        lit({ mu: mu as tf.Tensor2D, W: W as tf.Tensor3D }).loss
-      );
-      const gf = tf.grads((mu: tf.Tensor, W: tf.Tensor) =>
-        fast({ mu: mu as tf.Tensor2D, W: W as tf.Tensor3D }).loss
-      );
-      const [dMuL, dWL] = gl([params.mu, params.W]);
-      const [dMuF, dWF] = gf([params.mu, params.W]);
-      ok(maxRelDiff(dMuL, dMuF) < 1e-4, `dμ differs by ${maxRelDiff(dMuL, dMuF)}`);
-      ok(maxRelDiff(dWL, dWF) < 1e-4, `dW differs by ${maxRelDiff(dWL, dWF)}`);
-      ok(tf.norm(dWF).dataSync()[0] > 0, "gradient reaches W");
-      tf.dispose([
-        x,
-        params.mu,
-        params.W,
-        a.loss,
-        a.choice,
-        b.loss,
-        b.choice,
-        b.recon,
-        b.sqErr,
-        dMuL,
-        dWL,
-        dMuF,
-        dWF,
-      ]);
-    });
-  }
+/** [K, λ, T]: LGAE and LLGAE, with and without the prior, the note's T and the shortest ones. */
+const CASES = [[1, 0, 5], [1, 1, 5], [4, 0, 5], [4, 1, 5], [4, 1, 1], [4, 0, 2]];
+for (const [K, latentDecay, steps] of CASES) {
+  Deno.test(`model: literal and fast formulations agree on loss, choice and gradients (K=${K}, λ=${latentDecay}, T=${steps})`, () => {
+    const { x, params } = problem(K, 48, 5, 40, 11 + K + latentDecay);
+    const encoder = { steps, beta: 0.01, latentDecay };
+    const lit = (p: Params) => lossLiteral(p, x, encoder);
+    const fast = (p: Params) => forward(p, x, encoder);
+    const a = lit(params), b = fast(params);
+    ok(maxRelDiff(a.loss, b.loss) < 1e-5, `loss ${a.loss.dataSync()} vs ${b.loss.dataSync()}`);
+    strictEqual(Array.from(a.choice.dataSync()).join(), Array.from(b.choice.dataSync()).join());
+    if (K > 1) {
+      ok(new Set(a.choice.dataSync()).size > 1, "the test should exercise several components");
+    }
+    const gl = tf.grads((mu: tf.Tensor, W: tf.Tensor) =>
+      lit({ mu: mu as tf.Tensor2D, W: W as tf.Tensor3D }).loss
+    );
+    const gf = tf.grads((mu: tf.Tensor, W: tf.Tensor) =>
+      fast({ mu: mu as tf.Tensor2D, W: W as tf.Tensor3D }).loss
+    );
+    const [dMuL, dWL] = gl([params.mu, params.W]);
+    const [dMuF, dWF] = gf([params.mu, params.W]);
+    ok(maxRelDiff(dMuL, dMuF) < 1e-4, `dμ differs by ${maxRelDiff(dMuL, dMuF)}`);
+    ok(maxRelDiff(dWL, dWF) < 1e-4, `dW differs by ${maxRelDiff(dWL, dWF)}`);
+    ok(tf.norm(dWF).dataSync()[0] > 0, "gradient reaches W");
+    tf.dispose([
+      x,
+      params.mu,
+      params.W,
+      a.loss,
+      a.choice,
+      b.loss,
+      b.choice,
+      b.recon,
+      b.sqErr,
+      dMuL,
+      dWL,
+      dMuF,
+      dWF,
+    ]);
+  });
 }
 
 Deno.test("model: the fast reconstruction is μ_k* + W_k* b_k*(T) and its error is the loss", () => {

@@ -11,7 +11,8 @@
  * LGAE is K = 1.
  *
  * Two formulations compute the same numbers: {@link lossLiteral} writes the steps as above (the
- * reference), {@link forward} works with P_k = W_kᵀ(x − μ_k) and Gram matrices C_k = W_kᵀW_k.
+ * reference), {@link forward} works with P_k = W_kᵀ(x − μ_k), Gram matrices C_k = W_kᵀW_k and
+ * the T steps folded into one E×E matrix per component ({@link stepsMatrix}).
  * Call `initBackend` (stages/lib/tf_backend.ts) before using either.
  *
  * @module
@@ -96,34 +97,17 @@ const gram = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
 }) as (w: tf.Tensor) => tf.Tensor;
 
 /**
- * The T encoder steps for every k at once, from b(0) = 0:
- *   b(1) = βP,  b(t) = b(t−1) + β(P − C b(t−1) − λ b(t−1)) = b(t−1) A + βP,  A = (1 − βλ)I − βC
- * (b as rows; C and A are symmetric). Hand-written gradient, with g_T = ∂L/∂b(T) and
- * g_{t−1} = g_t Aᵀ:  ∂L/∂P = β Σ_{t=1..T} g_t,  ∂L/∂C = −β Σ_{t=2..T} b(t−1)ᵀ g_t.
+ * The T encoder steps for every k at once, from b(0) = 0 (b as rows; C and A symmetric):
+ *   b(1) = βP,  b(t) = b(t−1) + β(P − C b(t−1) − λ b(t−1)) = b(t−1) A + βP,  A = (1 − βλ)I − βC,
+ * so b(T) = βP (I + A + A² + … + A^{T−1}) = βP S. Returns S [K,E,E], by Horner: S ← I + A S,
+ * T − 1 times (E×E products only; gradients by autodiff).
  */
-function encoderSteps(P: tf.Tensor, C: tf.Tensor, { steps, beta, latentDecay }: Encoder) {
-  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [p, c, save] = args as [tf.Tensor3D, tf.Tensor3D, tf.GradSaveFunc];
-    const A = tf.sub(tf.mul(1 - beta * latentDecay, tf.eye(c.shape[2])), tf.mul(beta, c));
-    const betaP = tf.mul(beta, p);
-    const b: tf.Tensor[] = [betaP]; // b(1), …, b(T)
-    for (let t = 2; t <= steps; t++) b.push(tf.add(tf.matMul(b[t - 2] as tf.Tensor3D, A), betaP));
-    save([A, ...b.slice(0, -1)]);
-    return {
-      value: b[steps - 1],
-      gradFunc: (dy: tf.Tensor | tf.Tensor[], [sA, ...prev]: tf.Tensor[]) => {
-        let g = dy as tf.Tensor, gP = g;
-        let gA: tf.Tensor = tf.zerosLike(sA);
-        for (let t = steps; t >= 2; t--) {
-          gA = tf.add(gA, matMulT(prev[t - 2], g, true, false)); // Σ b(t−1)ᵀ g_t
-          g = matMulT(g, sA, false, true); // g_{t−1} = g_t Aᵀ
-          gP = tf.add(gP, g); // Σ g_t
-        }
-        return [tf.mul(beta, gP), tf.mul(-beta, gA)];
-      },
-    };
-  });
-  return f(P, C);
+function stepsMatrix(C: tf.Tensor3D, { steps, beta, latentDecay }: Encoder): tf.Tensor3D {
+  const I = tf.eye(C.shape[2]);
+  const A = tf.sub(tf.mul(1 - beta * latentDecay, I), tf.mul(beta, C)) as tf.Tensor3D;
+  let S: tf.Tensor3D = tf.add(tf.zerosLike(C), I); // A⁰, one per component
+  for (let t = 2; t <= steps; t++) S = tf.add(I, tf.matMul(A, S));
+  return S;
 }
 
 /** Rows of [B,K] with 1 at each image's chosen component (tf.oneHot rejects K = 1). */
@@ -159,14 +143,15 @@ export function lossLiteral(
 }
 
 /**
- * The fast encoder: one product of the batch against [W_1 … W_K], Gram matrices for the T
- * steps, and each component's error from ‖x − μ_k‖² − 2bᵀP_k + bᵀC_k b (no decode). Returns the
- * loss (mean over pixels and batch of the chosen component's error), the choice as indices and
- * one-hot rows [B,K] and the codes b(T) [K,B,E].
+ * The fast encoder: one product of the batch against every W_k, Gram matrices for the T steps,
+ * and each component's error without decoding, from P_k = W_kᵀ(x − μ_k) and b_k(T) = βP_k S_k
+ * ({@link stepsMatrix}). Returns the loss (mean over pixels and batch of the chosen component's
+ * error), the choice as indices and one-hot rows [B,K], and the codes b(T) [K,B,E] on demand.
  */
-function encode({ mu, W }: Params, x: tf.Tensor2D, { steps, beta, latentDecay }: Encoder) {
+function encode({ mu, W }: Params, x: tf.Tensor2D, encoder: Encoder) {
   const [K, D, E] = W.shape;
   const B = x.shape[0];
+  const beta = encoder.beta;
   // W_kᵀ x for every k, [K,B,E]: on blas a batched product with x shared by all k; elsewhere one
   // product against [W_1 … W_K] (wasm is slow with many small products).
   const xw = isBlasBackend(tf.getBackend())
@@ -174,18 +159,22 @@ function encode({ mu, W }: Params, x: tf.Tensor2D, { steps, beta, latentDecay }:
     : tf.transpose(tf.reshape(mmData(x, concatW(W)), [B, K, E]), [1, 0, 2]);
   const muW = mm(tf.reshape(mu, [K, 1, D]), W); // μ_kᵀ W_k, [K,1,E]
   const P = tf.sub(xw, muW); // P_k = W_kᵀ (x − μ_k)
-  const C = gram(W); // C_k = W_kᵀ W_k, [K,E,E]
-  const b = encoderSteps(P, C, { steps, beta, latentDecay }); // b_k(T), [K,B,E]
+  const C = gram(W) as tf.Tensor3D; // C_k = W_kᵀ W_k, [K,E,E]
+  const S = stepsMatrix(C, encoder); // b_k(T) = βP_k S_k
   // ‖x − μ_k‖² = ‖x‖² − 2 xᵀμ_k + ‖μ_k‖², [B,K]
   const xx = tf.sum(tf.square(x), 1, true);
   const xMu = tf.add(tf.sub(xx, tf.mul(2, mmData(x, tf.transpose(mu)))), tf.sum(tf.square(mu), 1));
-  // ‖x − μ_k − W_k b‖² = ‖x − μ_k‖² − 2 bᵀP_k + bᵀ C_k b = ‖x − μ_k‖² − bᵀ(2P_k − C_k b)
-  const bPCb = tf.sum(tf.mul(b, tf.sub(tf.mul(2, P), mm(b, C))), 2); // [K,B]
-  const err = tf.sub(tf.transpose(xMu), bPCb); // [K,B]
+  // ‖x − μ_k − W_k b‖² = ‖x − μ_k‖² − bᵀ(2P_k − C_k b), and with b = βS_k P_k (S_k and C_k are
+  // symmetric polynomials in C_k, so they commute): bᵀ(2P_k − C_k b) = P_kᵀ Q_k P_k,
+  // Q = 2βS − β²SCS [K,E,E]
+  const Q = tf.sub(tf.mul(2 * beta, S), tf.mul(beta * beta, tf.matMul(S, tf.matMul(C, S))));
+  const pQp = tf.sum(tf.mul(P, mm(P, Q)), 2); // [K,B]
+  const err = tf.sub(tf.transpose(xMu), pQp); // [K,B]
   const choice = tf.argMin(err, 0) as tf.Tensor1D; // k* = argmin_k; not differentiated
   const pick = oneHot(choice, K); // [B,K]
   const chosen = tf.sum(tf.mul(err, tf.transpose(pick)), 0); // ‖x − x̂‖² of k*, [B]
-  return { loss: tf.div(tf.mean(chosen), D) as tf.Scalar, choice, pick, b };
+  const codes = () => tf.mul(beta, mm(P, S)); // b(T) = βP S
+  return { loss: tf.div(tf.mean(chosen), D) as tf.Scalar, choice, pick, codes };
 }
 
 /**
@@ -208,9 +197,9 @@ export function forward(
 ): { loss: tf.Scalar; recon: tf.Tensor2D; choice: tf.Tensor1D; sqErr: tf.Tensor1D } {
   const [K, , E] = params.W.shape;
   const B = x.shape[0];
-  const { loss, choice, pick, b } = encode(params, x, encoder);
+  const { loss, choice, pick, codes } = encode(params, x, encoder);
   const bChosen = tf.reshape(
-    tf.transpose(tf.mul(b, tf.expandDims(tf.transpose(pick), 2)), [1, 0, 2]),
+    tf.transpose(tf.mul(codes(), tf.expandDims(tf.transpose(pick), 2)), [1, 0, 2]),
     [B, K * E],
   );
   const decoded = matMulT(bChosen, concatW(params.W), false, true); // W_k* b_k*(T)
