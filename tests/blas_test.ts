@@ -454,6 +454,33 @@ Deno.test({
 });
 
 Deno.test({
+  name: "blas argMin and argMax: every axis, ties, NaNs and empty axes are identical to cpu",
+  ignore,
+  async fn() {
+    const rng = new Rng(17);
+    const ties = operand(rng, [6, 5, 4]);
+    ties.values = ties.values.map((v) => Math.round(v * 2)); // few distinct values: many ties
+    const nans = operand(rng, [7, 9]);
+    for (const i of [0, 3, 20, 40, 62]) nans.values[i] = NaN; // one at the start of a scan
+    const cases: [{ values: Float32Array; shape: number[] }, number[]][] = [
+      [operand(rng, [11, 36]), [0, 1, -1]],
+      [ties, [0, 1, 2]],
+      [nans, [0, 1]],
+      [operand(rng, [1, 5]), [0, 1]],
+      [operand(rng, [0, 4]), [1]],
+      [operand(rng, [3, 0, 2]), [1]],
+    ];
+    for (const [x, axes] of cases) {
+      for (const axis of axes) {
+        const what = `[${x.shape}] axis ${axis}`;
+        await assertIdenticalToCpu(`argMin ${what}`, [x], (t) => tf.argMin(t, axis));
+        await assertIdenticalToCpu(`argMax ${what}`, [x], (t) => tf.argMax(t, axis));
+      }
+    }
+  },
+});
+
+Deno.test({
   name: "blas gather, segment sum, slice, tile, fills and unary ops are bit-identical to cpu",
   ignore,
   async fn() {

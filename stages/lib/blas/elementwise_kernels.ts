@@ -2,8 +2,8 @@
  * tfjs kernels for the `blas` backend that replace cpu kernels whose JavaScript dominates a
  * training step after the matrix products: broadcasting binary ops (the cpu kernels convert
  * every index to coordinates), `Transpose`, `Sum`/`Mean` over leading axes (the cpu kernels
- * transpose first), `Neg`, `Square`, `Sqrt`, `ZerosLike` and `OnesLike`; all but the sums
- * write pooled outputs.
+ * transpose first), `ArgMin`/`ArgMax` (likewise), `Neg`, `Square`, `Sqrt`, `ZerosLike` and
+ * `OnesLike`; all but the reductions write pooled outputs.
  * Same arithmetic as the cpu kernels, so bit-identical results; inputs other than float32
  * (int32 for `Transpose`) go to the cpu kernels.
  *
@@ -11,6 +11,8 @@
  */
 import {
   Add,
+  ArgMax,
+  ArgMin,
   type KernelConfig,
   type KernelFunc,
   Maximum,
@@ -33,6 +35,7 @@ import {
 import type { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { kernelFunc } from "./matmul_kernels.ts";
 import {
+  argExtreme,
   binaryBroadcast,
   broadcastShape,
   type NumericArray,
@@ -136,6 +139,16 @@ export function elementwiseKernels(blas: OpenBlas, backendName: string): KernelC
     return backend.makeTensorInfo(out.shape, "float32", out.values);
   };
 
+  // ArgMin/ArgMax scan along the axis where it lies; the cpu kernels transpose it last first.
+  const argKernel = (name: string, max: boolean) =>
+    fastKernel(name, backendName, ({ inputs, attrs }, backend) => {
+      const { x } = inputs as { x: TensorInfo };
+      const [axis] = util.parseAxisParam((attrs as { axis: number }).axis, x.shape);
+      const values = valuesOf(backend, x) as Float32Array;
+      const out = argExtreme(values, x.shape, axis, max);
+      return backend.makeTensorInfo(out.shape, "int32", out.values);
+    });
+
   const unary = Object.entries(UNARY).map(([name, op]) =>
     fastKernel(name, backendName, ({ inputs }, backend) => {
       const { x } = inputs as { x: TensorInfo };
@@ -162,5 +175,7 @@ export function elementwiseKernels(blas: OpenBlas, backendName: string): KernelC
     transposeKernel,
     fastKernel(Sum, backendName, reduce(false)),
     fastKernel(Mean, backendName, reduce(true)),
+    argKernel(ArgMin, false),
+    argKernel(ArgMax, true),
   ];
 }

@@ -313,3 +313,37 @@ export function sumAxes(
   }
   return { values: Float32Array.from(acc), shape: outShape };
 }
+
+/**
+ * The index along `axis` of the smallest (`max` false) or largest value of `x` for every other
+ * position, as tfjs's cpu `ArgMin`/`ArgMax` compute it: a scan from index 0 in which only a
+ * strictly smaller (larger) value replaces the best so far, so the first of equal values wins
+ * and a NaN never does; an empty axis gives 0. Reads along the axis in place, no transpose.
+ */
+export function argExtreme(
+  x: Float32Array,
+  shape: readonly number[],
+  axis: number,
+  max: boolean,
+): { values: Int32Array; shape: number[] } {
+  const n = shape[axis];
+  const inner = sizeOf(shape.slice(axis + 1));
+  const outer = sizeOf(shape.slice(0, axis));
+  const out = new Int32Array(outer * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let best = x[base];
+      let at = 0;
+      for (let j = 1; j < n; j++) {
+        const v = x[base + j * inner];
+        if (max ? v > best : v < best) {
+          best = v;
+          at = j;
+        }
+      }
+      out[o * inner + i] = at;
+    }
+  }
+  return { values: out, shape: shape.filter((_, i) => i !== axis) };
+}
