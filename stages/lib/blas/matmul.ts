@@ -5,7 +5,15 @@
  * @module
  */
 import type { OpenBlas } from "./openblas.ts";
-import { broadcastShape } from "./strided.ts";
+import { broadcastShape, scratch } from "./strided.ts";
+
+/**
+ * Below this many columns per product, a shared A meets the batches of B in one wide GEMM:
+ * OpenBLAS multiplies 360×784 by 784×20 at well under the rate of 784×220 (and on one thread,
+ * being small), and packing the batches side by side costs less than that. Chosen by shape
+ * alone, so results stay deterministic. (The LLGAE step: x·W_k for all k, and xᵀ·∂P_k.)
+ */
+const NARROW_COLUMNS = 64;
 
 /** A float32 array with its row-major shape. */
 export interface Float32Tensor {
@@ -79,9 +87,14 @@ export function batchMatMul(
   if (out.length === 0) return { values: out, shape };
 
   const bBatches = bBatch.reduce((p, d) => p * d, 1);
+  const aBatches = aBatch.reduce((p, d) => p * d, 1);
   if (bBatches === 1 && !transposeA) {
     // One shared B: stack every batch of A into one tall GEMM (same values, fewer calls).
     blas.sgemm(false, transposeB, batches * m, n, k, a.values, b.values, out);
+    return { values: out, shape };
+  }
+  if (aBatches === 1 && bBatches > 1 && n < NARROW_COLUMNS) {
+    wideProduct(blas, a.values, b.values, transposeA, transposeB, batches, m, k, n, out);
     return { values: out, shape };
   }
   const aMap = batchIndexMap(aBatch, outBatch);
@@ -102,4 +115,46 @@ export function batchMatMul(
     );
   }
   return { values: out, shape };
+}
+
+/**
+ * op(A)·op(B_i) for one shared A and `batches` matrices B_i (k×n after op) as one GEMM:
+ * op(A)·[op(B_1) … op(B_batches)] (m × batches·n), then each block of n columns is copied to
+ * its place in `out` [batches, m, n].
+ */
+function wideProduct(
+  blas: OpenBlas,
+  a: Float32Array,
+  b: Float32Array,
+  transposeA: boolean,
+  transposeB: boolean,
+  batches: number,
+  m: number,
+  k: number,
+  n: number,
+  out: Float32Array,
+): void {
+  const width = batches * n;
+  const work = scratch(k * width + m * width);
+  const packed = work.subarray(0, k * width); // packed[r, i·n + c] = op(B_i)[r, c]
+  const wide = work.subarray(k * width); // op(A)·packed, m × width
+  for (let i = 0; i < batches; i++) {
+    const base = i * k * n;
+    for (let r = 0; r < k; r++) {
+      const to = r * width + i * n;
+      if (transposeB) { // B_i is n×k
+        for (let c = 0; c < n; c++) packed[to + c] = b[base + c * k + r];
+      } else {
+        const from = base + r * n;
+        for (let c = 0; c < n; c++) packed[to + c] = b[from + c];
+      }
+    }
+  }
+  blas.sgemm(transposeA, false, m, width, k, a, packed, wide);
+  for (let i = 0; i < batches; i++) {
+    for (let r = 0; r < m; r++) {
+      const from = r * width + i * n, to = (i * m + r) * n;
+      for (let c = 0; c < n; c++) out[to + c] = wide[from + c];
+    }
+  }
 }

@@ -116,6 +116,16 @@ export interface OpenBlas {
   sscal(n: number, alpha: number, x: Float32Array): void;
 }
 
+/**
+ * Idle OpenBLAS worker threads spin for 2^28 cycles (about 0.1 s) before they sleep, so after
+ * each threaded product one holds the second core while JavaScript runs the elementwise work
+ * and the garbage collector wants it. 2^4 cycles lets them sleep at once; waking costs
+ * microseconds per product. OpenBLAS reads the variable when it loads; a value already set in
+ * the environment is kept. It changes only waiting, never which thread computes what.
+ */
+const THREAD_TIMEOUT_VARIABLE = "OPENBLAS_THREAD_TIMEOUT";
+const THREAD_TIMEOUT_LOG2 = "4";
+
 /** Raised when no OpenBLAS could be loaded; `message` lists what was tried and why it failed. */
 export class BlasUnavailableError extends Error {
   override name = "BlasUnavailableError";
@@ -132,6 +142,9 @@ const opened = new Map<string, Lib>();
  */
 export function openBlas(options: { library?: string; threads: number }): OpenBlas {
   const { library, threads } = options;
+  if (Deno.env.get(THREAD_TIMEOUT_VARIABLE) === undefined) {
+    Deno.env.set(THREAD_TIMEOUT_VARIABLE, THREAD_TIMEOUT_LOG2);
+  }
   if (!Number.isInteger(threads) || threads < 1) {
     throw new RangeError(`BLAS threads must be an integer >= 1, got ${threads}`);
   }
