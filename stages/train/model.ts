@@ -152,8 +152,9 @@ function encode({ mu, W }: Params, x: tf.Tensor2D, encoder: Encoder) {
   const [K, D, E] = W.shape;
   const B = x.shape[0];
   const beta = encoder.beta;
-  // W_kᵀ x for every k, [K,B,E]: on blas a batched product with x shared by all k; elsewhere one
-  // product against [W_1 … W_K] (wasm is slow with many small products).
+  // W_kᵀ x for every k, [K,B,E]: on blas a batched product with x shared by all k (which the
+  // backend packs into one wide product); elsewhere one product against [W_1 … W_K] spelled out
+  // (wasm is slow with many small products).
   const xw = isBlasBackend(tf.getBackend())
     ? mmData(x, W)
     : tf.transpose(tf.reshape(mmData(x, concatW(W)), [B, K, E]), [1, 0, 2]);
