@@ -99,7 +99,8 @@ const MATMUL_CASES: [number[], number[], number, number, number][] = [
   [[2, 3], [2, 3], 3, 2, 4],
   [[0], [0], 3, 2, 4],
   [[11], [11], 36, 20, 20],
-  [[], [11], 36, 78, 20], // the batch shared by every component, as in the model
+  [[], [11], 36, 78, 20], // the batch shared by every component, as in the model…
+  [[], [11], 360, 784, 20], // …at its real size, big enough for both BLAS threads
   [[1], [2, 3], 4, 5, 6],
 ];
 
