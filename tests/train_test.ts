@@ -7,6 +7,7 @@ import { loadModel, reconstruct, reconstructWith } from "../stages/train/model.t
 import { dataInit } from "../stages/train/init.ts";
 import { readNpyFloat32, writeNpy } from "../stages/lib/npy.ts";
 import { Rng } from "../stages/lib/prng.ts";
+import { probeBackend } from "../stages/lib/backend_probe.ts";
 import { stageContext } from "./fixtures/report/context.ts";
 
 const D = 64;
@@ -125,9 +126,28 @@ Deno.test("train: writes the model, history and metrics; the model reloads to th
   await ctx.cleanup();
 });
 
-Deno.test("train: same config and backend give a bit-identical model; an interrupted run resumes to it", async () => {
+/** The backends the stage runs training on: wasm everywhere, blas (fused RMSprop) with OpenBLAS. */
+const blasMissing = probeBackend("blas").backend !== "blas";
+const BACKENDS = [{ backend: "wasm", ignore: false }, { backend: "blas", ignore: blasMissing }];
+
+for (const { backend, ignore } of BACKENDS) {
+  Deno.test({
+    name:
+      `train on ${backend}: same config gives a bit-identical model; an interrupted run resumes to it`,
+    ignore,
+    fn: () => sameModelAndResume(backend),
+  });
+  Deno.test({
+    name:
+      `train on ${backend}: the live tensor count stays flat from epoch to epoch and returns to its start`,
+    ignore,
+    fn: () => flatTensorCount(backend),
+  });
+}
+
+async function sameModelAndResume(backend: string) {
   for (const init of ["data", "random"]) {
-    const params = { ...base, init };
+    const params = { ...base, init, backend };
     const a = await train(params);
     await run(a);
     const b = await train(params);
@@ -153,21 +173,27 @@ Deno.test("train: same config and backend give a bit-identical model; an interru
     for (const ctx of [a, b, d]) await ctx.cleanup();
     await Deno.remove(c.outDir, { recursive: true });
   }
-});
+}
 
-Deno.test("train: the live tensor count stays flat from epoch to epoch and returns to its start", async () => {
+async function flatTensorCount(backend: string) {
+  for (const optimizer of ["rmsprop", "adam"]) {
+    await tensorCountOver4Epochs({ ...base, epochs: 4, optimizer, backend });
+  }
+}
+
+async function tensorCountOver4Epochs(params: Record<string, unknown>) {
   const before = tf.memory().numTensors;
   const counts: number[] = [];
-  const ctx = await train({ ...base, epochs: 4, optimizer: "adam" });
+  const ctx = await train(params);
   ctx.log = (message) => {
     if (message.startsWith("epoch ")) counts.push(tf.memory().numTensors);
   };
   await run(ctx);
   strictEqual(counts.length, 4);
-  ok(counts.every((c) => c === counts[0]), `tensors per epoch: ${counts}`);
-  strictEqual(tf.memory().numTensors, before);
+  ok(counts.every((c) => c === counts[0]), `${params.optimizer}: tensors per epoch: ${counts}`);
+  strictEqual(tf.memory().numTensors, before, `${params.optimizer}: tensors after training`);
   await ctx.cleanup();
-});
+}
 
 Deno.test("train: a non-finite loss stops with an error naming epoch and batch", async () => {
   const ctx = await train({ ...base, init: "random", lr: 1e30 });
