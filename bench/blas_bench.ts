@@ -212,12 +212,11 @@ if (probe.backend === "blas") {
   breakdown.outside_kernels = Math.max(0, epoch.wallMs - inKernels);
   const top = [...epoch.byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12);
   const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
+  const epochs = `${list(epoch.seconds)} s, median ${median.toFixed(2)} s`;
+  const cpuTimes = `process CPU time ${list(epoch.cpuSeconds)} s incl. BLAS threads`;
   console.log(
-    `LLGAE epochs on blas (60000 images, K=11 E=20 T=5 batch 360): ${list(epoch.seconds)} s, ` +
-      `median ${median.toFixed(2)} s (target <= 2 s; process CPU time ${
-        list(epoch.cpuSeconds)
-      } s ` +
-      `incl. BLAS threads), last batch loss ${epoch.loss.toFixed(1)}`,
+    `LLGAE epochs on blas (60000 images, K=11 E=20 T=5 batch 360): ${epochs} ` +
+      `(target <= 2 s; ${cpuTimes}), last batch loss ${epoch.loss.toFixed(1)}`,
   );
   console.log(
     `profiled step (${epoch.kernelsPerStep} kernels, tf.profile adds overhead): ` +
