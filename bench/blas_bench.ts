@@ -18,7 +18,7 @@ import { initBackend } from "../stages/lib/tf_backend.ts";
 import { DEFAULT_BLAS_THREADS, probeBackend } from "../stages/lib/backend_probe.ts";
 import { openBlas } from "../stages/lib/blas/openblas.ts";
 import { Rng } from "../stages/lib/prng.ts";
-import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+import { writeFileAtomic } from "../common/atomic_write.ts";
 import process from "node:process";
 
 const [M, K, N] = [360, 784, 220];

@@ -13,7 +13,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEBIAN_MIRROR } from "../stages/download/fashion_mnist.ts";
 import { run as download } from "../stages/download/run.ts";
-import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+import { writeFileAtomic } from "../common/atomic_write.ts";
 import { run as shuffle } from "../stages/shuffle/run.ts";
 import { dataStageContexts } from "./data_stages.ts";
 

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SIX_STAGES, TestProject } from "../tests/fixtures/engine/project.ts";
-import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+import { writeFileAtomic } from "../common/atomic_write.ts";
 
 const REPEATS = 7;
 const OUT = fileURLToPath(new URL("../artifacts/bench/engine.json", import.meta.url));
@@ -75,7 +75,7 @@ try {
     "run",
     "-A",
     `--config=${fileURLToPath(new URL("../deno.json", import.meta.url))}`,
-    fileURLToPath(new URL("../pipeline/cli.ts", import.meta.url)),
+    fileURLToPath(new URL("../pipeline/cli/main.ts", import.meta.url)),
     "--root",
     project.root,
     "run",

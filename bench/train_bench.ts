@@ -16,7 +16,7 @@ import { dirname, join } from "node:path";
 import { cpuUsage } from "node:process";
 import { fileURLToPath } from "node:url";
 import { run as download } from "../stages/download/run.ts";
-import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+import { writeFileAtomic } from "../common/atomic_write.ts";
 import { readNpyFloat32 } from "../stages/lib/npy.ts";
 import { run as shuffle } from "../stages/shuffle/run.ts";
 import { kind as trainKind } from "../stages/train/kind.ts";

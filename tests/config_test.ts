@@ -1,9 +1,14 @@
 import assert from "node:assert/strict";
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, loadPipeline, type Pipeline, resolvedConfig } from "../pipeline/config.ts";
-import { toDot, toMermaid } from "../pipeline/dag.ts";
-import { diffTable } from "../pipeline/diff.ts";
+import {
+  ConfigError,
+  loadPipeline,
+  type Pipeline,
+  resolvedConfig,
+} from "../pipeline/config/config.ts";
+import { toDot, toMermaid } from "../pipeline/cli/dag_text.ts";
+import { diffTable } from "../pipeline/cli/diff_table.ts";
 
 const stagesRoot = fileURLToPath(new URL("./fixtures/stages", import.meta.url));
 

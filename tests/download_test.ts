@@ -10,7 +10,7 @@ import { parseImages, parseLabels, PIXELS } from "../stages/download/idx.ts";
 import { kind } from "../stages/download/kind.ts";
 import { obtainDataset, type ObtainOptions } from "../stages/download/obtain.ts";
 import { run } from "../stages/download/run.ts";
-import { sha256File } from "../stages/lib/sha256.ts";
+import { sha256File } from "../common/sha256.ts";
 import { stageContext } from "./fixtures/report/context.ts";
 import {
   encodeIdx,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ranStages, SIX_STAGES, TestProject, TIMED_STAGES } from "./fixtures/engine/project.ts";
-import { sha256File } from "../stages/lib/sha256.ts";
+import { sha256File } from "../common/sha256.ts";
 
 const CONFIG = "configs/six.yaml";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { collect, ranStages, SIX_STAGES, TestProject } from "./fixtures/engine/project.ts";
-import { sha256File } from "../stages/lib/sha256.ts";
+import { sha256File } from "../common/sha256.ts";
 
 const CONFIG = "configs/six.yaml";
 const SLOW_A = SIX_STAGES.replace("with: { value: 1 }", "with: { value: 1, sleep_ms: 4000 }");

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
-import { explainChanges, type Fingerprint, volatileOutputs } from "../pipeline/fingerprint.ts";
-import { metricDrifts } from "../pipeline/check.ts";
-import type { LockFile } from "../pipeline/lockfile.ts";
-import { schedule, Semaphore } from "../pipeline/scheduler.ts";
-import { LiveView, PlainView } from "../pipeline/view.ts";
+import {
+  explainChanges,
+  type Fingerprint,
+  volatileOutputs,
+} from "../pipeline/rebuilder/fingerprint.ts";
+import { metricDrifts } from "../pipeline/store/lock_drift.ts";
+import type { LockFile } from "../pipeline/store/lockfile.ts";
+import { schedule, Semaphore } from "../pipeline/scheduler/dag.ts";
+import { LiveView, PlainView } from "../pipeline/cli/view.ts";
 
 const base: Fingerprint = {
   engine: "1",

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type { StageContext } from "../../pipeline/stage_kind.ts";
-import { writeFileAtomic } from "../lib/atomic_write.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { FASHION_MNIST } from "./fashion_mnist.ts";
 import type { DownloadParams } from "./kind.ts";
 import { obtainDataset } from "./obtain.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 import { gunzipSync } from "node:zlib";
-import { sha256Hex } from "../lib/sha256.ts";
+import { sha256Hex } from "../../common/sha256.ts";
 import type { DatasetFile } from "./fashion_mnist.ts";
 import { parseImages, parseLabels } from "./idx.ts";
 import type { FetchedFile } from "./mirror.ts";

@@ -7,7 +7,7 @@
  */
 import { join } from "node:path";
 import type { StageContext } from "../../pipeline/stage_kind.ts";
-import { writeFileAtomic } from "../lib/atomic_write.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { principalSubspace } from "../lib/pca.ts";
 import { initBackend } from "../lib/tf_backend.ts";
 import { loadModel, reconstruct } from "../train/model.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "./atomic_write.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 
 /** A typed array the `.npy` codec handles. */
 export type NpyData = Float32Array | Uint8Array | Int32Array;

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "./atomic_write.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 import type { NpyArray } from "./npy.ts";
 
 /** Named float32 tensors and string metadata. */

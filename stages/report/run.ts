@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import type { StageContext } from "../../pipeline/stage_kind.ts";
-import { writeFileAtomic } from "../lib/atomic_write.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { readEvaluation } from "../evaluate/metrics.ts";
 import { readTrainMetrics } from "../evaluate/training_outputs.ts";
 import { reportBlocks } from "./content.ts";

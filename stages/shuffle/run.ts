@@ -7,9 +7,9 @@
  */
 import { join } from "node:path";
 import type { StageContext } from "../../pipeline/stage_kind.ts";
-import { writeFileAtomic } from "../lib/atomic_write.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { encodeNpy } from "../lib/npy.ts";
-import { sha256Hex } from "../lib/sha256.ts";
+import { sha256Hex } from "../../common/sha256.ts";
 import { FASHION_MNIST } from "../download/fashion_mnist.ts";
 import { CLASSES, parseImages, parseLabels, PIXELS } from "../download/idx.ts";
 import { checkSameCount } from "../download/verify.ts";

@@ -10,7 +10,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import { join } from "node:path";
 import type { StageContext } from "../../pipeline/stage_kind.ts";
-import { writeFileAtomic } from "../lib/atomic_write.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { readNpyFloat32 } from "../lib/npy.ts";
 import { Rng } from "../lib/prng.ts";
 import { writeSafeTensors } from "../lib/safetensors.ts";

@@ -5,8 +5,8 @@
  * @module
  */
 import type { z } from "zod";
-import { ConfigError, didYouMean, oneOf, show } from "./config_errors.ts";
-import type { ConfigSource } from "./config_source.ts";
+import { ConfigError, didYouMean, oneOf, show } from "./errors.ts";
+import type { ConfigSource } from "./source.ts";
 
 type Issue = z.core.$ZodIssue;
 

@@ -11,9 +11,9 @@
  */
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { engineHome } from "./paths.ts";
-import { sha256Hex } from "../stages/lib/sha256.ts";
-import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+import { engineHome } from "../store/layout.ts";
+import { sha256Hex } from "../../common/sha256.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 
 /** What a set of root modules depends on. */
 export interface ModuleGraph {

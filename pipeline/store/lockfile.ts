@@ -7,8 +7,8 @@
  * @module
  */
 import { basename, dirname, join } from "node:path";
-import { stableJsonText } from "./stable_json.ts";
-import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+import { stableJsonText } from "../../common/stable_json.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 
 /** One stage's entry in a lock file. */
 export interface LockedStage {

@@ -6,8 +6,8 @@
  * @module
  */
 import { join } from "node:path";
-import type { ObjectStore } from "./store.ts";
-import { dirEntries } from "./dir_entries.ts";
+import type { ObjectStore } from "./objects.ts";
+import { dirEntries } from "../../common/dir_entries.ts";
 
 /** Makes `dir` hold exactly `outputs` (file → digest); cheap when it already does. */
 export async function publishStageDir(

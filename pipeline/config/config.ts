@@ -6,15 +6,15 @@
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { StageKind } from "./stage_kind.ts";
-import { canonicalDigest } from "./canonical_json.ts";
-import { ConfigError, didYouMean, oneOf, show } from "./config_errors.ts";
-import { topoOrder } from "./config_graph.ts";
-import { validateParams } from "./config_params.ts";
-import { parseSet } from "./config_set.ts";
-import { type ConfigSource, readConfigSource } from "./config_source.ts";
+import type { StageKind } from "../stage_kind.ts";
+import { canonicalDigest } from "../../common/canonical_json.ts";
+import { ConfigError, didYouMean, oneOf, show } from "./errors.ts";
+import { topoOrder } from "./graph.ts";
+import { validateParams } from "./params.ts";
+import { parseSet } from "./set.ts";
+import { type ConfigSource, readConfigSource } from "./source.ts";
 
-export { ConfigError } from "./config_errors.ts";
+export { ConfigError } from "./errors.ts";
 
 /** One stage of a loaded pipeline, validated against its kind. */
 export interface StageSpec {
@@ -57,7 +57,7 @@ export interface LoadOptions {
 const TOP_KEYS = ["stages", "description", "extends"];
 const STAGE_KEYS = ["uses", "needs", "with"];
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../stages", import.meta.url));
+const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../../stages", import.meta.url));
 
 /**
  * Reads, merges and validates the config at `path`. Throws a ConfigError naming file, line

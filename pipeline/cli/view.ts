@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Progress } from "./stage_kind.ts";
+import type { Progress } from "../stage_kind.ts";
 
 /** A stage's state as shown. */
 export type StageState = "waiting" | "running" | "ran" | "cached" | "failed" | "skipped";

@@ -6,11 +6,11 @@
  * @module
  */
 import { Command, InvalidArgumentError } from "commander";
-import { ConfigError, loadPipeline, type Pipeline } from "./config.ts";
-import { toDot, toMermaid } from "./dag.ts";
-import { diffTable } from "./diff.ts";
-import { changedOutputs, DEFAULT_TOLERANCE, metricDrifts } from "./check.ts";
-import { runPipeline, type RunReport } from "./engine.ts";
+import { ConfigError, loadPipeline, type Pipeline } from "../config/config.ts";
+import { toDot, toMermaid } from "./dag_text.ts";
+import { diffTable } from "./diff_table.ts";
+import { changedOutputs, DEFAULT_TOLERANCE, metricDrifts } from "../store/lock_drift.ts";
+import { runPipeline, type RunReport } from "../rebuilder/rebuild.ts";
 import {
   checkExperimentName,
   experimentPaths,
@@ -19,14 +19,14 @@ import {
   projectRelative,
   resolveTarget,
   saveExperiment,
-} from "./experiments.ts";
-import { collectGarbage } from "./gc.ts";
-import { type LockFile, lockPathFor, readLock } from "./lockfile.ts";
-import { type Layout, layout as layoutOf, projectRoot } from "./paths.ts";
-import { planPipeline } from "./plan.ts";
-import { acquireRepoLock, describeHolder } from "./repo_lock.ts";
-import { LocalStore } from "./store.ts";
-import { UsageError } from "./usage_error.ts";
+} from "../config/experiments.ts";
+import { collectGarbage } from "../store/gc.ts";
+import { type LockFile, lockPathFor, readLock } from "../store/lockfile.ts";
+import { type Layout, layout as layoutOf, projectRoot } from "../store/layout.ts";
+import { planPipeline } from "../rebuilder/plan.ts";
+import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
+import { LocalStore } from "../store/objects.ts";
+import { UsageError } from "../config/usage_error.ts";
 import { createView } from "./view.ts";
 
 const DEFAULT_CONFIG = "configs/paper.yaml";

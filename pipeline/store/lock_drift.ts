@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { canonicalJson } from "./canonical_json.ts";
+import { canonicalJson } from "../../common/canonical_json.ts";
 import type { LockFile } from "./lockfile.ts";
 
 /** Default relative tolerance of `check`. */

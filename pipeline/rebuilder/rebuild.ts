@@ -12,7 +12,7 @@
  */
 import { hostname } from "node:os";
 import { join, relative } from "node:path";
-import type { Pipeline, StageSpec } from "./config.ts";
+import type { Pipeline, StageSpec } from "../config/config.ts";
 import {
   cacheKey,
   codeDigest,
@@ -21,18 +21,18 @@ import {
   type KnownOutputs,
   volatileOutputs,
 } from "./fingerprint.ts";
-import { ModuleGraphs } from "./graph.ts";
-import type { LockedStage, LockFile } from "./lockfile.ts";
-import { writeLock } from "./lockfile.ts";
-import { writeManifest } from "./manifest.ts";
-import type { Layout } from "./paths.ts";
-import { listFiles, pruneStageDirs, publishStageDir } from "./publish.ts";
-import { runStage } from "./runner.ts";
-import { schedule, Semaphore } from "./scheduler.ts";
-import type { Provenance, StageProvenance } from "./stage_kind.ts";
-import { LocalStore } from "./store.ts";
-import { readTrace, type Trace, writeTrace } from "./trace.ts";
-import type { View } from "./view.ts";
+import { ModuleGraphs } from "./module_graph.ts";
+import type { LockedStage, LockFile } from "../store/lockfile.ts";
+import { writeLock } from "../store/lockfile.ts";
+import { writeManifest } from "../store/manifest.ts";
+import type { Layout } from "../store/layout.ts";
+import { listFiles, pruneStageDirs, publishStageDir } from "../store/publish.ts";
+import { runStage } from "../scheduler/local.ts";
+import { schedule, Semaphore } from "../scheduler/dag.ts";
+import type { Provenance, StageProvenance } from "../stage_kind.ts";
+import { LocalStore } from "../store/objects.ts";
+import { readTrace, type Trace, writeTrace } from "../store/trace.ts";
+import type { View } from "../cli/view.ts";
 
 /** How to run a pipeline. */
 export interface RunOptions {

@@ -10,9 +10,9 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { dirEntries } from "./dir_entries.ts";
-import { sha256File } from "../stages/lib/sha256.ts";
-import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+import { dirEntries } from "../../common/dir_entries.ts";
+import { sha256File } from "../../common/sha256.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 
 /** Result of checking an object against its digest. */
 export type ObjectState = "ok" | "missing" | "corrupt";

@@ -7,12 +7,12 @@
  * @module
  */
 import { join, relative, resolve } from "node:path";
-import { stableJsonText } from "./stable_json.ts";
-import { lockPathFor } from "./lockfile.ts";
-import type { Layout } from "./paths.ts";
-import { dirEntries } from "./dir_entries.ts";
+import { stableJsonText } from "../../common/stable_json.ts";
+import { lockPathFor } from "../store/lockfile.ts";
+import type { Layout } from "../store/layout.ts";
+import { dirEntries } from "../../common/dir_entries.ts";
 import { UsageError } from "./usage_error.ts";
-import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 
 /** What defines an experiment. */
 export interface Experiment {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { Pipeline } from "./config.ts";
+import type { Pipeline } from "../config/config.ts";
 import {
   cacheKey,
   explainChanges,
@@ -15,11 +15,11 @@ import {
   type KnownOutputs,
   volatileOutputs,
 } from "./fingerprint.ts";
-import { ModuleGraphs } from "./graph.ts";
-import type { LockFile } from "./lockfile.ts";
-import type { Layout } from "./paths.ts";
-import { LocalStore } from "./store.ts";
-import { readTrace } from "./trace.ts";
+import { ModuleGraphs } from "./module_graph.ts";
+import type { LockFile } from "../store/lockfile.ts";
+import type { Layout } from "../store/layout.ts";
+import { LocalStore } from "../store/objects.ts";
+import { readTrace } from "../store/trace.ts";
 
 /** The verdict on one stage. */
 export interface StagePlan {

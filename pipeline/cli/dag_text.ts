@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Pipeline } from "./config.ts";
+import type { Pipeline } from "../config/config.ts";
 
 /** Mermaid flowchart: one box per stage (name and kind), one labelled edge per input wiring. */
 export function toMermaid(p: Pipeline): string {

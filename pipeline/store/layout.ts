@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 /** The directory holding `pipeline/`, `deno.json` and `node_modules/` of the engine. */
-export const engineHome: string = resolve(dirname(fileURLToPath(import.meta.url)), "..");
+export const engineHome: string = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /** The project root: explicit argument, else `PIPELINE_ROOT`, else the engine home. */
 export function projectRoot(explicit?: string): string {
@@ -43,7 +43,7 @@ export interface Layout {
   experiments: string;
   /** Stage logs by cache key. */
   logs: string;
-  /** Module graphs kept between runs (see `graph.ts`). */
+  /** Module graphs kept between runs (see `rebuilder/module_graph.ts`). */
   graphs: string;
 }
 

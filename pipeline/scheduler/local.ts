@@ -7,11 +7,11 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { engineHome } from "./paths.ts";
-import { type ChildSpec, parseChildEvent } from "./protocol.ts";
-import type { Progress, StagePermissions } from "./stage_kind.ts";
+import { engineHome } from "../store/layout.ts";
+import { type ChildSpec, parseChildEvent } from "../protocol.ts";
+import type { Progress, StagePermissions } from "../stage_kind.ts";
 
-const STAGE_MAIN = fileURLToPath(new URL("./stage_main.ts", import.meta.url));
+const STAGE_MAIN = fileURLToPath(new URL("../stage_main.ts", import.meta.url));
 
 /** How to run one stage. */
 export interface RunRequest {

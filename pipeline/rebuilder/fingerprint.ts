@@ -6,9 +6,9 @@
  * @module
  */
 import { join } from "node:path";
-import { canonicalDigest, canonicalJson } from "./canonical_json.ts";
-import type { ModuleGraphs } from "./graph.ts";
-import type { StageKind } from "./stage_kind.ts";
+import { canonicalDigest, canonicalJson } from "../../common/canonical_json.ts";
+import type { ModuleGraphs } from "./module_graph.ts";
+import type { StageKind } from "../stage_kind.ts";
 
 /**
  * Bump when the engine changes what a stage sees (context fields, input layout), so that every

@@ -8,10 +8,10 @@
 import { join } from "node:path";
 import type { LockFile } from "./lockfile.ts";
 import { readLock } from "./lockfile.ts";
-import type { Layout } from "./paths.ts";
-import type { ObjectStore } from "./store.ts";
+import type { Layout } from "./layout.ts";
+import type { ObjectStore } from "./objects.ts";
 import { listTraceKeys, readTrace } from "./trace.ts";
-import { dirEntries } from "./dir_entries.ts";
+import { dirEntries } from "../../common/dir_entries.ts";
 
 /** What `gc` removed. */
 export interface GcReport {

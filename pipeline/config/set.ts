@@ -4,7 +4,7 @@
  * @module
  */
 import { parse } from "yaml";
-import { ConfigError } from "./config_errors.ts";
+import { ConfigError } from "./errors.ts";
 
 /** One parsed `--set` argument. */
 export interface SetOverride {

@@ -6,10 +6,10 @@
  * @module
  */
 import { join } from "node:path";
-import type { Fingerprint } from "./fingerprint.ts";
-import { stableJsonText } from "./stable_json.ts";
-import { dirEntries } from "./dir_entries.ts";
-import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+import type { Fingerprint } from "../rebuilder/fingerprint.ts";
+import { stableJsonText } from "../../common/stable_json.ts";
+import { dirEntries } from "../../common/dir_entries.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 
 /** What one successful stage run produced. */
 export interface Trace {

@@ -6,8 +6,8 @@
  */
 import { dirname, join, resolve } from "node:path";
 import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
-import { ConfigError, didYouMean, oneOf, type Origin, show } from "./config_errors.ts";
-import type { SetOverride } from "./config_set.ts";
+import { ConfigError, didYouMean, oneOf, type Origin, show } from "./errors.ts";
+import type { SetOverride } from "./set.ts";
 
 /** A key path into the config, e.g. `["stages", "train", "with", "steps"]`. */
 export type KeyPath = readonly (string | number)[];

@@ -5,9 +5,9 @@
  * @module
  */
 import { join } from "node:path";
-import type { Fingerprint } from "./fingerprint.ts";
-import { stableJsonText } from "./stable_json.ts";
-import { writeFileAtomic } from "../stages/lib/atomic_write.ts";
+import type { Fingerprint } from "../rebuilder/fingerprint.ts";
+import { stableJsonText } from "../../common/stable_json.ts";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 
 /** The record of one stage run. */
 export interface Manifest {
