@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import {
-  explainChanges,
   type Fingerprint,
+  fingerprintChanges,
   volatileOutputs,
 } from "../pipeline/rebuilder/fingerprint.ts";
+import { describeReason } from "../pipeline/rebuilder/reasons.ts";
 import { metricDrifts } from "../pipeline/store/lock_drift.ts";
 import type { LockFile } from "../pipeline/store/lockfile.ts";
 import { schedule, Semaphore } from "../pipeline/scheduler/dag.ts";
@@ -22,7 +23,7 @@ const base: Fingerprint = {
   platform: "linux-x86_64",
 };
 
-Deno.test("fingerprint: explainChanges names each changed param, input file, module, npm version and runtime setting", () => {
+Deno.test("fingerprint: fingerprintChanges names each changed param, input file, module, npm version and runtime setting", () => {
   const now: Fingerprint = {
     ...base,
     params: { lr: 0.02, opt: { beta: 0.9 } },
@@ -31,7 +32,7 @@ Deno.test("fingerprint: explainChanges names each changed param, input file, mod
     npm: { zod: "4.7.0" },
     runtime: { backend: "blas" },
   };
-  assert.deepEqual(explainChanges(base, now), [
+  assert.deepEqual(fingerprintChanges(base, now).map(describeReason), [
     "param lr: 0.01 → 0.02",
     "input data: shuffle outputs changed (b.npy)",
     "module stages/lib/new.ts added",
@@ -39,7 +40,7 @@ Deno.test("fingerprint: explainChanges names each changed param, input file, mod
     "npm zod: 4.6.7 → 4.7.0",
     "runtime backend: wasm → blas",
   ]);
-  assert.deepEqual(explainChanges(base, structuredClone(base)), []);
+  assert.deepEqual(fingerprintChanges(base, structuredClone(base)), []);
 });
 
 Deno.test("fingerprint: a volatile output the kind does not declare is an error naming the kind file", () => {

@@ -24,6 +24,7 @@ import { collectGarbage } from "../store/gc.ts";
 import { type LockFile, lockPathFor, readLock } from "../store/lockfile.ts";
 import { type Layout, layout as layoutOf, projectRoot } from "../store/layout.ts";
 import { planPipeline } from "../rebuilder/plan.ts";
+import { planJson, planText } from "./plan_view.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
 import { LocalStore } from "../store/objects.ts";
 import { UsageError } from "../config/usage_error.ts";
@@ -118,12 +119,14 @@ async function execute(
     );
   }
   if (opts.dryRun) {
-    const plans = await planPipeline(pipeline, layout, await readLock(lockPath), opts.force);
-    for (const p of plans) {
-      console.log(`${p.fresh ? "cached   " : "would run"} ${p.stage}`);
-      for (const r of p.reasons) console.log(`            ${r}`);
-    }
-    const stale = plans.filter((p) => !p.fresh).length;
+    const plans = await planPipeline({
+      pipeline,
+      layout,
+      lock: await readLock(lockPath),
+      force: opts.force,
+    });
+    for (const line of planText(plans, "dry-run")) console.log(line);
+    const stale = plans.filter((p) => p.freshness.state === "stale").length;
     console.log(
       `stages: 0 ran, ${plans.length - stale} cached, 0 failed (dry run: ${stale} would run)`,
     );
@@ -224,22 +227,21 @@ function program(): Command {
     .description("say for each stage whether it is up to date or stale, and exactly why")
     .argument("[config]", "config file or experiment name", DEFAULT_CONFIG)
     .option("--set <key=value>", "as for run (repeatable)", collect, [])
-    .action(async (config: string, opts: { set: string[] }, cmd: Command) => {
+    .option("--json", "print the verdicts and typed reasons as JSON on stdout")
+    .action(async (config: string, opts: { set: string[]; json?: boolean }, cmd: Command) => {
       const layout = layoutFrom(cmd);
       const target = await resolveTarget(layout, config);
       const p = await loadPipeline(target.config, {
         sets: [...target.sets, ...opts.set],
         stagesRoot: layout.stages,
       });
-      const plans = await planPipeline(p, layout, await readLock(target.lock));
-      const width = Math.max(...plans.map((x) => x.stage.length));
-      for (const x of plans) {
-        console.log(
-          `${x.fresh ? "up to date" : "stale     "}  ${x.stage.padEnd(width)}  (${x.uses})`,
-        );
-        for (const r of x.reasons) console.log(`    - ${r}`);
+      const plans = await planPipeline({ pipeline: p, layout, lock: await readLock(target.lock) });
+      if (opts.json) {
+        console.log(JSON.stringify(planJson(plans, projectRelative(layout, p.path)), null, 2));
+        return;
       }
-      const stale = plans.filter((x) => !x.fresh).length;
+      for (const line of planText(plans, "status")) console.log(line);
+      const stale = plans.filter((x) => x.freshness.state === "stale").length;
       console.log(`${plans.length - stale} up to date, ${stale} stale`);
     });
 

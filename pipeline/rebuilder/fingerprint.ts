@@ -1,7 +1,7 @@
 /**
  * The cache key of a stage: every input that can change what the stage writes, gathered in
- * one record, hashed as canonical JSON. Each field says why it belongs. `explainChanges`
- * compares two records field by field, which is what `status` prints.
+ * one record, hashed as canonical JSON. Each field says why it belongs. `fingerprintChanges`
+ * compares two records field by field into the typed reasons `status` prints.
  *
  * @module
  */
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { canonicalDigest, canonicalJson } from "../../common/canonical_json.ts";
 import type { ModuleGraphs } from "./module_graph.ts";
 import type { StageKind } from "../stage_kind.ts";
+import type { StaleReason } from "./reasons.ts";
 
 /**
  * Bump when the engine changes what a stage sees (context fields, input layout), so that every
@@ -76,61 +77,89 @@ export function currentPlatform(): string {
 }
 
 /**
- * Human-readable differences between a previous fingerprint and the current one, one line per
- * changed param, input file, module, npm package or runtime setting. Empty when equal.
+ * The differences between a previous fingerprint and the current one, as typed reasons: one per
+ * changed param, input, module, npm package, runtime setting or contract field. Empty when equal.
  */
-export function explainChanges(before: Fingerprint, now: Fingerprint): string[] {
-  const reasons: string[] = [];
-  if (before.engine !== now.engine) {
-    reasons.push(`engine protocol ${before.engine} → ${now.engine}`);
+export function fingerprintChanges(before: Fingerprint, now: Fingerprint): StaleReason[] {
+  const reasons: StaleReason[] = [];
+  for (const field of ["engine", "uses", "stage"] as const) {
+    if (before[field] !== now[field]) {
+      reasons.push({ kind: "contract-changed", field, old: before[field], new: now[field] });
+    }
   }
-  if (before.uses !== now.uses) reasons.push(`kind ${before.uses} → ${now.uses}`);
-  if (before.stage !== now.stage) reasons.push(`stage name ${before.stage} → ${now.stage}`);
-  for (const [k, a, b] of changedLeaves(before.params, now.params)) {
-    reasons.push(`param ${k}: ${show(a)} → ${show(b)}`);
-  }
+  reasons.push(...paramChanges(before.params, now.params));
   reasons.push(...inputChanges(before.inputs, now.inputs));
-  for (const [k, a, b] of changedEntries(before.code, now.code)) {
-    reasons.push(
-      a === undefined
-        ? `module ${k} added`
-        : b === undefined
-        ? `module ${k} no longer imported`
-        : `module ${k} changed`,
-    );
+  for (const [path, a, b] of changedEntries(before.code, now.code)) {
+    const change = a === undefined ? "added" : b === undefined ? "removed" : "edited";
+    reasons.push({ kind: "module-changed", path, change });
   }
-  for (const [k, a, b] of changedEntries(before.npm, now.npm)) {
-    reasons.push(`npm ${k}: ${a ?? "(none)"} → ${b ?? "(none)"}`);
-  }
-  for (const [k, a, b] of changedEntries(before.runtime, now.runtime)) {
-    reasons.push(`runtime ${k}: ${a ?? "(unset)"} → ${b ?? "(unset)"}`);
-  }
-  if (before.deno !== now.deno) reasons.push(`deno ${before.deno} → ${now.deno}`);
-  if (before.platform !== now.platform) {
-    reasons.push(`platform ${before.platform} → ${now.platform}`);
+  reasons.push(...npmChanges(before.npm, now.npm));
+  reasons.push(...runtimeChanges(before.runtime, now.runtime));
+  for (const field of ["deno", "platform"] as const) {
+    if (before[field] !== now[field]) {
+      reasons.push({ kind: "contract-changed", field, old: before[field], new: now[field] });
+    }
   }
   return reasons;
 }
 
-function inputChanges(
+/** One `param-changed` per differing leaf (dotted path) of two params values. */
+export function paramChanges(before: unknown, now: unknown): StaleReason[] {
+  return changedLeaves(before, now).map(([key, old, value]) => ({
+    kind: "param-changed",
+    key,
+    old,
+    new: value,
+  }));
+}
+
+/** One `npm-changed` per package whose resolved version differs. */
+export function npmChanges(
+  before: Record<string, string>,
+  now: Record<string, string>,
+): StaleReason[] {
+  return changedEntries(before, now).map(([pkg, old, value]) => ({
+    kind: "npm-changed",
+    package: pkg,
+    old,
+    new: value,
+  }));
+}
+
+/** One `runtime-changed` per runtime setting that differs. */
+export function runtimeChanges(
+  before: Record<string, string>,
+  now: Record<string, string>,
+): StaleReason[] {
+  return changedEntries(before, now).map(([setting, old, value]) => ({
+    kind: "runtime-changed",
+    setting,
+    old,
+    new: value,
+  }));
+}
+
+/**
+ * `input-changed` for each upstream whose keyed outputs differ (`input-rewired` when the input
+ * is fed by other stages). `before` may be built from a lock file's upstream outputs.
+ */
+export function inputChanges(
   before: Record<string, InputFingerprint[]>,
   now: Record<string, InputFingerprint[]>,
-): string[] {
-  const reasons: string[] = [];
-  for (const name of new Set([...Object.keys(before), ...Object.keys(now)])) {
-    const a = before[name] ?? [];
-    const b = now[name] ?? [];
-    const stagesA = a.map((i) => i.stage).join(", ");
-    const stagesB = b.map((i) => i.stage).join(", ");
-    if (stagesA !== stagesB) {
-      reasons.push(`input ${name}: upstream [${stagesA}] → [${stagesB}]`);
+): StaleReason[] {
+  const reasons: StaleReason[] = [];
+  for (const input of new Set([...Object.keys(before), ...Object.keys(now)])) {
+    const a = before[input] ?? [];
+    const b = now[input] ?? [];
+    const stagesA = a.map((i) => i.stage);
+    const stagesB = b.map((i) => i.stage);
+    if (stagesA.join("\0") !== stagesB.join("\0")) {
+      reasons.push({ kind: "input-rewired", input, old: stagesA, new: stagesB });
       continue;
     }
-    b.forEach((input, i) => {
-      const files = changedEntries(a[i].outputs, input.outputs).map(([f]) => f);
-      if (files.length) {
-        reasons.push(`input ${name}: ${input.stage} outputs changed (${files.join(", ")})`);
-      }
+    b.forEach((up, i) => {
+      const files = changedEntries(a[i].outputs, up.outputs).map(([f]) => f);
+      if (files.length) reasons.push({ kind: "input-changed", input, stage: up.stage, files });
     });
   }
   return reasons;
@@ -154,10 +183,6 @@ function changedLeaves(a: unknown, b: unknown, prefix = ""): [string, unknown, u
     return keys.flatMap((k) => changedLeaves(ra[k], rb[k], prefix ? `${prefix}.${k}` : k));
   }
   return canonicalJson(a) === canonicalJson(b) ? [] : [[prefix || "(all)", a, b]];
-}
-
-function show(v: unknown): string {
-  return v === undefined ? "(unset)" : JSON.stringify(v);
 }
 
 /** The outputs of an upstream stage as the engine knows them. */
@@ -199,7 +224,7 @@ export function volatileOutputs(stage: FingerprintSubject): string[] {
 }
 
 /** The params that go into the key: `stage.params` without the kind's `keyNeutralParams`. */
-function keyedParams(stage: FingerprintSubject): unknown {
+export function keyedParams(stage: Pick<FingerprintSubject, "kind" | "params">): unknown {
   const neutral = stage.kind.keyNeutralParams ?? [];
   const params = stage.params;
   if (!neutral.length || params === null || typeof params !== "object") return params;
@@ -207,7 +232,7 @@ function keyedParams(stage: FingerprintSubject): unknown {
 }
 
 /** The digests of an upstream stage's outputs that its dependants' keys hold. */
-function keyedOutputs(known: UpstreamOutputs | undefined): Record<string, string> {
+export function keyedOutputs(known: UpstreamOutputs | undefined): Record<string, string> {
   if (!known) return {};
   return Object.fromEntries(
     Object.entries(known.outputs).filter(([f]) => !known.volatile.includes(f)),

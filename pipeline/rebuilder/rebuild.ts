@@ -13,17 +13,11 @@
 import { hostname } from "node:os";
 import { join, relative } from "node:path";
 import type { Pipeline, StageSpec } from "../config/config.ts";
-import {
-  cacheKey,
-  codeDigest,
-  type Fingerprint,
-  gatherFingerprint,
-  type KnownOutputs,
-  volatileOutputs,
-} from "./fingerprint.ts";
+import { codeDigest, type Fingerprint } from "./fingerprint.ts";
+import { FreshnessLookup } from "./freshness.ts";
 import { ModuleGraphs } from "./module_graph.ts";
-import type { LockedStage, LockFile } from "../store/lockfile.ts";
-import { writeLock } from "../store/lockfile.ts";
+import { type LockedStage, type LockFile, readLock, writeLock } from "../store/lockfile.ts";
+import { LocalCache } from "../store/cache.ts";
 import { writeManifest } from "../store/manifest.ts";
 import type { Layout } from "../store/layout.ts";
 import { listFiles, pruneStageDirs, publishStageDir } from "../store/publish.ts";
@@ -31,7 +25,7 @@ import { runStage } from "../scheduler/local.ts";
 import { schedule, Semaphore } from "../scheduler/dag.ts";
 import type { Provenance, StageProvenance } from "../stage_kind.ts";
 import { LocalStore } from "../store/objects.ts";
-import { readTrace, type Trace, writeTrace } from "../store/trace.ts";
+import { type Trace, writeTrace } from "../store/trace.ts";
 import type { View } from "../cli/view.ts";
 
 /** How to run a pipeline. */
@@ -88,7 +82,7 @@ class Rebuild {
   #o: RunOptions;
   #store: LocalStore;
   #graphs: ModuleGraphs;
-  #known: KnownOutputs = new Map();
+  #lookup!: FreshnessLookup;
   #prov = new Map<string, StageProvenance>();
   #reports = new Map<string, StageReport>();
   /** Resolved npm versions of each stage's import graph, by stage name. */
@@ -111,6 +105,12 @@ class Rebuild {
     // We hold the repo lock, so anything left in tmp/ is debris of an interrupted run.
     await Deno.remove(layout.tmp, { recursive: true }).catch(() => {});
     await Deno.mkdir(this.#runDir, { recursive: true });
+    this.#lookup = new FreshnessLookup({
+      cache: new LocalCache(layout.cache, this.#store),
+      graphs: this.#graphs,
+      lock: this.#o.lockPath ? await readLock(this.#o.lockPath) : undefined,
+      force: this.#o.force,
+    });
     try {
       await schedule(
         pipeline.stages.map((s) => ({
@@ -162,13 +162,19 @@ class Rebuild {
     const { view } = this.#o;
     let key: string | undefined;
     try {
-      const volatile = volatileOutputs(stage);
-      const runtime = await stage.kind.runtime?.(stage.params) ?? {};
-      const fp = await gatherFingerprint(stage, this.#known, this.#graphs, runtime);
-      const k = key = cacheKey(fp);
+      const f = await this.#lookup.lookup(stage);
+      const fp = f.fingerprint;
+      const k = key = f.key!;
       this.#npm.set(stage.name, fp.npm);
-      const forced = this.#o.force === true || this.#o.force === stage.name;
-      let trace = forced ? undefined : await this.#cached(stage.name, k);
+      let trace = f.state === "fresh" ? f.trace : undefined;
+      for (const r of f.state === "stale" ? f.reasons : []) {
+        if (r.kind !== "output-bad") continue;
+        view.warn(
+          `${stage.name}: cached output ${r.file} (object ${
+            r.digest.slice(0, 12)
+          }) is ${r.state}; recomputing`,
+        );
+      }
       let seconds: number | undefined;
       const status = trace ? "cached" : "ran";
       if (!trace) {
@@ -177,13 +183,13 @@ class Rebuild {
         trace = await this.#slots.with(() => this.#execute(stage, fp, k));
         seconds = (performance.now() - t0) / 1000;
       }
-      this.#known.set(stage.name, { outputs: trace.outputs, volatile });
+      this.#lookup.settle(stage, trace.outputs);
       this.#prov.set(stage.name, {
         uses: stage.uses,
         key,
         params: stage.params,
         codeDigest: codeDigest(fp.code),
-        runtime,
+        runtime: fp.runtime,
         outputs: trace.outputs,
       });
       await publishStageDir(
@@ -210,24 +216,6 @@ class Rebuild {
     }
   }
 
-  /** The trace of `key` when all its objects are intact; warns about missing/corrupt ones. */
-  async #cached(stage: string, key: string): Promise<Trace | undefined> {
-    const trace = await readTrace(this.#o.layout.cache, key);
-    if (!trace) return undefined;
-    for (const [file, digest] of Object.entries(trace.outputs)) {
-      const state = await this.#store.verify(digest);
-      if (state !== "ok") {
-        this.#o.view.warn(
-          `${stage}: cached output ${file} (object ${
-            digest.slice(0, 12)
-          }) is ${state}; recomputing`,
-        );
-        return undefined;
-      }
-    }
-    return trace;
-  }
-
   /** Runs the stage subprocess and stores its outputs; throws with the reason on failure. */
   async #execute(stage: StageSpec, fp: Fingerprint, key: string): Promise<Trace> {
     const { layout, view } = this.#o;
@@ -244,7 +232,7 @@ class Rebuild {
       for (const up of upstream) {
         const inDir = join(dir, "in", name, up);
         await Deno.mkdir(inDir, { recursive: true });
-        for (const [file, digest] of Object.entries(this.#known.get(up)?.outputs ?? {})) {
+        for (const [file, digest] of Object.entries(this.#lookup.known.get(up)?.outputs ?? {})) {
           await this.#store.materialize(digest, join(inDir, file));
         }
         inputs[name].push({ stage: up, dir: inDir });

@@ -1,0 +1,80 @@
+/**
+ * The one rendering of a plan (the freshness of every stage): `status` and `run --dry-run`
+ * print each stage's verdict in their command's word (up to date/stale, cached/would run) and
+ * its reasons in the same words, from `describeReason`; `status --json` prints the typed
+ * reasons with those words beside them.
+ *
+ * @module
+ */
+import type { StagePlan } from "../rebuilder/plan.ts";
+import { describeReason, type FreshNote, type StaleReason } from "../rebuilder/reasons.ts";
+
+/** Which command prints the plan. */
+export type PlanCommand = "status" | "dry-run";
+
+const VERDICT: Record<PlanCommand, { fresh: string; stale: string }> = {
+  status: { fresh: "up to date", stale: "stale" },
+  "dry-run": { fresh: "cached", stale: "would run" },
+};
+
+/** A reason or note with its words, as `--json` prints it. */
+export type DescribedReason = (StaleReason | FreshNote) & { text: string };
+
+/** The reasons of a stale stage, or the notes on a fresh one. */
+function reasonsOf(plan: StagePlan): (StaleReason | FreshNote)[] {
+  const f = plan.freshness;
+  return f.state === "fresh" ? f.notes : f.reasons;
+}
+
+/** The plan as lines of text: a verdict line per stage, then `    - reason` lines. */
+export function planText(plans: StagePlan[], command: PlanCommand): string[] {
+  const words = VERDICT[command];
+  const verdictWidth = Math.max(words.fresh.length, words.stale.length);
+  const nameWidth = Math.max(...plans.map((p) => p.stage.length));
+  const lines: string[] = [];
+  for (const p of plans) {
+    const verdict = (p.freshness.state === "fresh" ? words.fresh : words.stale).padEnd(
+      verdictWidth,
+    );
+    lines.push(
+      command === "status"
+        ? `${verdict}  ${p.stage.padEnd(nameWidth)}  (${p.uses})`
+        : `${verdict} ${p.stage}`,
+    );
+    for (const r of reasonsOf(p)) lines.push(`    - ${describeReason(r)}`);
+  }
+  return lines;
+}
+
+/** The machine-readable plan of `status --json`. */
+export interface PlanJson {
+  config: string;
+  upToDate: number;
+  stale: number;
+  stages: {
+    stage: string;
+    uses: string;
+    state: "fresh" | "stale";
+    /** Undefined while an upstream stage is stale. */
+    key?: string;
+    /** Why it is stale, or notes on a fresh stage. */
+    reasons: DescribedReason[];
+  }[];
+}
+
+/** The plan as `status --json` prints it. */
+export function planJson(plans: StagePlan[], config: string): PlanJson {
+  const stale = plans.filter((p) => p.freshness.state === "stale").length;
+  return {
+    config,
+    upToDate: plans.length - stale,
+    stale,
+    stages: plans.map((p) => ({
+      stage: p.stage,
+      uses: p.uses,
+      state: p.freshness.state,
+      key: p.freshness.key,
+      reasons: reasonsOf(p).map((r) => ({ ...r, text: describeReason(r) })),
+    })),
+  };
+}
