@@ -28,7 +28,7 @@ import { planJson, planText } from "./plan_view.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
 import { LocalStore } from "../store/objects.ts";
 import { UsageError } from "../config/usage_error.ts";
-import { createView } from "./view.ts";
+import { createView, viewSink } from "./view.ts";
 
 const DEFAULT_CONFIG = "configs/paper.yaml";
 
@@ -151,10 +151,11 @@ async function execute(
       pipeline,
       layout,
       publishAs,
-      lockPath: writeLockFile ? lockPath : undefined,
+      lock: await readLock(lockPath),
+      writeLockTo: writeLockFile ? lockPath : undefined,
       jobs: opts.jobs,
       force: opts.force,
-      view,
+      onEvent: viewSink(view),
       signal: controller.signal,
     });
   } finally {

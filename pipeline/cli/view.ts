@@ -6,12 +6,13 @@
  *
  * @module
  */
+import type { EventSink } from "../rebuilder/events.ts";
 import type { Progress } from "../stage_kind.ts";
 
 /** A stage's state as shown. */
 export type StageState = "waiting" | "running" | "ran" | "cached" | "failed" | "skipped";
 
-/** Receives engine events. */
+/** What the terminal shows of a run: stage states, progress, log lines, warnings. */
 export interface View {
   state(stage: string, state: StageState, detail?: string): void;
   progress(stage: string, p: Progress): void;
@@ -19,6 +20,34 @@ export interface View {
   warn(message: string): void;
   /** Stops redrawing; called once at the end. */
   close(): void;
+}
+
+/** Feeds the engine's events to a view. */
+export function viewSink(view: View): EventSink {
+  return (e) => {
+    switch (e.type) {
+      case "stage-started":
+        return view.state(e.stage, "running");
+      case "stage-progress":
+        return view.progress(e.stage, e.progress);
+      case "stage-log":
+        return view.log(e.stage, e.line);
+      case "warning":
+        return view.warn(e.message);
+      case "stage-finished":
+        return view.state(e.stage, e.outcome, finishDetail(e));
+      case "run-finished":
+        return;
+    }
+  };
+}
+
+/** `12.3s` for a stage that ran, the first line of the reason for a failed or skipped one. */
+function finishDetail(
+  e: { outcome: StageState; seconds?: number; error?: string },
+): string | undefined {
+  if (e.outcome === "ran") return e.seconds === undefined ? undefined : `${e.seconds.toFixed(1)}s`;
+  return e.error?.split("\n")[0];
 }
 
 /** The live view on a terminal, else plain lines. */

@@ -8,29 +8,13 @@
  */
 import { fileURLToPath } from "node:url";
 import { engineHome } from "../store/layout.ts";
-import { type ChildSpec, parseChildEvent } from "../protocol.ts";
-import type { Progress, StagePermissions } from "../stage_kind.ts";
+import { parseChildEvent } from "../protocol.ts";
+import type { Executor, JobHooks, JobOutcome, StageJob } from "./executor.ts";
 
 const STAGE_MAIN = fileURLToPath(new URL("../stage_main.ts", import.meta.url));
 
-/** How to run one stage. */
-export interface RunRequest {
-  spec: ChildSpec;
-  permissions: StagePermissions;
-  /** The project root (readable). */
-  root: string;
-  /** A private temp dir (`TMPDIR` of the child, writable). */
-  tmpDir: string;
-  /** Where the stage's stdout/stderr text and log lines are appended. */
-  logPath: string;
-  onProgress(p: Progress): void;
-  onLog(line: string): void;
-  /** Aborting kills the subprocess. */
-  signal: AbortSignal;
-}
-
-/** Outcome of a stage subprocess. */
-export type RunOutcome = { ok: true } | { ok: false; error: string };
+/** Everything a local run of one stage gets. */
+type RunRequest = StageJob & JobHooks;
 
 /** The `deno run` permission flags for a stage. */
 function permissionFlags(req: RunRequest): string[] {
@@ -49,8 +33,15 @@ function permissionFlags(req: RunRequest): string[] {
   return flags;
 }
 
+/** The local executor: each stage in its own Deno subprocess on this machine. */
+export class LocalExecutor implements Executor {
+  run(job: StageJob, hooks: JobHooks): Promise<JobOutcome> {
+    return runStage({ ...job, ...hooks });
+  }
+}
+
 /** Runs the stage subprocess to completion (or until `signal` aborts). */
-export async function runStage(req: RunRequest): Promise<RunOutcome> {
+async function runStage(req: RunRequest): Promise<JobOutcome> {
   const log = await Deno.open(req.logPath, { create: true, append: true });
   const encoder = new TextEncoder();
   const writeLog = (line: string) => log.writeSync(encoder.encode(line + "\n"));
