@@ -1,0 +1,85 @@
+/**
+ * What the commands share: the default config, loading a config by name, the options of
+ * commands that execute a pipeline, and option parsers.
+ *
+ * @module
+ */
+import { type Command, InvalidArgumentError } from "commander";
+import { loadPipeline, type Pipeline } from "../config/config.ts";
+import { findConfig } from "../config/experiments.ts";
+import { UsageError } from "../config/usage_error.ts";
+import { type Layout, layout as layoutOf, projectRoot } from "../store/layout.ts";
+
+/** The config of `reproduce` and the default of every command. */
+export const DEFAULT_CONFIG = "configs/paper.yaml";
+
+/** Options shared by commands that execute a pipeline. */
+export interface ExecOptions {
+  force?: boolean | string;
+  dryRun?: boolean;
+  jobs: number;
+  set: string[];
+  json?: boolean;
+}
+
+/** The project layout for `--root`. */
+export function layoutFrom(cmd: Command): Layout {
+  return layoutOf(projectRoot(cmd.optsWithGlobals().root));
+}
+
+/** `run --force configs/x.yaml` would take the config for a stage name: say so. */
+export function checkForceArg(force: ExecOptions["force"]): void {
+  if (typeof force === "string" && /\.ya?ml$/.test(force)) {
+    throw new UsageError(
+      `--force takes a stage name, not ${force}; to force every stage write \`run CONFIG --force\``,
+    );
+  }
+}
+
+/** Loads a config named on the command line, with `--set` overrides. */
+export async function load(layout: Layout, config: string, sets: string[]): Promise<Pipeline> {
+  const path = await findConfig(layout, config);
+  if (!path) {
+    throw new UsageError(`config file not found: ${config} (looked in . and ${layout.root})`);
+  }
+  return await loadPipeline(path, { sets, stagesRoot: layout.stages });
+}
+
+/** Parses a whole number ≥ 1. */
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1");
+  return n;
+}
+
+/** Parses a number ≥ 0. */
+export function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new InvalidArgumentError("expected a number ≥ 0, e.g. 1e-6");
+  }
+  return n;
+}
+
+/** Collects a repeatable option. */
+export const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Adds the options of commands that execute a pipeline (`--dry-run` unless `dryRun` is false). */
+export function execOptions(cmd: Command, o: { dryRun: boolean } = { dryRun: true }): Command {
+  cmd.option("--force [stage]", "rerun every stage, or only STAGE (dependants follow its outputs)");
+  if (o.dryRun) cmd.option("--dry-run", "show what would run and why, run nothing");
+  return cmd
+    .option(
+      "-j, --jobs <n>",
+      "stage subprocesses at once",
+      positiveInt,
+      navigator.hardwareConcurrency,
+    )
+    .option(
+      "--set <key=value>",
+      "override a config value, e.g. stages.train.with.steps=3 (repeatable)",
+      collect,
+      [],
+    )
+    .option("--json", "print a machine-readable run report on stdout");
+}

@@ -1,0 +1,125 @@
+/**
+ * Running a config from the command line: `--dry-run` prints the plan; otherwise take the
+ * repository lock, run with Ctrl-C handling, render the events on the terminal and print the
+ * failures, the `--json` report and the summary line.
+ *
+ * @module
+ */
+import type { Pipeline } from "../config/config.ts";
+import { projectRelative } from "../config/experiments.ts";
+import { UsageError } from "../config/usage_error.ts";
+import { planPipeline } from "../rebuilder/plan.ts";
+import { runPipeline, type RunReport } from "../rebuilder/rebuild.ts";
+import type { Layout } from "../store/layout.ts";
+import { readLock } from "../store/lockfile.ts";
+import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
+import type { ExecOptions } from "./options.ts";
+import { planText } from "./plan_view.ts";
+import { createView, viewSink } from "./view.ts";
+
+/** The final summary line of every run. */
+function summaryLine(r: Pick<RunReport, "ran" | "cached" | "failed">): string {
+  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed`;
+}
+
+/** What to run and which lock file goes with it. */
+export interface RunConfigOptions {
+  layout: Layout;
+  pipeline: Pipeline;
+  /** Outputs are published under `artifacts/out/<publishAs>/`. */
+  publishAs: string;
+  /** The lock file: read for reasons, and rewritten after a successful run unless read-only. */
+  lock: { path: string; mode: "write" | "read-only" };
+  /** The command-line options. */
+  cli: ExecOptions;
+}
+
+/** Plans (dry run) or runs a pipeline; returns the report (undefined for a dry run) and exit code. */
+export async function runConfig(
+  o: RunConfigOptions,
+): Promise<{ report?: RunReport; code: number }> {
+  const { layout, pipeline, publishAs, cli: opts } = o;
+  const lockPath = o.lock.path;
+  const names = pipeline.stages.map((s) => s.name);
+  if (typeof opts.force === "string" && !names.includes(opts.force)) {
+    throw new UsageError(
+      `--force ${opts.force}: no such stage in ${pipeline.path} (stages: ${names.join(", ")})`,
+    );
+  }
+  if (opts.dryRun) {
+    const plans = await planPipeline({
+      pipeline,
+      layout,
+      lock: await readLock(lockPath),
+      force: opts.force,
+    });
+    for (const line of planText(plans, "dry-run")) console.log(line);
+    const stale = plans.filter((p) => p.freshness.state === "stale").length;
+    console.log(
+      `stages: 0 ran, ${plans.length - stale} cached, 0 failed (dry run: ${stale} would run)`,
+    );
+    return { code: 0 };
+  }
+  const command = `pipeline ${Deno.args.join(" ")}`;
+  using _lock = await acquireRepoLock(layout.artifacts, command, (holder) => {
+    console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(holder)}`);
+  });
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    if (controller.signal.aborted) Deno.exit(130);
+    console.error("interrupted: stopping running stages (Ctrl-C again to quit at once)");
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  Deno.addSignalListener("SIGTERM", onInterrupt);
+  const view = createView(pipeline.stages.map((s) => s.name));
+  let report: RunReport;
+  try {
+    report = await runPipeline({
+      pipeline,
+      layout,
+      publishAs,
+      lock: await readLock(lockPath),
+      writeLockTo: o.lock.mode === "write" ? lockPath : undefined,
+      jobs: opts.jobs,
+      force: opts.force,
+      onEvent: viewSink(view),
+      signal: controller.signal,
+    });
+  } finally {
+    view.close();
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+    Deno.removeSignalListener("SIGTERM", onInterrupt);
+  }
+  printFailures(layout, report);
+  if (opts.json) console.log(JSON.stringify(report, null, 2));
+  const line = summaryLine(report);
+  if (opts.json) console.error(line);
+  else console.log(line);
+  const code = controller.signal.aborted ? 130 : report.failed + report.skipped > 0 ? 1 : 0;
+  return { report, code };
+}
+
+/** Each failed stage's error (cut to 6 lines), its log, a permission hint; the skipped ones. */
+function printFailures(layout: Layout, report: RunReport): void {
+  for (const s of report.stages.filter((s) => s.status === "failed")) {
+    const log = s.key ? ` (log: ${projectRelative(layout, `${layout.logs}/${s.key}.log`)})` : "";
+    const lines = (s.error ?? "").split("\n");
+    const shown = lines.length > 6
+      ? [...lines.slice(0, 6), `    … ${lines.length - 6} more lines`]
+      : lines;
+    console.error(`failed: ${s.stage}: ${shown.join("\n")}${log}`);
+    const denied = /NotCapable: Requires (\w+) access/.exec(s.error ?? "")?.[1];
+    if (denied) {
+      const want = denied === "read" ? "read: [path]" : `${denied}: true`;
+      console.error(
+        `hint: stages run with only the permissions their kind declares; add { ${want} } to ` +
+          `permissions() in stages/${s.uses}/kind.ts`,
+      );
+    }
+  }
+  const skipped = report.stages.filter((s) => s.status === "skipped").map((s) => s.stage);
+  if (skipped.length) {
+    console.error(`not run because an upstream stage failed: ${skipped.join(", ")}`);
+  }
+}
