@@ -69,7 +69,7 @@ Deno.test(
       const poller = new RunPoller({ runId: run.runId });
       const job = await submitJob(run.job("echo made > out.txt; echo to-the-log"));
       const outcome = await poller.watch(job);
-      assert.equal(outcome.ok, true, outcome.message);
+      assert.equal(outcome.ok, true, outcome.message ?? "");
       assert.equal(outcome.state, "COMPLETED");
       assert.equal(await Deno.readTextFile(join(run.dir, "out.txt")), "made\n");
       assert.match(
@@ -269,7 +269,7 @@ Deno.test({
     const restart = await slurmCommand("slurmctld", ["-f", join(clusterDir, "slurm.conf")]);
     assert.equal(restart.code, 0, restart.stderr);
     const o = await outcome;
-    assert.equal(o.state, "COMPLETED", o.message);
+    assert.equal(o.state, "COMPLETED", o.message ?? "");
     assert.equal(await Deno.readTextFile(join(run.dir, "out.txt")), "done\n");
   } finally {
     await Deno.remove(run.dir, { recursive: true });
