@@ -31,6 +31,19 @@ export interface StagePermissions {
   read?: string[];
 }
 
+/**
+ * What a stage asks of the machine by default: cores (the local scheduler counts them against
+ * `--jobs`; a Slurm job gets `--cpus-per-task`), memory (`4G`, `512M`), a wall-clock limit
+ * (`20m`, `2h`) and GPUs. A config's `resources:` overrides it key by key. Never part of the
+ * cache key.
+ */
+export interface StageResources {
+  cpus?: number;
+  mem?: string;
+  time?: string;
+  gpus?: number;
+}
+
 /** The declaration of a stage kind, exported as `kind` from `stages/<kind>/kind.ts`. */
 export interface StageKind<P> {
   /** One line shown by `--help` and in error messages. */
@@ -61,6 +74,8 @@ export interface StageKind<P> {
    * manifests, lock files and provenance still record them.
    */
   keyNeutralParams?: string[];
+  /** Default resources of a stage of this kind (see {@link StageResources}). */
+  resources?(params: P): StageResources;
   /** Permissions the subprocess gets. Read/write of its own dirs are always granted. */
   permissions?(params: P): StagePermissions;
   /**

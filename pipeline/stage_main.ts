@@ -2,6 +2,8 @@
  * Entry point of a stage subprocess: reads the `ChildSpec` line from stdin, imports the kind's
  * `run.ts`, builds the `StageContext` and runs it, reporting progress, logs and the outcome
  * as JSON lines on stdout. Exits when stdin closes (the engine died or cancelled the run).
+ * With `--spec=FILE` (a batch job, whose stdin is not the engine) it reads the spec from FILE
+ * instead and runs until done or killed (`scancel`).
  *
  * @module
  */
@@ -54,8 +56,14 @@ function redirectConsole(): void {
   console.debug = toLog;
 }
 
+/** The spec from `--spec=FILE`, else from stdin. */
+async function loadSpec(): Promise<ChildSpec> {
+  const file = Deno.args.find((a) => a.startsWith("--spec="))?.slice("--spec=".length);
+  return file === undefined ? await readSpec() : JSON.parse(await Deno.readTextFile(file));
+}
+
 async function main(): Promise<void> {
-  const spec = await readSpec();
+  const spec = await loadSpec();
   redirectConsole();
   const { run } = await import(pathToFileURL(spec.runModule).href) as { run: StageRun<unknown> };
   if (typeof run !== "function") {

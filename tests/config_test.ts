@@ -257,7 +257,7 @@ Deno.test("loadPipeline: an unknown top-level key is an error suggesting the clo
     key: "descripton",
     says: [
       'unknown top-level key "descripton"',
-      "expected one of: stages, description, extends",
+      "expected one of: stages, description, extends, executor",
       'did you mean "description"',
     ],
   });
@@ -269,7 +269,7 @@ Deno.test("loadPipeline: an unknown stage key is an error suggesting the closest
     key: "stages.src.width",
     says: [
       'unknown stage key "width"',
-      "expected one of: uses, needs, with",
+      "expected one of: uses, needs, with, resources",
       'did you mean "with"',
     ],
   });

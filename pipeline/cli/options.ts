@@ -17,8 +17,13 @@ export const DEFAULT_CONFIG = "configs/paper.yaml";
 export interface ExecOptions {
   force?: boolean | string;
   dryRun?: boolean;
-  jobs: number;
+  /** Cores (local) or jobs (slurm) in use at once; default: this machine's cores / unlimited. */
+  jobs?: number;
   set: string[];
+  /** `local` or `slurm`; default: the config's `executor: { name }`, else local. */
+  executor?: string;
+  /** Times a failed stage is rerun (resubmitted) before it counts as failed. */
+  retries: number;
   json?: boolean;
 }
 
@@ -52,6 +57,13 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** Parses a whole number ≥ 0. */
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("expected a whole number ≥ 0");
+  return n;
+}
+
 /** Parses a number ≥ 0. */
 export function nonNegative(value: string): number {
   const n = Number(value);
@@ -71,10 +83,16 @@ export function execOptions(cmd: Command, o: { dryRun: boolean } = { dryRun: tru
   return cmd
     .option(
       "-j, --jobs <n>",
-      "stage subprocesses at once",
+      "cores busy at once (a stage takes its resources.cpus); on slurm: jobs queued at once " +
+        `(default: ${navigator.hardwareConcurrency} here, unlimited on slurm)`,
       positiveInt,
-      navigator.hardwareConcurrency,
     )
+    .option(
+      "--executor <name>",
+      "where stages run: local (subprocesses) or slurm (one batch job each); " +
+        "default: the config's executor block, else local",
+    )
+    .option("--retries <n>", "rerun (resubmit) a failed stage up to N times", nonNegativeInt, 0)
     .option(
       "--set <key=value>",
       "override a config value, e.g. stages.train.with.steps=3 (repeatable)",

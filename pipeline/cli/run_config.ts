@@ -13,6 +13,7 @@ import { runPipeline, type RunReport } from "../rebuilder/rebuild.ts";
 import type { Layout } from "../store/layout.ts";
 import { readLock } from "../store/lockfile.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
+import { chooseExecutor } from "./executor_choice.ts";
 import type { ExecOptions } from "./options.ts";
 import { planText } from "./plan_view.ts";
 import { createView, viewSink } from "./view.ts";
@@ -60,6 +61,7 @@ export async function runConfig(
     );
     return { code: 0 };
   }
+  const choice = await chooseExecutor(pipeline, opts);
   const command = `pipeline ${Deno.args.join(" ")}`;
   using _lock = await acquireRepoLock(layout.artifacts, command, (holder) => {
     console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(holder)}`);
@@ -72,6 +74,7 @@ export async function runConfig(
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
   Deno.addSignalListener("SIGTERM", onInterrupt);
+  if (choice.note) console.error(choice.note);
   const view = createView(pipeline.stages.map((s) => s.name));
   let report: RunReport;
   try {
@@ -81,7 +84,9 @@ export async function runConfig(
       publishAs,
       lock: await readLock(lockPath),
       writeLockTo: o.lock.mode === "write" ? lockPath : undefined,
-      jobs: opts.jobs,
+      jobs: choice.jobs,
+      retries: opts.retries,
+      executor: choice.executor,
       force: opts.force,
       onEvent: viewSink(view),
       signal: controller.signal,

@@ -8,9 +8,12 @@ import { join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { StageKind } from "../stage_kind.ts";
 import { canonicalDigest } from "../../common/canonical_json.ts";
+import type { Resources } from "../scheduler/slurm/resources.ts";
 import { ConfigError, didYouMean, oneOf, show } from "./errors.ts";
+import { type ExecutorConfig, parseExecutorBlock } from "./executor.ts";
 import { topoOrder } from "./graph.ts";
 import { validateParams } from "./params.ts";
+import { stageResources } from "./resources.ts";
 import { parseSet } from "./set.ts";
 import { type ConfigSource, readConfigSource } from "./source.ts";
 
@@ -30,6 +33,8 @@ export interface StageSpec {
   kind: StageKind<unknown>;
   /** Absolute directory holding the kind's `kind.ts` and `run.ts`. */
   kindDir: string;
+  /** The kind's default resources with the config's `resources:` on top (never keyed). */
+  resources: Resources;
 }
 
 /** A validated pipeline config. */
@@ -44,6 +49,8 @@ export interface Pipeline {
   stages: StageSpec[];
   /** sha256 of the canonical (sorted-key) JSON of `resolvedConfig(pipeline)`. */
   digest: string;
+  /** The config's `executor:` block, if any (not covered by the digest). */
+  executor?: ExecutorConfig;
 }
 
 /** Options of {@link loadPipeline}. */
@@ -54,8 +61,8 @@ export interface LoadOptions {
   stagesRoot?: string;
 }
 
-const TOP_KEYS = ["stages", "description", "extends"];
-const STAGE_KEYS = ["uses", "needs", "with"];
+const TOP_KEYS = ["stages", "description", "extends", "executor"];
+const STAGE_KEYS = ["uses", "needs", "with", "resources"];
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../../stages", import.meta.url));
 
@@ -103,8 +110,10 @@ export async function loadPipeline(path: string, opts: LoadOptions = {}): Promis
   }
   const stages = topo.order.map((n) => specs.get(n)!);
   const description = top.description as string | undefined;
-  const pipeline = { path, name: configName(path), description, stages, digest: "" };
+  const pipeline: Pipeline = { path, name: configName(path), description, stages, digest: "" };
   pipeline.digest = canonicalDigest(resolvedConfig(pipeline));
+  const executor = parseExecutorBlock(src);
+  if (executor) pipeline.executor = executor;
   return pipeline;
 }
 
@@ -143,7 +152,8 @@ async function checkStage(
   const { kind, kindDir, uses } = await kinds.load(src, name, raw.uses);
   const needs = checkNeeds(src, name, raw.needs, kind, uses, names);
   const params = validateParams(src, name, uses, kind.params, raw.with ?? {});
-  return { name, uses, needs, params, kind, kindDir };
+  const resources = stageResources({ src, stage: name, raw: raw.resources, kind, kindDir, params });
+  return { name, uses, needs, params, kind, kindDir, resources };
 }
 
 function checkNeeds(

@@ -16,7 +16,8 @@ export interface SetOverride {
   value: unknown;
 }
 
-const FORMS = "stages.NAME.with.KEY=VALUE, stages.NAME.needs.INPUT=STAGE or stages.NAME.uses=KIND";
+const FORMS =
+  "stages.NAME.with.KEY=VALUE, stages.NAME.needs.INPUT=STAGE, stages.NAME.uses=KIND or stages.NAME.resources.KEY=VALUE";
 
 /**
  * Parses one `--set` argument. `file` is the config it applies to, named in errors.
@@ -33,6 +34,7 @@ export function parseSet(arg: string, file: string): SetOverride {
   const [root, , field] = path;
   const shapeOk = root === "stages" && path.length >= 3 && !path.some((p) => p === "") &&
     ((field === "with" && path.length >= 4) || (field === "needs" && path.length === 4) ||
+      (field === "resources" && path.length === 4) ||
       (field === "uses" && path.length === 3));
   if (!shapeOk) {
     throw new ConfigError(origin, key, `bad --set key "${key}"; expected ${FORMS}`);

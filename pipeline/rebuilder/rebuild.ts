@@ -49,8 +49,10 @@ export interface RunOptions {
   lock?: LockFile;
   /** Lock file to write after a fully successful run; undefined writes none (`check`). */
   writeLockTo?: string;
-  /** Stage runs at once. */
+  /** Cores in use at once: a stage takes as many as its `resources.cpus` (default 1). */
   jobs: number;
+  /** Times a failed stage is run again before it counts as failed (default 0). */
+  retries?: number;
   /** true: rerun every stage; a stage name: rerun that stage (dependants follow its outputs). */
   force?: boolean | string;
   /** Receives the run's events. */
@@ -146,7 +148,10 @@ class Rebuild {
       else {
         this.#warnBadOutputs(record);
         if (this.#o.signal.aborted) throw new Error("cancelled");
-        record.trace = await this.#slots.with(() => this.#execute(record));
+        record.trace = await this.#slots.with(
+          () => this.#execute(record),
+          stage.resources.cpus ?? 1,
+        );
       }
       this.#lookup.settle(stage, record.trace.outputs);
       await publishStageDir(
@@ -206,7 +211,7 @@ class Rebuild {
       key,
       reasons: record.freshness!.state === "stale" ? record.freshness!.reasons : [],
     });
-    const outcome = await this.#runJob(record, { dirs, inputs, logPath });
+    const outcome = await this.#runAttempts(record, { dirs, inputs, logPath });
     let trace: Trace | undefined;
     let error = outcome.ok ? undefined : outcome.error;
     if (outcome.ok) {
@@ -268,6 +273,34 @@ class Rebuild {
     return logPath;
   }
 
+  /** Runs the job, and again up to `retries` times while it fails (not when cancelled). */
+  async #runAttempts(
+    record: StageRecord,
+    o: { dirs: RunDirs; inputs: ChildSpec["inputs"]; logPath: string },
+  ): Promise<JobOutcome> {
+    const attempts = 1 + (this.#o.retries ?? 0);
+    let outcome = await this.#runJob(record, o);
+    for (let attempt = 2; !outcome.ok && attempt <= attempts; attempt++) {
+      if (this.#o.signal.aborted) break;
+      const name = record.spec.name;
+      this.#o.onEvent({
+        type: "warning",
+        stage: name,
+        message: `${name}: attempt ${attempt - 1} of ${attempts} failed (${
+          outcome.error.split("\n")[0]
+        }); retrying`,
+      });
+      // A fresh out dir; the state dir stays, so a stage that checkpoints resumes.
+      await Deno.remove(o.dirs.out, { recursive: true });
+      await Deno.mkdir(o.dirs.out, { recursive: true });
+      await Deno.writeTextFile(o.logPath, `--- ${name} attempt ${attempt} of ${attempts}\n`, {
+        append: true,
+      });
+      outcome = await this.#runJob(record, o);
+    }
+    return outcome;
+  }
+
   #runJob(
     record: StageRecord,
     o: { dirs: RunDirs; inputs: ChildSpec["inputs"]; logPath: string },
@@ -292,6 +325,7 @@ class Rebuild {
       root: this.#o.layout.root,
       tmpDir: o.dirs.tmp,
       logPath: o.logPath,
+      resources: stage.resources,
     }, {
       onProgress: (progress) =>
         this.#o.onEvent({ type: "stage-progress", stage: stage.name, progress }),

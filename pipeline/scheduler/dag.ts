@@ -2,7 +2,8 @@
  * Topological scheduling of a DAG of tasks: every task starts as soon as all its
  * dependencies succeeded, so independent tasks run concurrently; a failed task marks its
  * transitive dependants skipped while unrelated tasks carry on. How many run at once is limited
- * by a `Semaphore` the task takes only around its expensive part (cache hits take no slot).
+ * by a `Semaphore` the task takes only around its expensive part (cache hits take no slot),
+ * weighted by what it needs (a stage's cores).
  *
  * @module
  */
@@ -52,25 +53,39 @@ export async function schedule(
   return results;
 }
 
-/** Counting semaphore with FIFO waiters. */
+/**
+ * Weighted semaphore with FIFO waiters: `with(fn, weight)` holds `weight` of the slots (a
+ * stage's cores) while `fn` runs. A weight above the capacity is cut to the capacity, so such a
+ * task runs alone instead of never. Waiters are served in order: a big task at the head is not
+ * overtaken by small ones behind it.
+ */
 export class Semaphore {
+  readonly #capacity: number;
   #free: number;
-  #waiters: (() => void)[] = [];
+  #waiters: { weight: number; wake: () => void }[] = [];
 
   constructor(slots: number) {
-    this.#free = Math.max(1, slots);
+    this.#capacity = this.#free = Math.max(1, slots);
   }
 
-  /** Runs `fn` holding one slot. */
-  async with<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#free > 0) this.#free--;
-    else await new Promise<void>((r) => this.#waiters.push(r));
+  /** Runs `fn` holding `weight` slots (default 1). */
+  async with<T>(fn: () => Promise<T>, weight = 1): Promise<T> {
+    const w = Math.min(Math.max(1, weight), this.#capacity);
+    if (this.#waiters.length === 0 && this.#free >= w) this.#free -= w;
+    else await new Promise<void>((wake) => this.#waiters.push({ weight: w, wake }));
     try {
       return await fn();
     } finally {
-      const next = this.#waiters.shift();
-      if (next) next();
-      else this.#free++;
+      this.#free += w;
+      this.#wakeWaiters();
+    }
+  }
+
+  #wakeWaiters(): void {
+    while (this.#waiters.length > 0 && this.#waiters[0].weight <= this.#free) {
+      const next = this.#waiters.shift()!;
+      this.#free -= next.weight;
+      next.wake();
     }
   }
 }

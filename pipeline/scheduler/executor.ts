@@ -9,6 +9,7 @@
  */
 import type { ChildSpec } from "../protocol.ts";
 import type { Progress, StagePermissions } from "../stage_kind.ts";
+import type { Resources } from "./slurm/resources.ts";
 
 /** One ready stage, as an executor runs it. */
 export interface StageJob {
@@ -27,6 +28,8 @@ export interface StageJob {
   tmpDir: string;
   /** Where the stage's output text and log lines are appended. */
   logPath: string;
+  /** What the stage asks for (its kind's defaults and the config's overrides); never keyed. */
+  resources: Resources;
 }
 
 /** What an executor reports while a stage runs. */

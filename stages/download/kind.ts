@@ -46,4 +46,6 @@ export const kind: StageKind<DownloadParams> = {
       read: sources.flatMap((source) => source.type === "dir" ? [source.dir] : []),
     };
   },
+  /** Default resources (fetches and checks a few files); a config's `resources:` overrides them. */
+  resources: () => ({ cpus: 1, mem: "1G", time: "30m" }),
 };

@@ -33,4 +33,6 @@ export const kind: StageKind<EvaluateParams> = {
   outputs: () => ["metrics.json"],
   permissions: backendPermissions,
   runtime: resolvedBackend,
+  /** Default resources (OpenBLAS runs on 2 threads); a config's `resources:` overrides them. */
+  resources: () => ({ cpus: 2, mem: "4G", time: "30m" }),
 };

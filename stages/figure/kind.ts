@@ -37,4 +37,6 @@ export const kind: StageKind<FigureParams> = {
   // resvg-js is a native Node addon: loading it needs FFI whatever the tfjs backend.
   permissions: (params) => ({ ...backendPermissions(params), ffi: true }),
   runtime: resolvedBackend,
+  /** Default resources (renders one figure); a config's `resources:` overrides them. */
+  resources: () => ({ cpus: 1, mem: "2G", time: "15m" }),
 };

@@ -39,4 +39,6 @@ export const kind: StageKind<ShuffleParams> = {
   params: shuffleParams,
   inputs: { raw: { description: "the four decompressed Fashion-MNIST idx files (download)" } },
   outputs: () => [...ARRAY_FILES, "meta.json"],
+  /** Default resources (holds the decoded images); a config's `resources:` overrides them. */
+  resources: () => ({ cpus: 1, mem: "2G", time: "15m" }),
 };

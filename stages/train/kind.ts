@@ -56,4 +56,6 @@ export const kind: StageKind<TrainParams> = {
   volatileOutputs: () => ["history.jsonl", "metrics.json"],
   permissions: backendPermissions,
   runtime: resolvedBackend,
+  /** Default resources (OpenBLAS runs on 2 threads); a config's `resources:` overrides them. */
+  resources: () => ({ cpus: 2, mem: "4G", time: "2h" }),
 };

@@ -20,6 +20,8 @@ export interface JobRequest {
   chdir: string;
   /** The job log (`--output`; stderr goes there too). Its directory is created. */
   logPath: string;
+  /** Append to the log (`--open-mode=append`) instead of truncating it. */
+  appendLog?: boolean;
   /** Resources; absent fields leave the cluster's defaults. */
   resources?: Resources;
   /** A short label written into the log's first line and the job's comment (e.g. the stage name). */
@@ -60,6 +62,7 @@ export function sbatchArgs(job: JobRequest): string[] {
     "--nodes=1",
     "--ntasks=1",
   ];
+  if (job.appendLog) args.push("--open-mode=append");
   if (job.label !== undefined) args.push(`--comment=${job.label}`);
   if (r.cpus !== undefined) args.push(`--cpus-per-task=${r.cpus}`);
   if (r.memMb !== undefined) args.push(`--mem=${r.memMb}M`);
