@@ -64,6 +64,8 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/none
 SchedulerType=sched/backfill
+# Start a job as soon as resources free up (the default waits up to 3 s to batch job starts).
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
 SelectType=select/cons_tres
 # Cores and memory are the consumable resources: --mem is checked against RealMemory.
 SelectTypeParameters=CR_Core_Memory
