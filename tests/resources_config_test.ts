@@ -20,7 +20,10 @@ async function load(text: string, sets: string[] = []): Promise<{ p: Pipeline; f
 }
 
 async function rejectsWith(text: string, sets: string[], want: RegExp): Promise<void> {
-  const err = await load(text, sets).then(() => assert.fail("loaded; expected a ConfigError"), (e) => e);
+  const err = await load(text, sets).then(
+    () => assert.fail("loaded; expected a ConfigError"),
+    (e) => e,
+  );
   assert.ok(err instanceof ConfigError, String(err));
   assert.match(err.message, want);
 }
@@ -30,7 +33,8 @@ const FLAKY = "stages:\n  f:\n    uses: eng_flaky\n    with: { value: 1 }\n";
 Deno.test("resources: a stage gets its kind's defaults, overridden key by key by the config and --set", async () => {
   const plain = (await load(FLAKY)).p.stages[0].resources;
   assert.deepEqual(plain, { cpus: 1, memMb: 200, timeSeconds: 300 });
-  const text = FLAKY + "    resources: { cpus: 2, time: 20m, partition: short, extra: --qos=low }\n";
+  const text = FLAKY +
+    "    resources: { cpus: 2, time: 20m, partition: short, extra: --qos=low }\n";
   const set = (await load(text, ["stages.f.resources.mem=1.5G"])).p.stages[0].resources;
   assert.deepEqual(set, {
     cpus: 2,
@@ -71,7 +75,11 @@ Deno.test("resources: a bad value is an error naming the file, line and key", as
     ["stages.f.resources.time=soon"],
     /--set stages\.f\.resources\.time=soon .*stages\.f\.resources\.time: "soon" is not a duration/,
   );
-  await rejectsWith(FLAKY + "    resources: 4\n", [], /p\.yaml:5: stages\.f\.resources: found 4; expected a map/);
+  await rejectsWith(
+    FLAKY + "    resources: 4\n",
+    [],
+    /p\.yaml:5: stages\.f\.resources: found 4; expected a map/,
+  );
 });
 
 Deno.test("executor block: a bad name or poll is an error naming the file, line and key", async () => {

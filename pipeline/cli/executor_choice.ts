@@ -6,7 +6,7 @@
  * @module
  */
 import type { Pipeline } from "../config/config.ts";
-import { EXECUTORS, type ExecutorName } from "../config/executor.ts";
+import { type ExecutorName, EXECUTORS } from "../config/executor.ts";
 import { UsageError } from "../config/usage_error.ts";
 import type { Executor } from "../scheduler/executor.ts";
 import { LocalExecutor } from "../scheduler/local.ts";

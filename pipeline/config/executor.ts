@@ -45,7 +45,10 @@ export function parseExecutorBlock(src: ConfigSource): ExecutorConfig | undefine
   const block = raw as Record<string, unknown>;
   for (const key of Object.keys(block)) {
     if (!KEYS.includes(key)) {
-      fail(["executor", key], `unknown key "${key}"; expected ${oneOf(KEYS)}${didYouMean(key, KEYS)}`);
+      fail(
+        ["executor", key],
+        `unknown key "${key}"; expected ${oneOf(KEYS)}${didYouMean(key, KEYS)}`,
+      );
     }
   }
   const config: ExecutorConfig = { defaults: {} };
@@ -74,7 +77,10 @@ function parsePoll(
   fail: (path: string[], problem: string) => never,
 ): NonNullable<ExecutorConfig["poll"]> {
   if (!isMap(raw)) {
-    fail(["executor", "poll"], `found ${show(raw)}; expected { min: 0.25, max: 5, growth: 1.5 } (seconds)`);
+    fail(
+      ["executor", "poll"],
+      `found ${show(raw)}; expected { min: 0.25, max: 5, growth: 1.5 } (seconds)`,
+    );
   }
   const poll = raw as Record<string, unknown>;
   const out: NonNullable<ExecutorConfig["poll"]> = {};

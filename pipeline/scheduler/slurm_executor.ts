@@ -78,7 +78,9 @@ export class SlurmExecutor implements Executor {
       if (hooks.signal.aborted) return { ok: false, error: `cancelled (${outcome.message})` };
       return {
         ok: false,
-        error: output.error === undefined ? outcome.message! : `${outcome.message}\n${output.error}`,
+        error: output.error === undefined
+          ? outcome.message!
+          : `${outcome.message}\n${output.error}`,
       };
     } catch (e) {
       return { ok: false, error: `slurm job ${submitted.jobId}: ${(e as Error).message}` };
