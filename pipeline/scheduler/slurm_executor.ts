@@ -69,10 +69,19 @@ export class SlurmExecutor implements Executor {
     }
     hooks.onLog(`submitted as slurm job ${submitted.jobId} (${submitted.jobName})`);
     const output = new ChildOutput(hooks);
-    const tail = new LogTail(job.logPath, offset, (line) => output.line(line));
+    const poller = this.#pollerFor(hooks.signal);
+    let ending = false;
+    const tail = new LogTail(job.logPath, offset, (line) => {
+      output.line(line);
+      // The stage said done (or failed): its job ends any moment, look soon.
+      if (!ending && (output.done || output.error !== undefined)) {
+        ending = true;
+        poller.nudge();
+      }
+    });
     const timer = setInterval(() => void tail.read(), this.#o.tailIntervalMs ?? 250);
     try {
-      const outcome = await this.#pollerFor(hooks.signal).watch(submitted);
+      const outcome = await poller.watch(submitted);
       await tail.read(true);
       if (outcome.ok) return { ok: true };
       if (hooks.signal.aborted) return { ok: false, error: `cancelled (${outcome.message})` };

@@ -62,6 +62,7 @@ export class RunPoller {
   #accounting: "unknown" | "on" | "off";
   #squeueCalls = 0;
   #cancelled = false;
+  #nudged = false;
 
   constructor(options: PollerOptions) {
     this.#o = {
@@ -94,6 +95,16 @@ export class RunPoller {
     return done;
   }
 
+  /**
+   * Polls now and backs off again from the shortest interval: for when a job is known to be
+   * about to end (its log says the stage is done), so its end is seen within a fraction of a
+   * second instead of after the backed-off interval of a long job.
+   */
+  nudge(): void {
+    this.#nudged = true;
+    this.#wake?.();
+  }
+
   async #cancelAll(): Promise<void> {
     this.#cancelled = true;
     await this.#cancel([...this.#watches.keys()]);
@@ -114,6 +125,10 @@ export class RunPoller {
     while (this.#watches.size > 0) {
       await this.#sleep(interval);
       if (this.#watches.size === 0) break;
+      if (this.#nudged) {
+        this.#nudged = false;
+        interval = this.#o.minIntervalMs / this.#o.growth;
+      }
       const polledAt = Date.now();
       const statuses = await this.#squeue();
       if (typeof statuses === "string") {
