@@ -7,7 +7,6 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
   cancelRun,
-  controllerAnswers,
   ControllerUnavailableError,
   type JobRequest,
   parseResources,
@@ -16,15 +15,9 @@ import {
   submitJob,
 } from "../pipeline/scheduler/slurm/mod.ts";
 import { slurmCommand } from "../pipeline/scheduler/slurm/command.ts";
+import { skipWithoutSlurm } from "./fixtures/slurm.ts";
 
-const answers = await controllerAnswers();
-if (!answers) {
-  const why =
-    "no Slurm controller answers (`sinfo` fails); start one with `ci/slurm/start.sh` (as root)";
-  if (Deno.env.get("CI") === "true") throw new Error(`CI=true: ${why}`);
-  console.warn(`slurm_client_test: skipped: ${why}`);
-}
-const ignore = !answers;
+const ignore = await skipWithoutSlurm("slurm_client_test");
 const clusterDir = Deno.env.get("PIPELINE_SLURM_DIR") ?? "/var/tmp/pipeline-slurm";
 
 let runs = 0;

@@ -8,19 +8,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadPipeline, type Pipeline } from "../pipeline/config/config.ts";
-import { controllerAnswers } from "../pipeline/scheduler/slurm/mod.ts";
 import { slurmCommand } from "../pipeline/scheduler/slurm/command.ts";
+import { skipWithoutSlurm } from "./fixtures/slurm.ts";
 import { type LockFile, readLock } from "../pipeline/store/lockfile.ts";
 import { collect, SIX_STAGES, TestProject } from "./fixtures/engine/project.ts";
 
-const answers = await controllerAnswers();
-if (!answers) {
-  const why =
-    "no Slurm controller answers (`sinfo` fails); start one with `ci/slurm/start.sh` (as root)";
-  if (Deno.env.get("CI") === "true") throw new Error(`CI=true: ${why}`);
-  console.warn(`slurm_executor_test: skipped: ${why}`);
-}
-const ignore = !answers;
+const ignore = await skipWithoutSlurm("slurm_executor_test");
 
 /** Jobs whose working directory is `root` and that squeue lists as not yet finished. */
 async function liveJobsIn(root: string): Promise<string[]> {
