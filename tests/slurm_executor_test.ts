@@ -205,3 +205,24 @@ Deno.test({
   assert.deepEqual(s.stages.evaluate.metrics, l.stages.evaluate.metrics);
   assert.deepEqual(stableResults(s, pipeline), stableResults(l, pipeline));
 });
+
+Deno.test({
+  name: "slurm executor: a config's executor block picks it; --executor on the command line wins",
+  ignore,
+}, async () => {
+  const p = await TestProject.create({
+    "blk.yaml": "executor: { name: slurm, poll: { min: 0.1 } }\n" +
+      "stages:\n  a:\n    uses: eng_source\n    with: { value: 3 }\n",
+  });
+  try {
+    const byConfig = await p.cli("run", "configs/blk.yaml", "--force");
+    assert.equal(byConfig.code, 0, byConfig.stderr);
+    assert.match(byConfig.stderr, /a \| submitted as slurm job \d+/);
+    const byCli = await p.cli("run", "configs/blk.yaml", "--force", "--executor", "local");
+    assert.equal(byCli.code, 0, byCli.stderr);
+    assert.equal(byCli.summary?.ran, 1);
+    assert.doesNotMatch(byCli.stderr, /slurm/);
+  } finally {
+    await p.dispose();
+  }
+});

@@ -52,6 +52,8 @@ export class SlurmExecutor implements Executor {
     await Deno.writeTextFile(specFile, JSON.stringify(job.spec));
     const env = Object.entries(stageEnv(job)).map(([k, v]) => `${k}=${v}`);
     const offset = await sizeOf(job.logPath);
+    // Before submitting: a Ctrl-C while sbatch runs then still cancels the job it submits.
+    const poller = this.#pollerFor(hooks.signal);
     let submitted;
     try {
       submitted = await submitJob({
@@ -69,7 +71,6 @@ export class SlurmExecutor implements Executor {
     }
     hooks.onLog(`submitted as slurm job ${submitted.jobId} (${submitted.jobName})`);
     const output = new ChildOutput(hooks);
-    const poller = this.#pollerFor(hooks.signal);
     let ending = false;
     const tail = new LogTail(job.logPath, offset, (line) => {
       output.line(line);
@@ -79,10 +80,11 @@ export class SlurmExecutor implements Executor {
         poller.nudge();
       }
     });
-    const timer = setInterval(() => void tail.read(), this.#o.tailIntervalMs ?? 250);
+    // A failed read is retried at the next tick; the final read after the job ended reports.
+    const timer = setInterval(() => tail.read().catch(() => {}), this.#o.tailIntervalMs ?? 250);
     try {
       const outcome = await poller.watch(submitted);
-      await tail.read(true);
+      await tail.read(true).catch(() => {}); // the log is for the view; the outcome is squeue's
       if (outcome.ok) return { ok: true };
       if (hooks.signal.aborted) return { ok: false, error: `cancelled (${outcome.message})` };
       return {
