@@ -207,17 +207,20 @@ Deno.test({
 });
 
 Deno.test({
-  name: "slurm executor: a config's executor block picks it; --executor on the command line wins",
+  name:
+    "slurm executor: a config's executor block picks it (progress shows); --executor on the command line wins",
   ignore,
 }, async () => {
   const p = await TestProject.create({
     "blk.yaml": "executor: { name: slurm, poll: { min: 0.1 } }\n" +
-      "stages:\n  a:\n    uses: eng_source\n    with: { value: 3 }\n",
+      "stages:\n  a:\n    uses: eng_source\n    with: { value: 3, sleep_ms: 500 }\n",
   });
   try {
     const byConfig = await p.cli("run", "configs/blk.yaml", "--force");
     assert.equal(byConfig.code, 0, byConfig.stderr);
     assert.match(byConfig.stderr, /a \| submitted as slurm job \d+/);
+    // Progress from the job's log reaches the view as it does from a local subprocess.
+    assert.match(byConfig.stderr, /a: 10\/10 \(100%\) step 10\/10/);
     const byCli = await p.cli("run", "configs/blk.yaml", "--force", "--executor", "local");
     assert.equal(byCli.code, 0, byCli.stderr);
     assert.equal(byCli.summary?.ran, 1);
