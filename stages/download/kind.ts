@@ -42,7 +42,8 @@ export const kind: StageKind<DownloadParams> = {
   permissions(params) {
     const sources = params.sources.map(parseSource);
     return {
-      net: sources.some((source) => source.type === "http"),
+      // Only the hosts of its http(s) sources (host:port as in the URL).
+      net: [...new Set(sources.flatMap((s) => s.type === "http" ? [new URL(s.url).host] : []))],
       read: sources.flatMap((source) => source.type === "dir" ? [source.dir] : []),
     };
   },

@@ -38,8 +38,8 @@ async function initWasm(): Promise<string> {
   return "wasm";
 }
 
-async function initBlas(threads: number): Promise<string> {
-  registerBlasBackend(openBlas({ threads }));
+async function initBlas(library: string, threads: number): Promise<string> {
+  registerBlasBackend(openBlas({ library, threads }));
   if (!(await tf.setBackend(BLAS_BACKEND))) throw new Error("tfjs blas backend failed to start");
   return BLAS_BACKEND;
 }
@@ -61,7 +61,7 @@ export async function initBackend(name: BackendName): Promise<string> {
     case "auto":
     case "blas": {
       const probe = probeBackend(name);
-      if (probe.backend === "blas") return await initBlas(probe.threads!);
+      if (probe.backend === "blas") return await initBlas(probe.path!, probe.threads!);
       if (probe.notice) console.error(probe.notice);
       return await initWasm();
     }
