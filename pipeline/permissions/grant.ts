@@ -2,7 +2,8 @@
  * What one stage subprocess is granted: the resolved, least-privilege permission set the engine
  * computes from the stage's module graph, its input and output dirs, its kind's declaration and
  * the config's opt-in (`allow:`). Executors turn it into flags (`denoFlags`); nothing else about
- * the stage's environment is inherited from the engine.
+ * the stage's environment is inherited from the engine. No stage gets `--allow-sys`: tfjs (cpu,
+ * wasm, blas) and the stages' own code were measured to need none.
  *
  * @module
  */
@@ -21,19 +22,11 @@ export interface StageGrant {
   write: string[];
   /** The whole environment of the subprocess; `--allow-env` is scoped to its names. */
   env: Record<string, string>;
-  /** `--allow-sys` names (what tfjs and node:os ask for). */
-  sys: string[];
   /** `host` or `host:port` entries for `--allow-net` (`*` = any, opted in); empty = none. */
   net: string[];
   /** Absolute library paths for `--allow-ffi` (`*` = any, opted in); empty = no FFI. */
   ffi: string[];
 }
-
-/**
- * System information a stage may query: the CPU count and OS release that tfjs and Deno's
- * `node:os` read while loading; nothing that identifies the machine or its users.
- */
-export const STAGE_SYS = ["cpus", "osRelease"] as const;
 
 /** The environment every stage gets (its values computed by the engine, never inherited). */
 function baseEnv(tmpDir: string): Record<string, string> {
@@ -79,7 +72,6 @@ export function stageGrant(o: GrantOptions): StageGrant {
     read: [...new Set(read)],
     write: [o.outDir, o.stateDir, o.tmpDir],
     env: { ...baseEnv(o.tmpDir), ...(o.declared.env ?? {}) },
-    sys: [...STAGE_SYS],
     net: Array.isArray(o.declared.net) ? [...o.declared.net] : [],
     ffi: Array.isArray(o.declared.ffi) ? [...o.declared.ffi] : [],
   };
@@ -110,7 +102,6 @@ export function denoFlags(grant: StageGrant): string[] {
     `--allow-read=${grant.read.join(",")}`,
     `--allow-write=${grant.write.join(",")}`,
     `--allow-env=${Object.keys(grant.env).join(",")}`,
-    `--allow-sys=${grant.sys.join(",")}`,
   ];
   const scoped = (name: string, list: string[]) =>
     list.includes("*") ? `--allow-${name}` : `--allow-${name}=${list.join(",")}`;

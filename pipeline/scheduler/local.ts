@@ -26,14 +26,10 @@ async function runStage(req: RunRequest): Promise<JobOutcome> {
   const log = await Deno.open(req.logPath, { create: true, append: true });
   const encoder = new TextEncoder();
   const writeLog = (line: string) => log.writeSync(encoder.encode(line + "\n"));
+  const flags = denoFlags(req.grant);
+  writeLog(`granted: ${flags.join(" ")} (environment: ${Object.keys(req.grant.env).join(", ")})`);
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      `--config=${engineHome}/deno.json`,
-      ...denoFlags(req.grant),
-      STAGE_MAIN,
-    ],
+    args: ["run", "--no-prompt", `--config=${engineHome}/deno.json`, ...flags, STAGE_MAIN],
     cwd: req.root,
     // Nothing of the engine's environment: only what the grant names.
     clearEnv: true,
