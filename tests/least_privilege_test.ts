@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TestProject } from "./fixtures/engine/project.ts";
+import { policyViolations, type StageAllow } from "../pipeline/permissions/policy.ts";
+import type { StagePermissions } from "../pipeline/stage_kind.ts";
 
 /** A source stage, and the hostile probe reading it. */
 function probeConfig(o: { reads: string[]; writes: string[]; port: number }): string {
@@ -101,4 +103,35 @@ Deno.test("least privilege: a malformed allow: is a config error naming the key"
   } finally {
     await p.dispose();
   }
+});
+
+Deno.test("least privilege policy: BLAS libraries, host lists and project or dataset paths pass; other libraries, unscoped net/ffi and outside paths need allow:", () => {
+  const root = "/work/project";
+  const keys = (declared: StagePermissions, allow?: StageAllow) =>
+    policyViolations(declared, { root, allow }).map((v) => v.key);
+  assert.deepEqual(
+    keys({
+      ffi: ["/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblasp-r0.3.21.so"],
+      net: ["github.com"],
+      read: ["/work/project/data", "/usr/share/datasets/fashion-mnist"],
+    }),
+    [],
+  );
+  assert.deepEqual(keys({ ffi: ["/lib/x86_64-linux-gnu/libc.so.6"] }), ["allow.ffi"]);
+  assert.deepEqual(keys({ ffi: ["libopenblas.so.0"] }), ["allow.ffi"], "a soname is not a path");
+  assert.deepEqual(keys({ ffi: true, net: true, read: ["/", "/work/other"] }), [
+    "allow.net",
+    "allow.ffi",
+    "allow.read",
+    "allow.read",
+  ]);
+  assert.deepEqual(keys({ read: ["/work/project/../other"] }), ["allow.read"]);
+  assert.deepEqual(
+    keys({ ffi: ["/opt/libfoo.so"], net: true, read: ["/srv/data/x"] }, {
+      ffi: ["/opt/libfoo.so"],
+      net: true,
+      read: ["/srv/data"],
+    }),
+    [],
+  );
 });
