@@ -49,7 +49,7 @@ export interface GrantOptions {
   outDir: string;
   stateDir: string;
   tmpDir: string;
-  /** What the kind declares (already checked against the policy). */
+  /** What the kind declares (already checked against the policy and the config's opt-in). */
   declared: StagePermissions;
 }
 
@@ -72,9 +72,14 @@ export function stageGrant(o: GrantOptions): StageGrant {
     read: [...new Set(read)],
     write: [o.outDir, o.stateDir, o.tmpDir],
     env: { ...baseEnv(o.tmpDir), ...(o.declared.env ?? {}) },
-    net: Array.isArray(o.declared.net) ? [...o.declared.net] : [],
-    ffi: Array.isArray(o.declared.ffi) ? [...o.declared.ffi] : [],
+    net: scopedList(o.declared.net),
+    ffi: scopedList(o.declared.ffi),
   };
+}
+
+/** A declared `true` (opted in) as `["*"]`, a list as it is, nothing as `[]`. */
+function scopedList(declared: boolean | string[] | undefined): string[] {
+  return declared === true ? ["*"] : Array.isArray(declared) ? [...declared] : [];
 }
 
 /** The absolute path of a module label (see `ModuleGraphs`). */
@@ -86,7 +91,7 @@ function modulePath(root: string, label: string): string {
 /** The `node_modules` dirs of the npm packages a stage's graph resolves to. */
 function npmDirs(npm: Record<string, string>): string[] {
   const nodeModules = join(engineHome, "node_modules");
-  const dirs = [join(nodeModules, ".deno", ".setup-cache.bin")];
+  const dirs: string[] = [];
   for (const [name, versions] of Object.entries(npm)) {
     dirs.push(join(nodeModules, name));
     for (const version of versions.split(",")) {
@@ -110,23 +115,14 @@ export function denoFlags(grant: StageGrant): string[] {
   return flags;
 }
 
-/** Options of {@link resolveStageGrant}. */
-export interface ResolveOptions {
-  /** The project root (the policy's "inside the project"). */
-  root: string;
-  /** The stage's fingerprint: its code labels, npm versions and resolved runtime. */
+/** Options of {@link resolveStageGrant}: the stage's dirs and declaration, and its graphs. */
+export interface ResolveOptions extends Omit<GrantOptions, "code" | "entry" | "npm"> {
+  /** The stage's fingerprint: its code labels and npm versions. */
   fingerprint: { code: Record<string, string>; npm: Record<string, string> };
-  /** The kind's declaration for the stage's params and resolved runtime. */
-  declared: StagePermissions;
   /** The config's opt-in. */
   allow?: StageAllow;
   /** Module graphs (for the entry point's own modules). */
   graphs: ModuleGraphs;
-  /** Materialised input dirs, and the stage's own dirs. */
-  inputs: string[];
-  outDir: string;
-  stateDir: string;
-  tmpDir: string;
 }
 
 /**
@@ -137,21 +133,10 @@ export async function resolveStageGrant(stage: string, o: ResolveOptions): Promi
   const violation = policyViolations(o.declared, { root: o.root, allow: o.allow })[0];
   if (violation) throw new Error(describeViolation(stage, violation));
   const entry = await o.graphs.of([STAGE_MAIN]);
-  const declared = { ...o.declared };
-  if (declared.net === true) declared.net = [];
-  return {
-    ...stageGrant({
-      root: o.root,
-      code: Object.keys(o.fingerprint.code),
-      entry: Object.keys(entry.modules),
-      npm: { ...entry.npm, ...o.fingerprint.npm },
-      inputs: o.inputs,
-      outDir: o.outDir,
-      stateDir: o.stateDir,
-      tmpDir: o.tmpDir,
-      declared,
-    }),
-    ...(o.declared.net === true ? { net: ["*"] } : {}),
-    ...(o.declared.ffi === true ? { ffi: ["*"] } : {}),
-  };
+  return stageGrant({
+    ...o,
+    code: Object.keys(o.fingerprint.code),
+    entry: Object.keys(entry.modules),
+    npm: { ...entry.npm, ...o.fingerprint.npm },
+  });
 }
