@@ -37,10 +37,22 @@ export function resolvedBackend(params: { backend: z.infer<typeof backendParam> 
 const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864";
 
 /**
- * Idle OpenBLAS workers sleep after 2^4 cycles instead of spinning on the second core
- * (see `blas/openblas.ts`); a value already in the engine's environment is not inherited.
+ * OpenBLAS settings passed on from the engine's environment when set there: they choose the
+ * kernels (`OPENBLAS_CORETYPE`, `OPENBLAS_L2_SIZE`) and so the bits, and the engine's `runtime()`
+ * probe (whose config string is in the cache key) saw them too. Idle workers sleep after 2^4
+ * cycles unless `OPENBLAS_THREAD_TIMEOUT` says otherwise (see `blas/openblas.ts`).
  */
+const OPENBLAS_SETTINGS = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_THREAD_TIMEOUT"];
 const OPENBLAS_THREAD_TIMEOUT = "4";
+
+/** The {@link OPENBLAS_SETTINGS} set in this process's environment. */
+function openBlasSettings(): Record<string, string> {
+  const set = OPENBLAS_SETTINGS.map((name) => [name, Deno.env.get(name)] as const);
+  return Object.fromEntries(set.filter(([, value]) => value !== undefined)) as Record<
+    string,
+    string
+  >;
+}
 
 /**
  * FFI of exactly the library the runtime resolved, only when the resolved backend is `blas`,
@@ -58,6 +70,7 @@ export function backendPermissions(
       [BLAS_LIBRARY_VARIABLE]: library,
       GLIBC_TUNABLES: MALLOC_TUNABLES,
       OPENBLAS_THREAD_TIMEOUT,
+      ...openBlasSettings(),
     },
   };
 }
