@@ -88,6 +88,28 @@ for (
   });
 }
 
+Deno.test("least privilege: allow: {env: [NAME]} passes that one variable of the engine's environment, and no other", async () => {
+  const p = await TestProject.create({});
+  try {
+    const config = probeConfig({ reads: [], writes: [], port: 0 }) +
+      "    allow: {env: [PROBE_SECRET]}\n";
+    await p.write("configs/opted.yaml", config);
+    const r = await p.cliWithEnv(
+      { PROBE_SECRET: "s3cret-value", OTHER_SECRET: "x" },
+      "run",
+      "configs/opted.yaml",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const { attempts } = JSON.parse(
+      await Deno.readTextFile(p.path("artifacts/out/opted/probe/attempts.json")),
+    );
+    assert.equal(attempts["env PROBE_SECRET"], 'allowed: "s3cret-value"');
+    assert.equal(attempts["env (whole)"], "denied");
+  } finally {
+    await p.dispose();
+  }
+});
+
 Deno.test("least privilege: a malformed allow: is a config error naming the key", async () => {
   const p = await TestProject.create({});
   try {

@@ -5,7 +5,7 @@
  * ```yaml
  * probe:
  *   uses: probe
- *   allow: {read: ["/srv/data"], net: true, ffi: ["/opt/lib/libfoo.so"]}
+ *   allow: {read: ["/srv/data"], net: true, ffi: ["/opt/lib/libfoo.so"], env: [HF_TOKEN]}
  * ```
  *
  * @module
@@ -20,7 +20,8 @@ export interface AllowProblem {
   problem: string;
 }
 
-const ALLOW_KEYS = ["net", "ffi", "read"];
+const ALLOW_KEYS = ["net", "ffi", "read", "env"];
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** Validates a stage's raw `allow:` value; returns it typed, or the first problem. */
 export function parseAllow(raw: unknown): { allow?: StageAllow; problem?: AllowProblem } {
@@ -37,7 +38,10 @@ export function parseAllow(raw: unknown): { allow?: StageAllow; problem?: AllowP
   for (const key of Object.keys(o)) {
     if (!ALLOW_KEYS.includes(key)) {
       return {
-        problem: { path: [key], problem: `unknown allow key "${key}"; expected net, ffi or read` },
+        problem: {
+          path: [key],
+          problem: `unknown allow key "${key}"; expected net, ffi, read or env`,
+        },
       };
     }
   }
@@ -56,6 +60,18 @@ export function parseAllow(raw: unknown): { allow?: StageAllow; problem?: AllowP
   if (o.read !== undefined) {
     const problem = paths("read", o.read);
     if (problem) return { problem };
+  }
+  const names = o.env;
+  if (
+    names !== undefined &&
+    (!Array.isArray(names) || names.some((n) => typeof n !== "string" || !ENV_NAME.test(n)))
+  ) {
+    return {
+      problem: {
+        path: ["env"],
+        problem: `found ${show(names)}; expected a list of variable names`,
+      },
+    };
   }
   return { allow: o as StageAllow };
 }

@@ -119,7 +119,7 @@ export function denoFlags(grant: StageGrant): string[] {
 export interface ResolveOptions extends Omit<GrantOptions, "code" | "entry" | "npm"> {
   /** The stage's fingerprint: its code labels and npm versions. */
   fingerprint: { code: Record<string, string>; npm: Record<string, string> };
-  /** The config's opt-in. */
+  /** The config's opt-in (`allow.env` names are passed on from the engine's environment). */
   allow?: StageAllow;
   /** Module graphs (for the entry point's own modules). */
   graphs: ModuleGraphs;
@@ -133,8 +133,14 @@ export async function resolveStageGrant(stage: string, o: ResolveOptions): Promi
   const violation = policyViolations(o.declared, { root: o.root, allow: o.allow })[0];
   if (violation) throw new Error(describeViolation(stage, violation));
   const entry = await o.graphs.of([STAGE_MAIN]);
+  const passed = (o.allow?.env ?? []).flatMap((name) => {
+    const value = Deno.env.get(name);
+    return value === undefined ? [] : [[name, value] as const];
+  });
+  const env = { ...o.declared.env, ...Object.fromEntries(passed) };
   return stageGrant({
     ...o,
+    declared: { ...o.declared, env },
     code: Object.keys(o.fingerprint.code),
     entry: Object.keys(entry.modules),
     npm: { ...entry.npm, ...o.fingerprint.npm },

@@ -9,6 +9,7 @@
  * Anything else (unscoped network `net: true`, unscoped FFI `ffi: true`, any other library, a
  * read path elsewhere such as `/`) is refused unless the stage's `allow:` in the config names
  * it: `allow: {net: true}`, `allow: {ffi: [/path/lib.so]}` (or `true`), `allow: {read: [/path]}`.
+ * The caller's own environment reaches a stage only by name through `allow: {env: [NAME]}`.
  *
  * @module
  */
@@ -29,6 +30,8 @@ export interface StageAllow {
   ffi?: boolean | string[];
   /** These extra paths (a declared read path must be one of them or inside one). */
   read?: string[];
+  /** Variables of the engine's environment passed on to the stage (when set there). */
+  env?: string[];
 }
 
 /** One permission the policy refuses, with the `allow:` key that would grant it. */
