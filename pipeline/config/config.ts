@@ -14,6 +14,8 @@ import { type ExecutorConfig, parseExecutorBlock } from "./executor.ts";
 import { topoOrder } from "./graph.ts";
 import { validateParams } from "./params.ts";
 import { stageResources } from "./resources.ts";
+import { parseAllow } from "./allow.ts";
+import { describeViolation, policyViolations, type StageAllow } from "../permissions/policy.ts";
 import { parseSet } from "./set.ts";
 import { type ConfigSource, readConfigSource } from "./source.ts";
 
@@ -35,6 +37,8 @@ export interface StageSpec {
   kindDir: string;
   /** The kind's default resources with the config's `resources:` on top (never keyed). */
   resources: Resources;
+  /** The config's opt-in to permissions beyond the engine's policy (`allow:`). */
+  allow?: StageAllow;
 }
 
 /** A validated pipeline config. */
@@ -62,7 +66,7 @@ export interface LoadOptions {
 }
 
 const TOP_KEYS = ["stages", "description", "extends", "executor"];
-const STAGE_KEYS = ["uses", "needs", "with", "resources"];
+const STAGE_KEYS = ["uses", "needs", "with", "allow", "resources"];
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../../stages", import.meta.url));
 
@@ -152,8 +156,15 @@ async function checkStage(
   const { kind, kindDir, uses } = await kinds.load(src, name, raw.uses);
   const needs = checkNeeds(src, name, raw.needs, kind, uses, names);
   const params = validateParams(src, name, uses, kind.params, raw.with ?? {});
+  const { allow, problem } = parseAllow(raw.allow);
+  if (problem) fail(src, [...at, "allow", ...problem.path], problem.problem);
+  const violation = policyViolations(kind.permissions?.(params) ?? {}, {
+    root: resolve(kinds.root, ".."),
+    allow,
+  })[0];
+  if (violation) fail(src, at, describeViolation(name, violation));
   const resources = stageResources({ src, stage: name, raw: raw.resources, kind, kindDir, params });
-  return { name, uses, needs, params, kind, kindDir, resources };
+  return { name, uses, needs, params, kind, kindDir, allow, resources };
 }
 
 function checkNeeds(

@@ -1,14 +1,14 @@
 /**
- * Runs one stage in its own Deno subprocess with only the permissions its kind declares:
- * read the project (and the engine's code), write its out, state and temp dirs, and net/ffi
- * only when declared. Streams its progress and log lines back, keeps its log file, and kills
+ * Runs one stage in its own Deno subprocess with only what its grant names
+ * (`pipeline/permissions/grant.ts`): read its code and inputs, write its out, state and temp
+ * dirs, the environment the engine builds, and scoped net/ffi only when declared. Streams its progress and log lines back, keeps its log file, and kills
  * it on cancel. A crashing stage only fails its own run.
  *
  * @module
  */
 import { ChildOutput } from "./child_output.ts";
 import type { Executor, JobHooks, JobOutcome, StageJob } from "./executor.ts";
-import { stageCommand, stageEnv } from "./stage_command.ts";
+import { grantLine, stageCommand } from "./stage_command.ts";
 
 /** Everything a local run of one stage gets. */
 type RunRequest = StageJob & JobHooks;
@@ -25,11 +25,14 @@ async function runStage(req: RunRequest): Promise<JobOutcome> {
   const log = await Deno.open(req.logPath, { create: true, append: true });
   const encoder = new TextEncoder();
   const writeLog = (line: string) => log.writeSync(encoder.encode(line + "\n"));
+  writeLog(grantLine(req.grant));
   const [program, ...args] = stageCommand(req);
   const child = new Deno.Command(program, {
     args,
     cwd: req.root,
-    env: stageEnv(req),
+    // Nothing of the engine's environment: only what the grant names.
+    clearEnv: true,
+    env: req.grant.env,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

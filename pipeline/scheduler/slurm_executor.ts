@@ -1,6 +1,6 @@
 /**
  * The `slurm` executor: each ready stage becomes one batch job running the same stage entry
- * point as the local executor (same command, same Deno permissions), submitted with
+ * point as the local executor (same command, same grant and environment), submitted with
  * `sbatch --parsable` under the run's job name, with `--output` appending to the stage's log in
  * `artifacts/logs/`, the project root as working directory and the stage's resources. One
  * `RunPoller` follows all of the run's jobs; while a job runs its log is tailed, so the stage's
@@ -12,7 +12,7 @@
 import { join } from "node:path";
 import { ChildOutput } from "./child_output.ts";
 import type { Executor, JobHooks, JobOutcome, StageJob } from "./executor.ts";
-import { stageCommand, stageEnv } from "./stage_command.ts";
+import { grantLine, stageCommand } from "./stage_command.ts";
 import {
   type PollerOptions,
   type Resources,
@@ -50,7 +50,9 @@ export class SlurmExecutor implements Executor {
     if (hooks.signal.aborted) return { ok: false, error: "cancelled" };
     const specFile = join(job.tmpDir, "stage-spec.json");
     await Deno.writeTextFile(specFile, JSON.stringify(job.spec));
-    const env = Object.entries(stageEnv(job)).map(([k, v]) => `${k}=${v}`);
+    // As locally: nothing of the engine's environment (which sbatch exports), only the grant's.
+    const env = Object.entries(job.grant.env).map(([k, v]) => `${k}=${v}`);
+    await Deno.writeTextFile(job.logPath, grantLine(job.grant) + "\n", { append: true });
     const offset = await sizeOf(job.logPath);
     // Before submitting: a Ctrl-C while sbatch runs then still cancels the job it submits.
     const poller = this.#pollerFor(hooks.signal);
@@ -58,7 +60,7 @@ export class SlurmExecutor implements Executor {
     try {
       submitted = await submitJob({
         runId: this.runId,
-        command: ["env", ...env, ...stageCommand(job, { specFile })],
+        command: ["env", "-i", ...env, ...stageCommand(job, { specFile })],
         chdir: job.root,
         logPath: job.logPath,
         appendLog: true,

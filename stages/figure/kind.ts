@@ -34,8 +34,7 @@ export const kind: StageKind<FigureParams> = {
     evaluation: { description: "evaluate output: metrics.json" },
   },
   outputs: () => ["figure.png", "figure.svg"],
-  // resvg-js is a native Node addon: loading it needs FFI whatever the tfjs backend.
-  permissions: (params) => ({ ...backendPermissions(params), ffi: true }),
+  permissions: backendPermissions,
   runtime: resolvedBackend,
   /** Default resources (renders one figure); a config's `resources:` overrides them. */
   resources: () => ({ cpus: 1, mem: "2G", time: "15m" }),
