@@ -269,7 +269,7 @@ Deno.test("loadPipeline: an unknown stage key is an error suggesting the closest
     key: "stages.src.width",
     says: [
       'unknown stage key "width"',
-      "expected one of: uses, needs, with, resources",
+      "expected one of: uses, needs, with, allow, resources",
       'did you mean "with"',
     ],
   });
