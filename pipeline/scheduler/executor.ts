@@ -19,7 +19,7 @@ export interface StageJob {
   uses: string;
   /** The stage's cache key. */
   key: string;
-  /** What the stage entry point reads from stdin. */
+  /** What the stage entry point reads (from stdin locally, from a file in a batch job). */
   spec: ChildSpec;
   /** The Deno permissions the kind declares. */
   permissions: StagePermissions;
