@@ -54,7 +54,7 @@ Deno.test("cli: exp run keeps a variant beside the config; params diff and metri
     assert.equal(unknown.code, 2);
     assert.match(
       unknown.stderr,
-      /"nope" is neither a config file nor an experiment \(experiments: s4\)/,
+      /"nope" is neither a config file nor an experiment \(configs: configs\/six\.yaml; experiments: s4\)/,
     );
   } finally {
     await p.dispose();

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { projectRelative } from "../../config/experiments.ts";
 import { UsageError } from "../../config/usage_error.ts";
 import { changedOutputs, DEFAULT_TOLERANCE, metricDrifts } from "../../store/lock_drift.ts";
-import { lockPathFor, readLock } from "../../store/lockfile.ts";
+import { readLock } from "../../store/lockfile.ts";
 import { diffTable } from "../diff_table.ts";
 import { runConfig } from "../run_config.ts";
 import {
@@ -16,7 +16,7 @@ import {
   type ExecOptions,
   execOptions,
   layoutFrom,
-  load,
+  loadTarget,
   nonNegative,
 } from "../options.ts";
 
@@ -28,7 +28,7 @@ export function registerCheck(root: Command): void {
         "regenerate a config and compare its metrics with its committed lock file " +
           "(cached stages count as regenerated; add --force to recompute every stage)",
       )
-      .argument("[config]", "config file", DEFAULT_CONFIG)
+      .argument("[config]", "config file or experiment name", DEFAULT_CONFIG)
       .option(
         "--tolerance <rel>",
         "allowed relative difference |a-b|/max(|a|,|b|) per number (timing keys are skipped)",
@@ -39,8 +39,8 @@ export function registerCheck(root: Command): void {
   ).action(async (config: string, opts: ExecOptions & { tolerance: number }, cmd: Command) => {
     checkForceArg(opts.force);
     const layout = layoutFrom(cmd);
-    const p = await load(layout, config, opts.set);
-    const lockPath = lockPathFor(p.path);
+    const { pipeline: p, target, publishAs } = await loadTarget(layout, config, opts.set);
+    const lockPath = target.lock;
     const locked = await readLock(lockPath);
     if (!locked) {
       throw new UsageError(
@@ -50,7 +50,7 @@ export function registerCheck(root: Command): void {
     const { report, code } = await runConfig({
       layout,
       pipeline: p,
-      publishAs: p.name,
+      publishAs,
       lock: { path: lockPath, mode: "read-only" },
       cli: opts,
     });

@@ -16,7 +16,7 @@ export function registerStatus(root: Command): void {
   root.command("status")
     .description("say for each stage whether it is up to date or stale, and exactly why")
     .argument("[config]", "config file or experiment name", DEFAULT_CONFIG)
-    .option("--set <key=value>", "as for run (repeatable)", collect, [])
+    .option("-S, --set <key=value>", "as for run (repeatable)", collect, [])
     .option("--json", "print the verdicts and typed reasons as JSON on stdout")
     .action(async (config: string, opts: { set: string[]; json?: boolean }, cmd: Command) => {
       const layout = layoutFrom(cmd);
