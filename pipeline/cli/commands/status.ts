@@ -1,5 +1,6 @@
 /**
- * `status [config|experiment]`: each stage up to date or stale and why (`--json` too).
+ * `status [config|experiment]`: each stage up to date or stale and why (`--json` too);
+ * `--quiet` prints nothing and exits 1 when anything is stale (0 when all is up to date).
  *
  * @module
  */
@@ -9,7 +10,7 @@ import { projectRelative, resolveTarget } from "../../config/experiments.ts";
 import { planPipeline } from "../../rebuilder/plan.ts";
 import { readLock } from "../../store/lockfile.ts";
 import { collect, DEFAULT_CONFIG, layoutFrom } from "../options.ts";
-import { planJson, planText } from "../plan_view.ts";
+import { planJson, planText, staleCount } from "../plan_view.ts";
 
 /** Adds the command to the program. */
 export function registerStatus(root: Command): void {
@@ -18,7 +19,12 @@ export function registerStatus(root: Command): void {
     .argument("[config]", "config file or experiment name", DEFAULT_CONFIG)
     .option("-S, --set <key=value>", "as for run (repeatable)", collect, [])
     .option("--json", "print the verdicts and typed reasons as JSON on stdout")
-    .action(async (config: string, opts: { set: string[]; json?: boolean }, cmd: Command) => {
+    .option("-q, --quiet", "print nothing; exit 1 when any stage is stale, 0 when none is")
+    .action(async (
+      config: string,
+      opts: { set: string[]; json?: boolean; quiet?: boolean },
+      cmd: Command,
+    ) => {
       const layout = layoutFrom(cmd);
       const target = await resolveTarget(layout, config);
       const p = await loadPipeline(target.config, {
@@ -26,12 +32,16 @@ export function registerStatus(root: Command): void {
         stagesRoot: layout.stages,
       });
       const plans = await planPipeline({ pipeline: p, layout, lock: await readLock(target.lock) });
+      const stale = plans.filter((x) => x.freshness.state === "stale").length;
+      if (opts.quiet) {
+        Deno.exitCode = stale ? 1 : 0;
+        return;
+      }
       if (opts.json) {
         console.log(JSON.stringify(planJson(plans, projectRelative(layout, p.path)), null, 2));
         return;
       }
       for (const line of planText(plans, "status")) console.log(line);
-      const stale = plans.filter((x) => x.freshness.state === "stale").length;
-      console.log(`${plans.length - stale} up to date, ${stale} stale`);
+      console.log(`${plans.length - stale} up to date, ${staleCount(plans)}`);
     });
 }
