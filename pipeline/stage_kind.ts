@@ -61,6 +61,12 @@ export interface StageKind<P> {
    * manifests, lock files and provenance still record them.
    */
   keyNeutralParams?: string[];
+  /**
+   * What the end of a run shows of this stage, above the summary line: `metrics`, dotted keys
+   * into its `metrics.json` (e.g. `test_mse`), and `files`, declared outputs worth opening
+   * (e.g. `report.html`), by their published path.
+   */
+  headline?: { metrics?: string[]; files?: string[] };
   /** Permissions the subprocess gets. Read/write of its own dirs are always granted. */
   permissions?(params: P): StagePermissions;
   /**

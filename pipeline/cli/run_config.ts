@@ -1,7 +1,8 @@
 /**
  * Running a config from the command line: `--dry-run` prints the plan; otherwise take the
  * repository lock, run with Ctrl-C handling, render the events on the terminal and print the
- * failures, the `--json` report and the summary line.
+ * failures, the `--json` report and the end of the run (`run_end.ts`: headline numbers,
+ * report path, wall time, the summary line).
  *
  * @module
  */
@@ -10,17 +11,13 @@ import { projectRelative } from "../config/experiments.ts";
 import { UsageError } from "../config/usage_error.ts";
 import { planPipeline } from "../rebuilder/plan.ts";
 import { runPipeline, type RunReport } from "../rebuilder/rebuild.ts";
-import type { Layout } from "../store/layout.ts";
+import { type Layout, stageLogPath } from "../store/layout.ts";
 import { readLock } from "../store/lockfile.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
 import type { ExecOptions } from "./options.ts";
 import { planText } from "./plan_view.ts";
+import { runEndLines } from "./run_end.ts";
 import { createView, viewSink } from "./view.ts";
-
-/** The final summary line of every run. */
-function summaryLine(r: Pick<RunReport, "ran" | "cached" | "failed">): string {
-  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed`;
-}
 
 /** What to run and which lock file goes with it. */
 export interface RunConfigOptions {
@@ -38,6 +35,7 @@ export interface RunConfigOptions {
 export async function runConfig(
   o: RunConfigOptions,
 ): Promise<{ report?: RunReport; code: number }> {
+  const started = performance.now();
   const { layout, pipeline, publishAs, cli: opts } = o;
   const lockPath = o.lock.path;
   const names = pipeline.stages.map((s) => s.name);
@@ -91,19 +89,28 @@ export async function runConfig(
     Deno.removeSignalListener("SIGINT", onInterrupt);
     Deno.removeSignalListener("SIGTERM", onInterrupt);
   }
-  printFailures(layout, report);
+  printFailures(layout, report, publishAs);
   if (opts.json) console.log(JSON.stringify(report, null, 2));
-  const line = summaryLine(report);
-  if (opts.json) console.error(line);
-  else console.log(line);
+  const end = runEndLines({
+    layout,
+    pipeline,
+    report,
+    publishAs,
+    seconds: (performance.now() - started) / 1000,
+    interrupted: controller.signal.aborted,
+    command: `bin/pipeline ${Deno.args.join(" ")}`,
+  });
+  for (const line of end) (opts.json ? console.error : console.log)(line);
   const code = controller.signal.aborted ? 130 : report.failed + report.skipped > 0 ? 1 : 0;
   return { report, code };
 }
 
 /** Each failed stage's error (cut to 6 lines), its log, a permission hint; the skipped ones. */
-function printFailures(layout: Layout, report: RunReport): void {
+function printFailures(layout: Layout, report: RunReport, publishAs: string): void {
   for (const s of report.stages.filter((s) => s.status === "failed")) {
-    const log = s.key ? ` (log: ${projectRelative(layout, `${layout.logs}/${s.key}.log`)})` : "";
+    const log = s.key
+      ? ` (log: ${projectRelative(layout, stageLogPath(layout, publishAs, s.stage))})`
+      : "";
     const lines = (s.error ?? "").split("\n");
     const shown = lines.length > 6
       ? [...lines.slice(0, 6), `    … ${lines.length - 6} more lines`]
