@@ -16,6 +16,7 @@ import { readLock } from "../store/lockfile.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
 import type { ExecOptions } from "./options.ts";
 import { planText } from "./plan_view.ts";
+import { currentLockPath, saveLock } from "./lock_travel.ts";
 import { runEndLines } from "./run_end.ts";
 import { createView, viewSink } from "./view.ts";
 
@@ -25,7 +26,11 @@ export interface RunConfigOptions {
   pipeline: Pipeline;
   /** Outputs are published under `artifacts/out/<publishAs>/`. */
   publishAs: string;
-  /** The lock file: read for reasons, and rewritten after a successful run unless read-only. */
+  /**
+   * The lock file: read for reasons, and after a successful run (unless read-only) rewritten,
+   * or, when only the machine differs from it, kept beside this machine's lock
+   * (`lock_travel.ts`).
+   */
   lock: { path: string; mode: "write" | "read-only" };
   /** The command-line options. */
   cli: ExecOptions;
@@ -37,7 +42,7 @@ export async function runConfig(
 ): Promise<{ report?: RunReport; code: number }> {
   const started = performance.now();
   const { layout, pipeline, publishAs, cli: opts } = o;
-  const lockPath = o.lock.path;
+  const lockPath = await currentLockPath(layout, o.lock.path, publishAs);
   const names = pipeline.stages.map((s) => s.name);
   if (typeof opts.force === "string" && !names.includes(opts.force)) {
     throw new UsageError(
@@ -78,7 +83,7 @@ export async function runConfig(
       layout,
       publishAs,
       lock: await readLock(lockPath),
-      writeLockTo: o.lock.mode === "write" ? lockPath : undefined,
+      writeLockTo: undefined, // saved below: the committed lock may be kept
       jobs: opts.jobs,
       force: opts.force,
       onEvent: viewSink(view),
@@ -88,6 +93,11 @@ export async function runConfig(
     view.close();
     Deno.removeSignalListener("SIGINT", onInterrupt);
     Deno.removeSignalListener("SIGTERM", onInterrupt);
+  }
+  if (o.lock.mode === "write" && report.lock) {
+    const saved = await saveLock({ layout, path: o.lock.path, publishAs, lock: report.lock });
+    report.lockPath = saved.path;
+    if (saved.note) console.error(saved.note);
   }
   printFailures(layout, report, publishAs);
   if (opts.json) console.log(JSON.stringify(report, null, 2));

@@ -10,6 +10,7 @@ import { projectRelative, resolveTarget } from "../../config/experiments.ts";
 import { planPipeline } from "../../rebuilder/plan.ts";
 import { readLock } from "../../store/lockfile.ts";
 import { collect, DEFAULT_CONFIG, layoutFrom } from "../options.ts";
+import { currentLockPath } from "../lock_travel.ts";
 import { planJson, planText, staleCount } from "../plan_view.ts";
 
 /** Adds the command to the program. */
@@ -31,7 +32,8 @@ export function registerStatus(root: Command): void {
         sets: [...target.sets, ...opts.set],
         stagesRoot: layout.stages,
       });
-      const plans = await planPipeline({ pipeline: p, layout, lock: await readLock(target.lock) });
+      const lockPath = await currentLockPath(layout, target.lock, target.experiment ?? p.name);
+      const plans = await planPipeline({ pipeline: p, layout, lock: await readLock(lockPath) });
       const stale = plans.filter((x) => x.freshness.state === "stale").length;
       if (opts.quiet) {
         Deno.exitCode = stale ? 1 : 0;
