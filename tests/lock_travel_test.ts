@@ -6,6 +6,8 @@
  * machine and runtime of both sides.
  */
 import assert from "node:assert/strict";
+import { onlyMachineDiffers } from "../pipeline/cli/lock_travel.ts";
+import { writeLock } from "../pipeline/store/lockfile.ts";
 import { TestProject, TIMED_STAGES } from "./fixtures/engine/project.ts";
 
 const CONFIG = "configs/timed.yaml";
@@ -111,5 +113,34 @@ Deno.test("lock travel: check compares with git's committed lock when the workin
     assert.match(bad.stdout, /m\.sum/);
   } finally {
     await p.dispose();
+  }
+});
+
+Deno.test("lock travel: the same run written on another host leaves the lock file as it is", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "lock_travel_" });
+  try {
+    const path = `${dir}/x.lock.json`;
+    const machine = { host: "a", cpu: "Xeon", cores: 2, platform: "linux-x86_64", deno: "2.9.6" };
+    const lock = {
+      machine,
+      config: "configs/x.yaml",
+      digest: "d",
+      versions: { deno: "2.9.6" },
+      stages: {
+        s: { uses: "k", key: "k1", params: {}, codeDigest: "c", runtime: {}, outputs: { f: "1" } },
+      },
+    };
+    assert.equal(await writeLock(path, lock), true);
+    const text = await Deno.readTextFile(path);
+    assert.equal(await writeLock(path, { ...lock, machine: { ...machine, host: "b" } }), false);
+    assert.equal(await Deno.readTextFile(path), text);
+    const other = structuredClone(lock);
+    other.stages.s.key = "k2";
+    assert.equal(onlyMachineDiffers(lock, other), true, "same recipe, other key: the machine");
+    other.stages.s.codeDigest = "c2";
+    assert.equal(onlyMachineDiffers(lock, other), false, "other code: a real change");
+    assert.equal(await writeLock(path, other), true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -23,7 +23,7 @@ import { canonicalJson } from "../../common/canonical_json.ts";
 import { runtimeChanges } from "../rebuilder/fingerprint.ts";
 import { describeReason } from "../rebuilder/reasons.ts";
 import type { Layout } from "../store/layout.ts";
-import { type LockFile, readLock, writeLock } from "../store/lockfile.ts";
+import { type LockFile, readLock, sameButMachine, writeLock } from "../store/lockfile.ts";
 
 /** `artifacts/locks/<name>.lock.json`: this machine's lock when the committed one is another's. */
 export function localLockPath(layout: Layout, publishAs: string): string {
@@ -83,20 +83,18 @@ export async function saveLock(o: {
 }): Promise<{ path: string; note?: string }> {
   const before = await readLock(o.path);
   const local = localLockPath(o.layout, o.publishAs);
-  if (
-    before && onlyMachineDiffers(before, o.lock) && canonicalJson(
-        { ...before, machine: undefined },
-      ) !== canonicalJson({ ...o.lock, machine: undefined })
-  ) {
+  if (before && onlyMachineDiffers(before, o.lock) && !sameButMachine(before, o.lock)) {
     await Deno.mkdir(join(local, ".."), { recursive: true });
     await writeLock(local, o.lock);
     const rel = (p: string) => relative(o.layout.root, p);
     const why = runtimeDifferences(before, o.lock);
     return {
       path: local,
-      note: `lock: kept ${rel(o.path)}: only the machine differs (${
-        why.join("; ") || "same runtime settings, other bytes"
-      }); this machine's run is recorded in ${rel(local)}`,
+      note:
+        `lock: kept ${rel(o.path)}: only the machine differs (${
+          why.join("; ") || "same runtime settings, other bytes"
+        }); this machine's run is recorded in ${rel(local)} (to commit it instead: ` +
+        `cp ${rel(local)} ${rel(o.path)})`,
     };
   }
   await writeLock(o.path, o.lock);

@@ -79,6 +79,11 @@ export async function readLock(path: string): Promise<LockFile | undefined> {
   } catch {
     return undefined;
   }
+  return parseLock(path, text);
+}
+
+/** The lock in `text` (read from `path`); a clear error when it is not JSON. */
+function parseLock(path: string, text: string): LockFile {
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -94,18 +99,13 @@ export async function writeLock(path: string, lock: LockFile): Promise<boolean> 
   const text = stableJsonText(lock);
   const old = await Deno.readTextFile(path).catch(() => undefined);
   if (old === text) return false;
-  if (old !== undefined && sameButMachine(old, lock)) return false;
+  if (old !== undefined && sameButMachine(parseLock(path, old), lock)) return false;
   await writeFileAtomic(path, text);
   return true;
 }
 
-/** True when the lock text `old` holds `lock` apart from the machine that wrote it. */
-function sameButMachine(old: string, lock: LockFile): boolean {
-  try {
-    const before = JSON.parse(old) as LockFile;
-    return stableJsonText({ ...before, machine: undefined }) ===
-      stableJsonText({ ...lock, machine: undefined });
-  } catch {
-    return false;
-  }
+/** True when two locks record the same run, whichever machine wrote each. */
+export function sameButMachine(a: LockFile, b: LockFile): boolean {
+  return stableJsonText({ ...a, machine: undefined }) ===
+    stableJsonText({ ...b, machine: undefined });
 }
