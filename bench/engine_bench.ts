@@ -207,7 +207,7 @@ try {
         stats(paper).min
       }, max ${stats(paper).max}; target ≤ 0.3 s: ${
         summary.paper_meets_target ? "met" : "NOT met"
-      })`
+      })` + (paperCpu.length ? `; CPU (user+sys) median ${stats(paperCpu).median} s` : "")
       : `bin/pipeline run configs/paper.yaml no-op: ${summary.paper_noop_via_bin_pipeline_seconds}`,
   );
   console.log(
