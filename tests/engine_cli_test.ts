@@ -91,7 +91,7 @@ Deno.test("cli: check passes on a faithful regeneration and prints the drifts ot
     assert.equal(noLock.code, 2);
     assert.match(
       noLock.stderr,
-      /no lock file .*six\.lock\.json: run `pipeline run configs\/six\.yaml` and commit it/,
+      /no lock file .*six\.lock\.json: run `bin\/pipeline run configs\/six\.yaml` and commit it/,
     );
     assert.equal((await p.cli("run", CONFIG)).code, 0);
     const ok = await p.cli("check", CONFIG);

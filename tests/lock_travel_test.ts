@@ -135,8 +135,11 @@ Deno.test("lock travel: the same run written on another host leaves the lock fil
     assert.equal(await writeLock(path, { ...lock, machine: { ...machine, host: "b" } }), false);
     assert.equal(await Deno.readTextFile(path), text);
     const other = structuredClone(lock);
+    other.stages.s.outputs.f = "2";
+    assert.equal(onlyMachineDiffers(lock, other), false, "same runtime, other bytes: a rerun here");
     other.stages.s.key = "k2";
-    assert.equal(onlyMachineDiffers(lock, other), true, "same recipe, other key: the machine");
+    other.stages.s.runtime = { blas_library: "OpenBLAS Cooperlake" };
+    assert.equal(onlyMachineDiffers(lock, other), true, "same recipe, other runtime: the machine");
     other.stages.s.codeDigest = "c2";
     assert.equal(onlyMachineDiffers(lock, other), false, "other code: a real change");
     assert.equal(await writeLock(path, other), true);

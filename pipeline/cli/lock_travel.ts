@@ -5,8 +5,8 @@
  * cache keys and digests with the same config, code and package versions. Such a run does not
  * rewrite the committed lock (a fresh clone stays clean): it is recorded in the machine-local
  * lock `artifacts/locks/<name>.lock.json`, which `run` and `status` read while it exists. Any
- * other difference (params, code, versions, stages) rewrites the committed lock, as it should
- * be committed, and drops the local one.
+ * other difference (params, code, versions, stages; new bytes under the same runtime) rewrites
+ * the committed lock, as it should be committed, and drops the local one.
  *
  * What goes where: everything that can change the bytes a stage writes is in its cache key
  * (params, inputs, code, npm versions, Deno version, OS/arch and the kind's runtime settings,
@@ -23,7 +23,7 @@ import { canonicalJson } from "../../common/canonical_json.ts";
 import { runtimeChanges } from "../rebuilder/fingerprint.ts";
 import { describeReason } from "../rebuilder/reasons.ts";
 import type { Layout } from "../store/layout.ts";
-import { type LockFile, readLock, sameButMachine, writeLock } from "../store/lockfile.ts";
+import { type LockFile, readLock, writeLock } from "../store/lockfile.ts";
 
 /** `artifacts/locks/<name>.lock.json`: this machine's lock when the committed one is another's. */
 export function localLockPath(layout: Layout, publishAs: string): string {
@@ -65,9 +65,13 @@ export function runtimeDifferences(a: LockFile, b: LockFile): string[] {
   return [...words];
 }
 
-/** True when `now` differs from `before` only in what the machine contributes. */
+/**
+ * True when `now` is `before`'s recipe run on another machine: same config, code, params and
+ * package versions, but other runtime settings or another platform. (Same recipe and same
+ * runtime with other bytes is a rerun here, e.g. of a stage with volatile outputs: recorded.)
+ */
 export function onlyMachineDiffers(before: LockFile, now: LockFile): boolean {
-  return recipe(before) === recipe(now);
+  return recipe(before) === recipe(now) && runtimeDifferences(before, now).length > 0;
 }
 
 /**
@@ -83,17 +87,15 @@ export async function saveLock(o: {
 }): Promise<{ path: string; note?: string }> {
   const before = await readLock(o.path);
   const local = localLockPath(o.layout, o.publishAs);
-  if (before && onlyMachineDiffers(before, o.lock) && !sameButMachine(before, o.lock)) {
+  if (before && onlyMachineDiffers(before, o.lock)) {
     await Deno.mkdir(join(local, ".."), { recursive: true });
     await writeLock(local, o.lock);
     const rel = (p: string) => relative(o.layout.root, p);
     const why = runtimeDifferences(before, o.lock);
     return {
       path: local,
-      note:
-        `lock: kept ${rel(o.path)}: only the machine differs (${
-          why.join("; ") || "same runtime settings, other bytes"
-        }); this machine's run is recorded in ${rel(local)} (to commit it instead: ` +
+      note: `lock: kept ${rel(o.path)}: only the machine differs (${why.join("; ")}); ` +
+        `this machine's run is recorded in ${rel(local)} (to commit it instead: ` +
         `cp ${rel(local)} ${rel(o.path)})`,
     };
   }
