@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { withoutForce } from "../pipeline/cli/run_config.ts";
 import { collect, SIX_STAGES, TestProject } from "./fixtures/engine/project.ts";
 
 const CONFIG = "configs/six.yaml";
@@ -70,4 +71,15 @@ Deno.test("run end: after an interruption the last line says that rerunning resu
   } finally {
     await p.dispose();
   }
+});
+
+Deno.test("run end: the resume hint drops --force, which would redo the stages a forced run finished", () => {
+  assert.deepEqual(withoutForce(["run", "c.yaml", "--force", "train", "-j", "2"], "train"), [
+    "run",
+    "c.yaml",
+    "-j",
+    "2",
+  ]);
+  assert.deepEqual(withoutForce(["run", "--force", "c.yaml"], true), ["run", "c.yaml"]);
+  assert.deepEqual(withoutForce(["run", "--force=train"], "train"), ["run"]);
 });

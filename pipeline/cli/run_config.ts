@@ -108,11 +108,28 @@ export async function runConfig(
     publishAs,
     seconds: (performance.now() - started) / 1000,
     interrupted: controller.signal.aborted,
-    command: `bin/pipeline ${Deno.args.join(" ")}`,
+    command: `bin/pipeline ${withoutForce(Deno.args, opts.force).join(" ")}`,
   });
   for (const line of end) (opts.json ? console.error : console.log)(line);
   const code = controller.signal.aborted ? 130 : report.failed + report.skipped > 0 ? 1 : 0;
   return { report, code };
+}
+
+/**
+ * The command line without `--force [stage]`: rerunning an interrupted forced run without it
+ * resumes where it stopped, while with it the stages it forced and finished would run again.
+ */
+export function withoutForce(args: string[], force: ExecOptions["force"]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i].startsWith("--force=")) continue;
+    if (args[i] === "--force") {
+      if (typeof force === "string" && args[i + 1] === force) i++;
+      continue;
+    }
+    out.push(args[i]);
+  }
+  return out;
 }
 
 /** Each failed stage's error (cut to 6 lines), its log, a permission hint; the skipped ones. */
