@@ -11,13 +11,20 @@ import { z } from "zod";
 /** A lowercase hex sha256: blob names and cache keys. */
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 
-/** Declared output names are relative paths that stay inside the stage's output directory. */
-const outputName = z.string().min(1).refine(
-  (name) => !name.startsWith("/") && !name.split(/[\\/]/).includes(".."),
-  { message: "must be a relative path without '..'" },
-);
-
 const sha256 = z.string().regex(SHA256_HEX, { message: "must be a lowercase hex sha256" });
+
+/** Declared output file → sha256; names stay inside the stage's output directory. */
+const outputs = z.record(z.string(), sha256).superRefine((value, ctx) => {
+  for (const name of Object.keys(value)) {
+    if (name === "" || name.startsWith("/") || name.split(/[\\/]/).includes("..")) {
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: "output name must be a relative path without '..'",
+      });
+    }
+  }
+});
 
 /** The schema of a record; `format` changes when the layout does. */
 export const remoteRecordSchema = z.strictObject({
@@ -25,7 +32,7 @@ export const remoteRecordSchema = z.strictObject({
   /** The cache key the record is stored under. */
   key: sha256,
   /** Declared output file → sha256 of its bytes. */
-  outputs: z.record(outputName, sha256),
+  outputs,
   /** Parsed `metrics.json`, when the stage declares one. */
   metrics: z.unknown().optional(),
   /** The manifest of the run that produced the outputs (a JSON object). */
@@ -51,11 +58,19 @@ export function parseRemoteRecord(
   const parsed = remoteRecordSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const at = issue.path.length ? issue.path.join(".") : "(record)";
+    const at = issue.path.length ? keyPath(issue.path) : "(record)";
     return { problem: `${options.url}: ${at}: ${issue.message}` };
   }
   if (parsed.data.key !== options.key) {
     return { problem: `${options.url}: key: found ${parsed.data.key}; expected ${options.key}` };
   }
   return { record: parsed.data };
+}
+
+/** A zod issue path as a reader writes it: `outputs["../x"]`, `manifest.stage`. */
+function keyPath(path: PropertyKey[]): string {
+  return path.map((part, i) => {
+    if (typeof part === "string" && /^[A-Za-z_$][\w$]*$/.test(part)) return i ? `.${part}` : part;
+    return `[${JSON.stringify(typeof part === "symbol" ? String(part) : part)}]`;
+  }).join("");
 }
