@@ -43,29 +43,25 @@ export async function receiveVerified(
   }
 }
 
-/** An open file as a request body of known length; `close` is safe after the body was sent. */
+/**
+ * An open file as a streaming request body; `close` is safe after the body was sent. (Deno's
+ * fetch sends a stream body chunked, ignoring a Content-Length header; nginx and other
+ * HTTP/1.1 servers accept that.)
+ */
 export interface FileBody {
   stream: ReadableStream<Uint8Array>;
-  size: number;
   close(): void;
 }
 
 /** Opens the file at `path` as a streaming request body. */
 export async function openFileBody(path: string): Promise<FileBody> {
   const file = await Deno.open(path, { read: true });
-  try {
-    const { size } = await file.stat();
-    return {
-      stream: file.readable,
-      size,
-      close() {
-        try {
-          file.close();
-        } catch { /* the stream already closed it after the last byte */ }
-      },
-    };
-  } catch (error) {
-    file.close();
-    throw error;
-  }
+  return {
+    stream: file.readable,
+    close() {
+      try {
+        file.close();
+      } catch { /* the stream already closed it after the last byte */ }
+    },
+  };
 }

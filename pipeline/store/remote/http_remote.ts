@@ -120,12 +120,7 @@ export class HttpRemote {
     await withRetry({ url, method: "PUT", policy: this.#policy }, async (signal) => {
       const body = await openFileBody(path);
       try {
-        const response = await fetch(url, {
-          method: "PUT",
-          body: body.stream,
-          headers: { "content-length": String(body.size) },
-          signal,
-        });
+        const response = await fetch(url, { method: "PUT", body: body.stream, signal });
         await expectStatus(response, [200, 201, 204]);
         await response.body?.cancel();
       } finally {
