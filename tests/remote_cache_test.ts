@@ -17,7 +17,7 @@ import {
   RemoteUnreachableError,
 } from "../pipeline/store/remote/errors.ts";
 import { Rng } from "../stages/lib/prng.ts";
-import { sha256File, sha256Hex } from "../stages/lib/sha256.ts";
+import { sha256File, sha256Hex } from "../common/sha256.ts";
 import {
   freePort,
   nginxAvailability,
