@@ -15,11 +15,13 @@ import { readLock } from "../store/lockfile.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
 import type { ExecOptions } from "./options.ts";
 import { planText } from "./plan_view.ts";
+import { remoteFor } from "./remote_options.ts";
 import { createView, viewSink } from "./view.ts";
 
 /** The final summary line of every run. */
-function summaryLine(r: Pick<RunReport, "ran" | "cached" | "failed">): string {
-  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed`;
+function summaryLine(r: Pick<RunReport, "ran" | "cached" | "pulled" | "failed">): string {
+  const pulled = r.pulled ? `, ${r.pulled} pulled from the remote cache` : "";
+  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed${pulled}`;
 }
 
 /** What to run and which lock file goes with it. */
@@ -46,12 +48,14 @@ export async function runConfig(
       `--force ${opts.force}: no such stage in ${pipeline.path} (stages: ${names.join(", ")})`,
     );
   }
+  const remote = remoteFor(opts, pipeline);
   if (opts.dryRun) {
     const plans = await planPipeline({
       pipeline,
       layout,
       lock: await readLock(lockPath),
       force: opts.force,
+      remote,
     });
     for (const line of planText(plans, "dry-run")) console.log(line);
     const stale = plans.filter((p) => p.freshness.state === "stale").length;
@@ -85,6 +89,7 @@ export async function runConfig(
       force: opts.force,
       onEvent: viewSink(view),
       signal: controller.signal,
+      remote,
     });
   } finally {
     view.close();

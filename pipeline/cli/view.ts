@@ -10,7 +10,14 @@ import type { EventSink } from "../rebuilder/events.ts";
 import type { Progress } from "../stage_kind.ts";
 
 /** A stage's state as shown. */
-export type StageState = "waiting" | "running" | "ran" | "cached" | "failed" | "skipped";
+export type StageState =
+  | "waiting"
+  | "running"
+  | "ran"
+  | "cached"
+  | "pulled"
+  | "failed"
+  | "skipped";
 
 /** What the terminal shows of a run: stage states, progress, log lines, warnings. */
 export interface View {
@@ -119,6 +126,7 @@ const SYMBOL: Record<StageState, string> = {
   running: "▶",
   ran: "✓",
   cached: "✓",
+  pulled: "↓",
   failed: "✗",
   skipped: "-",
 };

@@ -12,6 +12,7 @@ import { ConfigError, didYouMean, oneOf, show } from "./errors.ts";
 import { topoOrder } from "./graph.ts";
 import { validateParams } from "./params.ts";
 import { parseSet } from "./set.ts";
+import { parseRemoteSection, type RemoteSettings } from "./remote.ts";
 import { type ConfigSource, readConfigSource } from "./source.ts";
 
 export { ConfigError } from "./errors.ts";
@@ -40,6 +41,8 @@ export interface Pipeline {
   name: string;
   /** The config's `description:`, if any. */
   description?: string;
+  /** The config's `remote:` cache, if any (not part of the digest: it changes no result). */
+  remote?: RemoteSettings;
   /** Stages in topological order, ties broken by declaration order. */
   stages: StageSpec[];
   /** sha256 of the canonical (sorted-key) JSON of `resolvedConfig(pipeline)`. */
@@ -54,7 +57,7 @@ export interface LoadOptions {
   stagesRoot?: string;
 }
 
-const TOP_KEYS = ["stages", "description", "extends"];
+const TOP_KEYS = ["stages", "description", "extends", "remote"];
 const STAGE_KEYS = ["uses", "needs", "with"];
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../../stages", import.meta.url));
@@ -103,7 +106,10 @@ export async function loadPipeline(path: string, opts: LoadOptions = {}): Promis
   }
   const stages = topo.order.map((n) => specs.get(n)!);
   const description = top.description as string | undefined;
-  const pipeline = { path, name: configName(path), description, stages, digest: "" };
+  const remote = top.remote === undefined
+    ? undefined
+    : parseRemoteSection(top.remote, (at, problem) => fail(src, ["remote", ...at], problem));
+  const pipeline = { path, name: configName(path), description, remote, stages, digest: "" };
   pipeline.digest = canonicalDigest(resolvedConfig(pipeline));
   return pipeline;
 }
