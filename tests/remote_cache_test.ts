@@ -20,20 +20,13 @@ import { Rng } from "../stages/lib/prng.ts";
 import { sha256File, sha256Hex } from "../common/sha256.ts";
 import {
   freePort,
-  nginxAvailability,
+  nginxGate,
   type NginxServer,
   startNginx,
 } from "./fixtures/nginx/server.ts";
 
-const nginx = await nginxAvailability();
-const required = Deno.env.get("CI") === "true";
-if (!nginx.ok) {
-  console.warn(
-    `remote_cache_test: ${nginx.reason}; ` +
-      (required ? "CI=true, so the nginx tests fail" : "skipping the nginx tests"),
-  );
-}
-const ignoreNginx = !nginx.ok && !required;
+const gate = await nginxGate("remote_cache_test");
+const ignoreNginx = gate.ignore;
 
 /** A remote with short timeouts, collecting its warnings. */
 function remoteAt(url: string, options: Partial<HttpRemoteOptions> = {}) {
@@ -50,7 +43,7 @@ function remoteAt(url: string, options: Partial<HttpRemoteOptions> = {}) {
 
 /** Runs `body` with nginx and a scratch dir; stops and removes both after. */
 async function withNginx(body: (server: NginxServer, scratch: string) => Promise<void>) {
-  if (!nginx.ok) throw new Error(`nginx is required when CI=true: ${nginx.reason}`);
+  gate.require();
   const server = await startNginx();
   const scratch = await Deno.makeTempDir({ prefix: "remote-test-" });
   try {

@@ -14,7 +14,7 @@ import type { Layout } from "../store/layout.ts";
 import { readLock } from "../store/lockfile.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
 import type { ExecOptions } from "./options.ts";
-import { planText } from "./plan_view.ts";
+import { onRemoteOnly, planText } from "./plan_view.ts";
 import { remoteFor } from "./remote_options.ts";
 import { createView, viewSink } from "./view.ts";
 
@@ -59,8 +59,12 @@ export async function runConfig(
     });
     for (const line of planText(plans, "dry-run")) console.log(line);
     const stale = plans.filter((p) => p.freshness.state === "stale").length;
+    const pull = plans.filter(onRemoteOnly).length;
     console.log(
-      `stages: 0 ran, ${plans.length - stale} cached, 0 failed (dry run: ${stale} would run)`,
+      `stages: 0 ran, ${
+        plans.length - stale - pull
+      } cached, 0 failed (dry run: ${stale} would run` +
+        (pull ? `, ${pull} would be pulled from the remote cache)` : ")"),
     );
     return { code: 0 };
   }

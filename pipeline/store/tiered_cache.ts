@@ -21,7 +21,7 @@ import { type Cache, LocalCache, type TraceOrigin } from "./cache.ts";
 import type { Layout } from "./layout.ts";
 import type { Manifest } from "./manifest.ts";
 import type { LocalStore, ObjectState } from "./objects.ts";
-import { isRemoteUnavailable } from "./remote/errors.ts";
+import { isRemoteUnavailable, RemoteDigestMismatchError } from "./remote/errors.ts";
 import { HttpRemote } from "./remote/http_remote.ts";
 import type { RemoteRecord } from "./remote/record.ts";
 import type { Trace } from "./trace.ts";
@@ -55,6 +55,8 @@ export class TieredCache implements Cache {
   readonly #origins = new Map<string, TraceOrigin>();
   /** Digests seen on the server in `peek` mode (HEAD-checked by `lookup`). */
   readonly #remoteBlobs = new Set<string>();
+  /** Blobs whose server copy was rejected: a push replaces them. */
+  readonly #rejected = new Set<string>();
   #unavailable = false;
   #pushOff = false;
   /** What this cache downloaded and uploaded. */
@@ -102,7 +104,14 @@ export class TieredCache implements Cache {
       manifest: manifest as Record<string, unknown>,
     };
     const blobPath = (digest: string) => this.#o.local.objectPath(digest);
-    const { uploaded } = await this.#o.remote.push(record, { blobPath });
+    const repaired = [...new Set(Object.values(trace.outputs))].filter((d) =>
+      this.#rejected.has(d)
+    );
+    for (const digest of repaired) {
+      await this.#o.remote.putBlob(digest, blobPath(digest));
+      this.#rejected.delete(digest);
+    }
+    const uploaded = [...repaired, ...(await this.#o.remote.push(record, { blobPath })).uploaded];
     let bytes = 0;
     for (const digest of uploaded) bytes += (await Deno.stat(blobPath(digest))).size;
     const moved = { results: 1, blobs: uploaded.length, bytes };
@@ -150,6 +159,7 @@ export class TieredCache implements Cache {
       this.#origins.set(key, { url: remote.recordUrl(key), pulled: mode === "pull" });
       return trace.trace;
     } catch (error) {
+      if (error instanceof RemoteDigestMismatchError) this.#rejected.add(error.expected);
       if (!this.#remoteFailed(error)) {
         this.#o.onWarning(`${(error as Error).message}; computing it locally`);
       }
