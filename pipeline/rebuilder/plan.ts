@@ -10,7 +10,7 @@ import type { Cache } from "../store/cache.ts";
 import type { Layout } from "../store/layout.ts";
 import type { LockFile } from "../store/lockfile.ts";
 import { LocalStore } from "../store/objects.ts";
-import { openCache } from "../store/tiered_cache.ts";
+import { openCache } from "./open_cache.ts";
 import { type Freshness, FreshnessLookup } from "./freshness.ts";
 import { ModuleGraphs } from "./module_graph.ts";
 

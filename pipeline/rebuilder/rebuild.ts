@@ -21,7 +21,7 @@ import { type LockFile, writeLock } from "../store/lockfile.ts";
 import { type Manifest, writeManifest } from "../store/manifest.ts";
 import { LocalStore } from "../store/objects.ts";
 import { listFiles, pruneStageDirs, publishStageDir } from "../store/publish.ts";
-import { openCache } from "../store/tiered_cache.ts";
+import { openCache } from "./open_cache.ts";
 import type { Trace } from "../store/trace.ts";
 import { schedule, Semaphore } from "../scheduler/dag.ts";
 import type { Executor, JobOutcome } from "../scheduler/executor.ts";

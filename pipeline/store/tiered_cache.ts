@@ -14,15 +14,12 @@
  *
  * @module
  */
-import { join } from "node:path";
-import { cacheKey, type Fingerprint } from "../rebuilder/fingerprint.ts";
-import type { RemoteSettings } from "../config/remote.ts";
-import { type Cache, LocalCache, type TraceOrigin } from "./cache.ts";
-import type { Layout } from "./layout.ts";
+import type { Fingerprint } from "../rebuilder/fingerprint.ts";
+import type { Cache, LocalCache, TraceOrigin } from "./cache.ts";
 import type { Manifest } from "./manifest.ts";
-import type { LocalStore, ObjectState } from "./objects.ts";
+import type { ObjectState } from "./objects.ts";
 import { isRemoteUnavailable, RemoteDigestMismatchError } from "./remote/errors.ts";
-import { HttpRemote } from "./remote/http_remote.ts";
+import type { HttpRemote } from "./remote/http_remote.ts";
 import type { RemoteRecord } from "./remote/record.ts";
 import type { Trace } from "./trace.ts";
 
@@ -38,6 +35,8 @@ export interface TieredCacheOptions {
   incomingDir: string;
   /** Receives the warnings (one line each). */
   onWarning(message: string): void;
+  /** The cache key of a fingerprint: a record is believed only when its own one matches. */
+  keyOf(fingerprint: Fingerprint): string;
 }
 
 /** What moved between the tiers. */
@@ -147,7 +146,7 @@ export class TieredCache implements Cache {
     try {
       const found = await remote.lookup(key);
       if (!found.hit) return undefined;
-      const trace = traceOf(found.record, remote.recordUrl(key));
+      const trace = traceOf(found.record, { url: remote.recordUrl(key), keyOf: this.#o.keyOf });
       if ("problem" in trace) {
         this.#o.onWarning(`remote cache: treating as a miss: ${trace.problem}`);
         return undefined;
@@ -207,12 +206,16 @@ export class TieredCache implements Cache {
 }
 
 /** The trace a record stands for, when its manifest's fingerprint hashes to its key. */
-function traceOf(record: RemoteRecord, url: string): { trace: Trace } | { problem: string } {
+function traceOf(
+  record: RemoteRecord,
+  o: { url: string; keyOf(fingerprint: Fingerprint): string },
+): { trace: Trace } | { problem: string } {
+  const { url } = o;
   const fingerprint = record.manifest.fingerprint as Fingerprint | undefined;
   if (typeof fingerprint !== "object" || fingerprint === null) {
     return { problem: `${url}: manifest.fingerprint: missing; expected the run's fingerprint` };
   }
-  const actual = cacheKey(fingerprint);
+  const actual = o.keyOf(fingerprint);
   if (actual !== record.key) {
     return {
       problem: `${url}: manifest.fingerprint hashes to ${actual}, not to the record's key`,
@@ -227,30 +230,4 @@ function add(total: TransferCounts, moved: TransferCounts): void {
   total.results += moved.results;
   total.blobs += moved.blobs;
   total.bytes += moved.bytes;
-}
-
-/** What `openCache` needs. */
-export interface OpenCacheOptions {
-  layout: Layout;
-  store: LocalStore;
-  /** The remote in force; undefined: the local cache alone. */
-  remote?: RemoteSettings;
-  /** As `TieredCacheOptions.mode`. */
-  mode: "pull" | "peek";
-  /** Receives the remote's warnings. */
-  onWarning(message: string): void;
-}
-
-/** The cache of a layout: `LocalCache`, or a `TieredCache` over it when a remote is in force. */
-export function openCache(o: OpenCacheOptions): LocalCache | TieredCache {
-  const local = new LocalCache(o.layout.cache, o.store);
-  if (!o.remote) return local;
-  return new TieredCache({
-    local,
-    remote: new HttpRemote({ url: o.remote.url, onWarning: o.onWarning }),
-    mode: o.mode,
-    push: o.remote.push,
-    incomingDir: join(o.layout.tmp, "remote-incoming"),
-    onWarning: o.onWarning,
-  });
 }

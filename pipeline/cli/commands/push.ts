@@ -10,7 +10,8 @@ import { planPipeline } from "../../rebuilder/plan.ts";
 import { lockPathFor, readLock } from "../../store/lockfile.ts";
 import { findManifest } from "../../store/manifest.ts";
 import { LocalStore } from "../../store/objects.ts";
-import { openCache, type TieredCache } from "../../store/tiered_cache.ts";
+import { openCache } from "../../rebuilder/open_cache.ts";
+import type { TieredCache } from "../../store/tiered_cache.ts";
 import { collect, DEFAULT_CONFIG, layoutFrom, load } from "../options.ts";
 import { describeMoved, remoteOptions, requireRemote } from "../remote_options.ts";
 
