@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../common/atomic_write.ts";
+import { checkout, cliArgs } from "../tests/fixtures/checkout.ts";
 import { startNginx } from "../tests/fixtures/nginx/server.ts";
 import { timed } from "./timed.ts";
 
@@ -20,26 +21,9 @@ const OUT = join(REPO, "artifacts", "bench", "remote.json");
 const CONFIG = Deno.env.get("REMOTE_BENCH_CONFIG") ?? "configs/paper.yaml";
 const TARGET_SPEEDUP = 10;
 
-/** A checkout of the project (its code and configs) in a temp dir, with no artifacts. */
-async function checkout(prefix: string): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix });
-  for (const dir of ["stages", "configs", "common", "pipeline"]) {
-    await timed("cp", ["-r", join(REPO, dir), join(root, dir)], REPO);
-  }
-  return root;
-}
-
 /** Runs the pipeline CLI in `root`; returns the wall seconds and output. */
 function pipeline(root: string, ...args: string[]) {
-  return timed(Deno.execPath(), [
-    "run",
-    "-A",
-    `--config=${join(REPO, "deno.json")}`,
-    join(REPO, "pipeline", "cli", "main.ts"),
-    "--root",
-    root,
-    ...args,
-  ], root);
+  return timed(Deno.execPath(), cliArgs(root, args), root);
 }
 
 /** The last `stages: …` line of a run's output. */
@@ -48,8 +32,9 @@ function summaryOf(text: string): string {
 }
 
 const server = await startNginx();
-const cold = await checkout("remote_bench_cold_");
-const clean = await checkout("remote_bench_clean_");
+const dirs = ["stages", "configs", "common", "pipeline"];
+const cold = await checkout({ prefix: "remote_bench_cold_", dirs });
+const clean = await checkout({ prefix: "remote_bench_clean_", dirs });
 try {
   console.log(`remote: cold run of ${CONFIG} (every stage computed) …`);
   const run = await pipeline(cold, "run", CONFIG, "--no-remote");

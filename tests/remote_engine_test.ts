@@ -48,6 +48,34 @@ async function lockedDigest(p: TestProject, stage: string): Promise<string> {
   return lock.stages[stage].outputs["data.txt"];
 }
 
+/**
+ * Runs and pushes, damages the server copy of `stage`'s `data.txt`, reruns in a clean checkout:
+ * only `stage` runs, the outputs are as before, and that run's push repaired the server copy.
+ */
+async function rerunWithDamagedBlob(
+  server: NginxServer,
+  p: TestProject,
+  o: { stage: string; damage(path: string): Promise<void> },
+) {
+  assert.equal((await p.cli("run", CONFIG, "--remote", server.url)).code, 0);
+  const expected = await published(p);
+  const digest = await lockedDigest(p, o.stage);
+  await o.damage(join(server.root, "cas", digest));
+  await cleanCheckout(p);
+  const r = await p.cli("run", CONFIG, "--remote", server.url);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(ranStages(r), [o.stage]);
+  assert.deepEqual(await published(p), expected);
+  assert.equal(await sha256File(join(server.root, "cas", digest)), digest);
+  return { r, digest };
+}
+
+/** Without the remote, every stage is in the local cache now. */
+async function assertAllLocal(p: TestProject): Promise<void> {
+  const run = await p.cli("run", CONFIG, "--no-remote");
+  assert.deepEqual(run.summary, { ran: 0, cached: 6, failed: 0 }, run.stderr);
+}
+
 /** How many distinct blobs the lock file names. */
 async function lockedBlobs(p: TestProject): Promise<number> {
   const lock = JSON.parse(await p.read("configs/six.lock.json"));
@@ -102,8 +130,7 @@ Deno.test({
       assert.deepEqual(await published(p), expected);
       assert.equal(await assertStoreIntact(p), await lockedBlobs(p));
 
-      const local = await p.cli("run", CONFIG, "--no-remote");
-      assert.deepEqual(local.summary, { ran: 0, cached: 6, failed: 0 });
+      await assertAllLocal(p);
     }),
 });
 
@@ -113,25 +140,18 @@ Deno.test({
   ignore: gate.ignore,
   fn: () =>
     withRemote(async (server, p) => {
-      assert.equal((await p.cli("run", CONFIG, "--remote", server.url)).code, 0);
-      const expected = await published(p);
-      const digest = await lockedDigest(p, "mb");
-      await Deno.writeTextFile(join(server.root, "cas", digest), "30\n60\n99\n");
-      await cleanCheckout(p);
-
-      const r = await p.cli("run", CONFIG, "--remote", server.url);
-      assert.equal(r.code, 0, r.stderr);
+      const { r, digest } = await rerunWithDamagedBlob(server, p, {
+        stage: "mb",
+        damage: (path) => Deno.writeTextFile(path, "30\n60\n99\n"),
+      });
       assert.match(
         r.stderr,
         new RegExp(
           `warning: remote cache blob rejected: ${server.url}/cas/${digest}: the bytes hash to sha256 [0-9a-f]{64}, expected ${digest}`,
         ),
       );
-      assert.deepEqual(ranStages(r), ["mb"]);
       assert.match(r.stdout, /^stages: 1 ran, 0 cached, 0 failed, 5 pulled/m);
-      assert.deepEqual(await published(p), expected);
       await assertStoreIntact(p);
-      assert.equal(await sha256File(join(server.root, "cas", digest)), digest);
     }),
 });
 
@@ -141,21 +161,16 @@ Deno.test({
   ignore: gate.ignore,
   fn: () =>
     withRemote(async (server, p) => {
-      assert.equal((await p.cli("run", CONFIG, "--remote", server.url)).code, 0);
-      const digest = await lockedDigest(p, "a");
-      await Deno.remove(join(server.root, "cas", digest));
-      await cleanCheckout(p);
-
-      const r = await p.cli("run", CONFIG, "--remote", server.url);
-      assert.equal(r.code, 0, r.stderr);
+      const { r, digest } = await rerunWithDamagedBlob(server, p, {
+        stage: "a",
+        damage: (path) => Deno.remove(path),
+      });
       assert.match(
         r.stderr,
         new RegExp(
           `treating as a miss: record ${server.url}/ac/[0-9a-f]{64} names 1 blob\\(s\\) missing on the server: ${server.url}/cas/${digest}`,
         ),
       );
-      assert.deepEqual(ranStages(r), ["a"]);
-      assert.equal(await sha256File(join(server.root, "cas", digest)), digest);
     }),
 });
 
@@ -219,8 +234,7 @@ Deno.test({
         ),
       );
       assert.deepEqual(await published(p), expected);
-      const run = await p.cli("run", CONFIG, "--no-remote");
-      assert.deepEqual(run.summary, { ran: 0, cached: 6, failed: 0 });
+      await assertAllLocal(p);
     }),
 });
 

@@ -8,12 +8,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { sha256File } from "../common/sha256.ts";
+import { checkout, cliArgs } from "./fixtures/checkout.ts";
 import { collect } from "./fixtures/engine/project.ts";
 import { nginxGate, startNginx } from "./fixtures/nginx/server.ts";
 
-const REPO = fileURLToPath(new URL("..", import.meta.url));
 const MIRROR = "/usr/share/datasets/fashion-mnist";
 const CONFIG = `description: the data stages of the smoke config
 stages:
@@ -33,14 +32,9 @@ if (!haveData) {
   console.warn(`remote_smoke_test: ${MIRROR} missing (apt-get install dataset-fashion-mnist)`);
 }
 
-/** A checkout of the project's code in a temp dir: no artifacts, one config. */
-async function checkout(): Promise<string> {
-  const root = await Deno.makeTempDir({ prefix: "remote_smoke_" });
-  for (const dir of ["stages", "common", "pipeline"]) {
-    const cp = await new Deno.Command("cp", { args: ["-r", join(REPO, dir), join(root, dir)] })
-      .output();
-    assert.ok(cp.success, `copying ${dir}`);
-  }
+/** A clean checkout of the project's code with one config. */
+async function dataCheckout(): Promise<string> {
+  const root = await checkout({ prefix: "remote_smoke_", dirs: ["stages", "common", "pipeline"] });
   await Deno.mkdir(join(root, "configs"));
   await Deno.writeTextFile(join(root, "configs", "data.yaml"), CONFIG);
   return root;
@@ -48,22 +42,13 @@ async function checkout(): Promise<string> {
 
 /** Runs the CLI in `root`. */
 async function pipeline(root: string, ...args: string[]) {
-  return collect(
-    await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `--config=${join(REPO, "deno.json")}`,
-        join(REPO, "pipeline", "cli", "main.ts"),
-        "--root",
-        root,
-        ...args,
-      ],
-      cwd: root,
-      stdout: "piped",
-      stderr: "piped",
-    }).output(),
-  );
+  const command = new Deno.Command(Deno.execPath(), {
+    args: cliArgs(root, args),
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  });
+  return collect(await command.output());
 }
 
 /** Published file (relative to `artifacts/out/data/`) → sha256. */
@@ -85,8 +70,8 @@ Deno.test({
   fn: async () => {
     gate.require();
     const server = await startNginx();
-    const first = await checkout();
-    const second = await checkout();
+    const first = await dataCheckout();
+    const second = await dataCheckout();
     try {
       const ran = await pipeline(first, "run", "configs/data.yaml", "--remote", server.url);
       assert.equal(ran.code, 0, ran.stderr);

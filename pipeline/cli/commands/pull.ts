@@ -5,8 +5,8 @@
  *
  * @module
  */
+import { join } from "node:path";
 import type { Command } from "commander";
-import type { RemoteFlags } from "../../config/remote.ts";
 import { planPipeline } from "../../rebuilder/plan.ts";
 import { lockPathFor, readLock } from "../../store/lockfile.ts";
 import { LocalStore } from "../../store/objects.ts";
@@ -14,21 +14,16 @@ import { publishStageDir } from "../../store/publish.ts";
 import { acquireRepoLock, describeHolder } from "../../store/repo_lock.ts";
 import { openCache } from "../../rebuilder/open_cache.ts";
 import type { TieredCache } from "../../store/tiered_cache.ts";
-import { collect, DEFAULT_CONFIG, layoutFrom, load } from "../options.ts";
-import { describeMoved, remoteOptions, requireRemote } from "../remote_options.ts";
-import { join } from "node:path";
+import { describeMoved } from "../remote_options.ts";
+import { loadTransfer, transferCommand, type TransferOptions } from "./transfer.ts";
 
 /** Adds the command to the program. */
 export function registerPull(root: Command): void {
-  remoteOptions(
-    root.command("pull")
-      .description("download a config's results from the remote cache (verified), running nothing")
-      .argument("[config]", "config file", DEFAULT_CONFIG)
-      .option("--set <key=value>", "as for run (repeatable)", collect, []),
-  ).action(async (config: string, opts: RemoteFlags & { set: string[] }, cmd: Command) => {
-    const layout = layoutFrom(cmd);
-    const p = await load(layout, config, opts.set);
-    const remote = requireRemote(opts, p);
+  transferCommand(root, {
+    name: "pull",
+    description: "download a config's results from the remote cache (verified), running nothing",
+  }).action(async (config: string, opts: TransferOptions, cmd: Command) => {
+    const { layout, pipeline: p, remote } = await loadTransfer(cmd, config, opts);
     using _lock = await acquireRepoLock(layout.artifacts, "pipeline pull", (h) => {
       console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(h)}`);
     });

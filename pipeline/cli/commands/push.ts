@@ -5,27 +5,22 @@
  * @module
  */
 import type { Command } from "commander";
-import type { RemoteFlags } from "../../config/remote.ts";
 import { planPipeline } from "../../rebuilder/plan.ts";
 import { lockPathFor, readLock } from "../../store/lockfile.ts";
 import { findManifest } from "../../store/manifest.ts";
 import { LocalStore } from "../../store/objects.ts";
 import { openCache } from "../../rebuilder/open_cache.ts";
 import type { TieredCache } from "../../store/tiered_cache.ts";
-import { collect, DEFAULT_CONFIG, layoutFrom, load } from "../options.ts";
-import { describeMoved, remoteOptions, requireRemote } from "../remote_options.ts";
+import { describeMoved } from "../remote_options.ts";
+import { loadTransfer, transferCommand, type TransferOptions } from "./transfer.ts";
 
 /** Adds the command to the program. */
 export function registerPush(root: Command): void {
-  remoteOptions(
-    root.command("push")
-      .description("upload a config's results from the local cache to the remote cache")
-      .argument("[config]", "config file", DEFAULT_CONFIG)
-      .option("--set <key=value>", "as for run (repeatable)", collect, []),
-  ).action(async (config: string, opts: RemoteFlags & { set: string[] }, cmd: Command) => {
-    const layout = layoutFrom(cmd);
-    const p = await load(layout, config, opts.set);
-    const remote = requireRemote(opts, p);
+  transferCommand(root, {
+    name: "push",
+    description: "upload a config's results from the local cache to the remote cache",
+  }).action(async (config: string, opts: TransferOptions, cmd: Command) => {
+    const { layout, pipeline: p, remote } = await loadTransfer(cmd, config, opts);
     const store = new LocalStore(layout.objects);
     const plans = await planPipeline({
       pipeline: p,
