@@ -35,7 +35,8 @@ function reasonsOf(plan: StagePlan): (StaleReason | FreshNote)[] {
 /** The plan as lines of text: a verdict line per stage, then `    - reason` lines. */
 export function planText(plans: StagePlan[], command: PlanCommand): string[] {
   const words = VERDICT[command];
-  const verdictWidth = Math.max(...Object.values(words).map((w) => w.length));
+  const used = [words.fresh, words.stale, ...(plans.some(onRemoteOnly) ? [words.remote] : [])];
+  const verdictWidth = Math.max(...used.map((w) => w.length));
   const nameWidth = Math.max(...plans.map((p) => p.stage.length));
   const lines: string[] = [];
   for (const p of plans) {
