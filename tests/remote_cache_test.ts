@@ -18,12 +18,7 @@ import {
 } from "../pipeline/store/remote/errors.ts";
 import { Rng } from "../stages/lib/prng.ts";
 import { sha256File, sha256Hex } from "../common/sha256.ts";
-import {
-  freePort,
-  nginxGate,
-  type NginxServer,
-  startNginx,
-} from "./fixtures/nginx/server.ts";
+import { freePort, nginxGate, type NginxServer, startNginx } from "./fixtures/nginx/server.ts";
 
 const gate = await nginxGate("remote_cache_test");
 const ignoreNginx = gate.ignore;
