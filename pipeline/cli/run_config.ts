@@ -15,7 +15,8 @@ import { type Layout, stageLogPath } from "../store/layout.ts";
 import { readLock } from "../store/lockfile.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
 import type { ExecOptions } from "./options.ts";
-import { planText } from "./plan_view.ts";
+import { onRemoteOnly, planText } from "./plan_view.ts";
+import { remoteFor } from "./remote_options.ts";
 import { currentLockPath, saveLock } from "./lock_travel.ts";
 import { runEndLines } from "./run_end.ts";
 import { createView, viewSink } from "./view.ts";
@@ -49,17 +50,23 @@ export async function runConfig(
       `--force ${opts.force}: no such stage in ${pipeline.path} (stages: ${names.join(", ")})`,
     );
   }
+  const remote = remoteFor(opts, pipeline);
   if (opts.dryRun) {
     const plans = await planPipeline({
       pipeline,
       layout,
       lock: await readLock(lockPath),
       force: opts.force,
+      remote,
     });
     for (const line of planText(plans, "dry-run")) console.log(line);
     const stale = plans.filter((p) => p.freshness.state === "stale").length;
+    const pull = plans.filter(onRemoteOnly).length;
     console.log(
-      `stages: 0 ran, ${plans.length - stale} cached, 0 failed (dry run: ${stale} would run)`,
+      `stages: 0 ran, ${
+        plans.length - stale - pull
+      } cached, 0 failed (dry run: ${stale} would run` +
+        (pull ? `, ${pull} would be pulled from the remote cache)` : ")"),
     );
     return { code: 0 };
   }
@@ -88,6 +95,7 @@ export async function runConfig(
       force: opts.force,
       onEvent: viewSink(view),
       signal: controller.signal,
+      remote,
     });
   } finally {
     view.close();

@@ -27,9 +27,10 @@ export interface RunEnd {
   command: string;
 }
 
-/** `stages: 2 ran, 5 cached, 0 failed`. */
-export function summaryLine(r: Pick<RunReport, "ran" | "cached" | "failed">): string {
-  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed`;
+/** `stages: 2 ran, 5 cached, 0 failed` (and `, N pulled from the remote cache`). */
+export function summaryLine(r: Pick<RunReport, "ran" | "cached" | "pulled" | "failed">): string {
+  const pulled = r.pulled ? `, ${r.pulled} pulled from the remote cache` : "";
+  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed${pulled}`;
 }
 
 /** `1m05s`, `42.3s`. */
@@ -62,7 +63,7 @@ export function runEndLines(o: RunEnd): string[] {
   const files: string[] = [];
   for (const s of o.report.stages) {
     const headline = kinds.get(s.stage)?.headline;
-    if (!headline || (s.status !== "ran" && s.status !== "cached")) continue;
+    if (!headline || !["ran", "cached", "pulled"].includes(s.status)) continue;
     for (const key of headline.metrics ?? []) {
       const v = at(s.metrics, key);
       if (v !== undefined) numbers.push(`${s.stage} ${key} ${show(v)}`);

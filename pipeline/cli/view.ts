@@ -14,7 +14,14 @@ import type { Progress } from "../stage_kind.ts";
 import { PhaseRate, positionText } from "./phase_rate.ts";
 
 /** A stage's state as shown. */
-export type StageState = "waiting" | "running" | "ran" | "cached" | "failed" | "skipped";
+export type StageState =
+  | "waiting"
+  | "running"
+  | "ran"
+  | "cached"
+  | "pulled"
+  | "failed"
+  | "skipped";
 
 /** What the terminal shows of a run: stage states, progress, log lines, warnings. */
 export interface View {
@@ -132,6 +139,7 @@ const SYMBOL: Record<StageState, string> = {
   running: "▶",
   ran: "✓",
   cached: "✓",
+  pulled: "↓",
   failed: "✗",
   skipped: "-",
 };

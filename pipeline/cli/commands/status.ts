@@ -11,21 +11,26 @@ import { planPipeline } from "../../rebuilder/plan.ts";
 import { readLock } from "../../store/lockfile.ts";
 import { collect, DEFAULT_CONFIG, layoutFrom } from "../options.ts";
 import { currentLockPath } from "../lock_travel.ts";
-import { planJson, planText, staleCount } from "../plan_view.ts";
+import { onRemoteOnly, planJson, planText, staleCount } from "../plan_view.ts";
+import { remoteFor, remoteOptions } from "../remote_options.ts";
+import type { RemoteFlags } from "../../config/remote.ts";
+
+/** The options of `status`. */
+interface StatusOptions extends RemoteFlags {
+  set: string[];
+  json?: boolean;
+  quiet?: boolean;
+}
 
 /** Adds the command to the program. */
 export function registerStatus(root: Command): void {
-  root.command("status")
+  remoteOptions(root.command("status"))
     .description("say for each stage whether it is up to date or stale, and exactly why")
     .argument("[config]", "config file or experiment name", DEFAULT_CONFIG)
     .option("-S, --set <key=value>", "as for run (repeatable)", collect, [])
     .option("--json", "print the verdicts and typed reasons as JSON on stdout")
     .option("-q, --quiet", "print nothing; exit 1 when any stage is stale, 0 when none is")
-    .action(async (
-      config: string,
-      opts: { set: string[]; json?: boolean; quiet?: boolean },
-      cmd: Command,
-    ) => {
+    .action(async (config: string, opts: StatusOptions, cmd: Command) => {
       const layout = layoutFrom(cmd);
       const target = await resolveTarget(layout, config);
       const p = await loadPipeline(target.config, {
@@ -33,7 +38,12 @@ export function registerStatus(root: Command): void {
         stagesRoot: layout.stages,
       });
       const lockPath = await currentLockPath(layout, target.lock, target.experiment ?? p.name);
-      const plans = await planPipeline({ pipeline: p, layout, lock: await readLock(lockPath) });
+      const plans = await planPipeline({
+        pipeline: p,
+        layout,
+        lock: await readLock(lockPath),
+        remote: remoteFor(opts, p),
+      });
       const stale = plans.filter((x) => x.freshness.state === "stale").length;
       if (opts.quiet) {
         Deno.exitCode = stale ? 1 : 0;
@@ -44,6 +54,8 @@ export function registerStatus(root: Command): void {
         return;
       }
       for (const line of planText(plans, "status")) console.log(line);
-      console.log(`${plans.length - stale} up to date, ${staleCount(plans)}`);
+      const remote = plans.filter(onRemoteOnly).length;
+      const only = remote ? ` (${remote} of them in the remote cache only)` : "";
+      console.log(`${plans.length - stale} up to date${only}, ${staleCount(plans)}`);
     });
 }
