@@ -74,7 +74,7 @@ Deno.test({
       /failed: a: a \(slurm job \d+\) ended FAILED \(reason NonZeroExitCode, exit code 1:0\); log: (\S+)/
         .exec(r.stderr);
     assert.ok(m, r.stderr);
-    assert.match(m[1], /artifacts\/logs\/[0-9a-f]{64}\.log$/);
+    assert.match(m[1], /artifacts\/logs\/bad\/a\.log$/);
     assert.match(r.stderr, /eng_source a was asked to fail/);
     assert.match(await Deno.readTextFile(m[1]), /eng_source a was asked to fail/);
   } finally {

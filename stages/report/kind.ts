@@ -27,6 +27,7 @@ export const kind: StageKind<ReportParams> = {
     models: { description: "train outputs: metrics.json", many: true },
   },
   outputs: () => ["report.md", "report.html", "figure.png"],
+  headline: { files: ["report.html"] },
   /** Default resources (writes a text report); a config's `resources:` overrides them. */
   resources: () => ({ cpus: 1, mem: "1G", time: "15m" }),
 };
