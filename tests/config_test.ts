@@ -257,7 +257,7 @@ Deno.test("loadPipeline: an unknown top-level key is an error suggesting the clo
     key: "descripton",
     says: [
       'unknown top-level key "descripton"',
-      "expected one of: stages, description, extends, executor",
+      "expected one of: stages, description, extends, remote, executor",
       'did you mean "description"',
     ],
   });
