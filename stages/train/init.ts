@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { principalSubspace } from "../lib/pca.ts";
 import type { Rng } from "../lib/prng.ts";
-import { chooseWith, type Encoder } from "./model.ts";
+import { chooseWith, type Encoder, type ModelDims } from "./model.ts";
 
 /** Initial μ (K×D) and W (K×D×E), row-major. */
 export interface InitialParams {
@@ -26,7 +26,7 @@ const KMEANS_ITERATIONS = 25;
 const SUBSPACE_ROUNDS = 3;
 
 /** μ and W uniform in [−0.1, 0.1]. */
-export function randomInit(K: number, D: number, E: number, rng: Rng): InitialParams {
+export function randomInit({ K, D, E }: ModelDims, rng: Rng): InitialParams {
   const uniform = () => (rng.float() * 2 - 1) * RANDOM_SCALE;
   return {
     mu: Float32Array.from({ length: K * D }, uniform),
@@ -126,20 +126,25 @@ function fitSubspaces(
   return sizes;
 }
 
+/** What {@link dataInit} starts from. */
+export interface DataInitOptions {
+  /** The training images, row-major n×D. */
+  images: { data: Float32Array; n: number };
+  dims: ModelDims;
+  encoder: Encoder;
+  rng: Rng;
+  /** k-subspace rounds after the k-means start (default 3). */
+  rounds?: number;
+}
+
 /**
  * k-means means and per-cluster principal directions scaled so that β WᵀW = I, then
  * `rounds` rounds of k-subspaces: every image moves to the component the model's encoder
  * chooses, and each component's mean and directions are refitted to its images.
  */
 export function dataInit(
-  data: Float32Array,
-  n: number,
-  D: number,
-  K: number,
-  E: number,
-  encoder: Encoder,
-  rng: Rng,
-  rounds = SUBSPACE_ROUNDS,
+  { images: { data, n }, dims: { K, D, E }, encoder, rng, rounds = SUBSPACE_ROUNDS }:
+    DataInitOptions,
 ): InitialParams {
   let assign = K === 1 ? new Int32Array(n) : kMeans(data, n, D, K, rng);
   const init = { mu: new Float32Array(K * D), W: new Float32Array(K * D * E) };

@@ -31,6 +31,16 @@ export interface Encoder {
   latentDecay: number;
 }
 
+/** The model's sizes. */
+export interface ModelDims {
+  /** Components. */
+  K: number;
+  /** Pixels per image. */
+  D: number;
+  /** Latent dimension. */
+  E: number;
+}
+
 /** The trainable parameters: μ [K,D] and W [K,D,E]. */
 export interface Params {
   mu: tf.Tensor2D;

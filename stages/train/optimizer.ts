@@ -8,6 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { FUSED_RMSPROP, type RmspropAttrs } from "../lib/blas/optimizer_kernels.ts";
+import type { RmspropFormula } from "./fused_step.ts";
 
 /** The hyperparameters {@link makeOptimizer} reads. */
 export interface OptimizerParams {
@@ -33,8 +34,16 @@ interface RmspropSlots {
 
 /** RMSprop (not centered) with the fused update kernel where the active backend has one. */
 export class FusedRmspropOptimizer extends tf.RMSPropOptimizer {
+  /** Where the update adds ε (tfjs's RMSprop: inside the square root). */
+  readonly formula: RmspropFormula = "tfjs";
+
   constructor(learningRate: number, decay: number, momentum: number, epsilon: number) {
     super(learningRate, decay, momentum, epsilon, false);
+  }
+
+  /** ρ, ε and the momentum, as a fused training-step kernel takes them. */
+  get hyperparameters(): { decay: number; epsilon: number; momentum: number } {
+    return { decay: this.decay, epsilon: this.epsilon, momentum: this.momentum };
   }
 
   override applyGradients(variableGradients: Parameters<tf.Optimizer["applyGradients"]>[0]): void {
@@ -42,7 +51,6 @@ export class FusedRmspropOptimizer extends tf.RMSPropOptimizer {
       super.applyGradients(variableGradients);
       return;
     }
-    const slots = this as unknown as RmspropSlots;
     const named = Array.isArray(variableGradients)
       ? variableGradients
       : Object.entries(variableGradients).map(([name, tensor]) => ({ name, tensor }));
@@ -54,15 +62,8 @@ export class FusedRmspropOptimizer extends tf.RMSPropOptimizer {
     };
     named.forEach(({ name, tensor: gradient }, i) => {
       const value = tf.engine().registeredVariables[name];
-      const zeros = (suffix: string) => ({
-        originalName: `${name}/${suffix}`,
-        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
-      });
-      slots.accumulatedMeanSquares[i] ??= zeros("rms");
-      slots.accumulatedMoments[i] ??= zeros("momentum");
+      const [meanSquare, moment] = this.#slots(value, i);
       if (gradient == null) return;
-      const meanSquare = slots.accumulatedMeanSquares[i].variable;
-      const moment = slots.accumulatedMoments[i].variable;
       const [newValue, newMeanSquare, newMoment] = tf.engine().runKernel(
         FUSED_RMSPROP,
         { value, gradient, meanSquare, moment }, // the kernel's RmspropInputs
@@ -74,6 +75,31 @@ export class FusedRmspropOptimizer extends tf.RMSPropOptimizer {
       tf.dispose([newValue, newMeanSquare, newMoment]);
     });
     this.incrementIterations();
+  }
+
+  /**
+   * The running means of g² of `variables` (the i-th is the slot of the i-th variable, created
+   * as zeros if missing), for a fused training-step kernel that updates them itself.
+   */
+  meanSquares(variables: tf.Variable[]): tf.Variable[] {
+    return variables.map((value, i) => this.#slots(value, i)[0]);
+  }
+
+  /** Counts one step taken outside {@link applyGradients} (by a fused training-step kernel). */
+  countStep(): void {
+    this.incrementIterations();
+  }
+
+  /** The mean-square and moment slots of `value`, the i-th variable, created if missing. */
+  #slots(value: tf.Variable, i: number): [tf.Variable, tf.Variable] {
+    const slots = this as unknown as RmspropSlots;
+    const zeros = (suffix: string) => ({
+      originalName: `${value.name}/${suffix}`,
+      variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+    });
+    slots.accumulatedMeanSquares[i] ??= zeros("rms");
+    slots.accumulatedMoments[i] ??= zeros("momentum");
+    return [slots.accumulatedMeanSquares[i].variable, slots.accumulatedMoments[i].variable];
   }
 }
 

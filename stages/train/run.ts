@@ -18,8 +18,8 @@ import { initBackend } from "../lib/tf_backend.ts";
 import { type Checkpoint, latestCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { dataInit, type InitialParams, randomInit } from "./init.ts";
 import type { TrainParams } from "./kind.ts";
-import { type Encoder, loss as fastLoss, type Params, reconstructWith } from "./model.ts";
-import { makeOptimizer } from "./optimizer.ts";
+import { type Encoder, type ModelDims, type Params, reconstructWith } from "./model.ts";
+import { makeTrainer } from "./trainer.ts";
 
 /** Images as a row-major matrix. */
 interface Images {
@@ -44,14 +44,18 @@ function score(model: Params, encoder: Encoder, test: Images, K: number) {
   return { test_mse: sqErr.reduce((a, b) => a + b, 0) / test.n, usage };
 }
 
-/** The images of `order[start..start+rows)` as one batch tensor. */
-function batchOf(train: Images, order: Int32Array, start: number, rows: number): tf.Tensor2D {
-  const buffer = new Float32Array(rows * train.d);
+/** Copies the images of `order[start..start+rows)` into `batch` (row-major). */
+function fillBatch(
+  train: Images,
+  order: Int32Array,
+  start: number,
+  rows: number,
+  batch: Float32Array,
+) {
   for (let r = 0; r < rows; r++) {
     const i = order[start + r];
-    buffer.set(train.data.subarray(i * train.d, (i + 1) * train.d), r * train.d);
+    batch.set(train.data.subarray(i * train.d, (i + 1) * train.d), r * train.d);
   }
-  return tf.tensor2d(buffer, [rows, train.d]);
 }
 
 /** Trains and writes `model.safetensors`, `history.jsonl`, `metrics.json` into `ctx.outDir`. */
@@ -67,6 +71,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
   const train = await readImages(join(dataDir, "train_images.npy"));
   const test = await readImages(join(dataDir, "test_images.npy"));
   const D = train.d, K = p.components, E = p.latent_dim;
+  const dims: ModelDims = { K, D, E };
   if (test.d !== D) {
     throw new Error(`train: test images have ${test.d} pixels, training images ${D}`);
   }
@@ -86,14 +91,12 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       `init ${p.init}: K=${K} E=${E} on ${train.n} images of ${D} pixels, backend ${backend}`,
     );
     start = p.init === "data"
-      ? dataInit(train.data, train.n, D, K, E, encoder, rng)
-      : randomInit(K, D, E, rng);
+      ? dataInit({ images: train, dims, encoder, rng })
+      : randomInit(dims, rng);
   }
-  const model: Params = tf.tidy(() => ({
-    mu: tf.variable(tf.tensor2d(start.mu, [K, D])),
-    W: tf.variable(tf.tensor3d(start.W, [K, D, E])),
-  }));
-  const optimizer = makeOptimizer(p);
+  const trainer = makeTrainer({ dims, encoder, optimizer: p, start, backend });
+  const { params: model, optimizer } = trainer;
+  ctx.log(`training step: ${trainer.formulation} formulation`);
   try {
     const history: Record<string, unknown>[] = resumed?.history ?? [];
     const initTestMse = resumed?.initTestMse ?? score(model, encoder, test, K).test_mse;
@@ -114,16 +117,15 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
     // Replay the batch orders of finished epochs so a resumed run continues the same stream.
     for (let epoch = 1; epoch < firstEpoch; epoch++) shuffleRng.permutation(train.n);
 
+    const batch = new Float32Array(Math.min(p.batch_size, train.n) * D);
     for (let epoch = firstEpoch; epoch <= p.epochs; epoch++) {
       const began = performance.now();
       const order = shuffleRng.permutation(train.n);
       let lossSum = 0;
       for (let b = 0; b < batches; b++) {
         const rows = Math.min(p.batch_size, train.n - b * p.batch_size);
-        const x = batchOf(train, order, b * p.batch_size, rows);
-        const cost = optimizer.minimize(() => fastLoss(model, x, encoder), true)!;
-        const loss = cost.dataSync()[0];
-        tf.dispose([x, cost]);
+        fillBatch(train, order, b * p.batch_size, rows, batch);
+        const loss = trainer.step(batch, rows);
         if (!Number.isFinite(loss)) {
           throw new Error(
             `train: loss is ${loss} at epoch ${epoch}, batch ${b + 1}/${batches}; ` +
@@ -196,8 +198,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       JSON.stringify(metrics, null, 2) + "\n",
     );
   } finally {
-    optimizer.dispose();
-    tf.dispose([model.mu, model.W]);
+    trainer.dispose();
   }
 }
 
