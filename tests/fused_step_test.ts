@@ -85,55 +85,58 @@ for (const [K, D, E, B, latentDecay, steps] of CASES) {
   });
 }
 
-Deno.test({
-  name: "fused step: loss, parameters and RMSprop state after 12 steps match the tfjs path",
-  ignore,
-  async fn() {
-    const dims = { K: 4, D: 48, E: 5 }, B = 40;
-    const encoder = { steps: 5, beta: 0.01, latentDecay: 1 };
-    const { x, mu, W } = problem(dims, B * 3, 21);
-    const run = async (formulation: "fused" | "tfjs") => {
-      const trainer = makeTrainer({
-        dims,
-        encoder,
-        optimizer: { optimizer: "rmsprop", lr: 1e-3 },
-        start: { mu, W },
-        backend: tf.getBackend(),
-        formulation,
-      });
-      strictEqual(trainer.formulation, formulation);
-      const losses = [];
-      for (let s = 0; s < 12; s++) {
-        losses.push(trainer.step(x.subarray((s % 3) * B * dims.D), B));
-      }
-      const weights = await trainer.optimizer.getWeights();
-      const out = {
-        losses,
-        mu: trainer.params.mu.dataSync().slice(),
-        W: trainer.params.W.dataSync().slice(),
-        slots: weights.map((w) => ({
-          name: w.name.replace(`${(trainer.params.mu as tf.Variable).name}/`, "mu/")
-            .replace(`${(trainer.params.W as tf.Variable).name}/`, "W/"),
-          values: w.tensor.dataSync().slice(),
-        })),
+for (const optimizer of ["rmsprop", "rmsprop_tfjs"] as const) {
+  Deno.test({
+    name:
+      `fused step (${optimizer}): loss, parameters and RMSprop state after 12 steps match the tfjs path`,
+    ignore,
+    async fn() {
+      const dims = { K: 4, D: 48, E: 5 }, B = 40;
+      const encoder = { steps: 5, beta: 0.01, latentDecay: 1 };
+      const { x, mu, W } = problem(dims, B * 3, 21);
+      const run = async (formulation: "fused" | "tfjs") => {
+        const trainer = makeTrainer({
+          dims,
+          encoder,
+          optimizer: { optimizer, lr: 1e-3 },
+          start: { mu, W },
+          backend: tf.getBackend(),
+          formulation,
+        });
+        strictEqual(trainer.formulation, formulation);
+        const losses = [];
+        for (let s = 0; s < 12; s++) {
+          losses.push(trainer.step(x.subarray((s % 3) * B * dims.D), B));
+        }
+        const weights = await trainer.optimizer.getWeights();
+        const out = {
+          losses,
+          mu: trainer.params.mu.dataSync().slice(),
+          W: trainer.params.W.dataSync().slice(),
+          slots: weights.map((w) => ({
+            name: w.name.replace(`${(trainer.params.mu as tf.Variable).name}/`, "mu/")
+              .replace(`${(trainer.params.W as tf.Variable).name}/`, "W/"),
+            values: w.tensor.dataSync().slice(),
+          })),
+        };
+        tf.dispose(weights[0].tensor);
+        trainer.dispose();
+        return out;
       };
-      tf.dispose(weights[0].tensor);
-      trainer.dispose();
-      return out;
-    };
-    const fused = await run("fused"), ref = await run("tfjs");
-    ok(relDiff(fused.losses, ref.losses) < 1e-5, `losses ${fused.losses} vs ${ref.losses}`);
-    ok(relDiff(fused.mu, ref.mu) < 1e-5, `μ differs by ${relDiff(fused.mu, ref.mu)}`);
-    ok(relDiff(fused.W, ref.W) < 1e-5, `W differs by ${relDiff(fused.W, ref.W)}`);
-    const names = ["iter", "mu/rms", "W/rms", "mu/momentum", "W/momentum"];
-    deepStrictEqual(fused.slots.map((s) => s.name), names);
-    deepStrictEqual(ref.slots.map((s) => s.name), names);
-    strictEqual(fused.slots[0].values[0], 12, "the iteration count");
-    for (const i of [1, 2]) { // the running means of g² (the moments are unused at momentum 0)
-      const d = relDiff(fused.slots[i].values, ref.slots[i].values);
-      ok(d < 1e-3, `slot ${ref.slots[i].name} differs by ${d}`);
-    }
-    ok(relDiff(fused.mu, mu) > 1e-5 && relDiff(fused.W, W) > 1e-3, "the steps moved μ and W");
-    ok(fused.losses[11] < fused.losses[2], `the loss fell: ${fused.losses}`);
-  },
-});
+      const fused = await run("fused"), ref = await run("tfjs");
+      ok(relDiff(fused.losses, ref.losses) < 1e-5, `losses ${fused.losses} vs ${ref.losses}`);
+      ok(relDiff(fused.mu, ref.mu) < 1e-5, `μ differs by ${relDiff(fused.mu, ref.mu)}`);
+      ok(relDiff(fused.W, ref.W) < 1e-5, `W differs by ${relDiff(fused.W, ref.W)}`);
+      const names = ["iter", "mu/rms", "W/rms", "mu/momentum", "W/momentum"];
+      deepStrictEqual(fused.slots.map((s) => s.name), names);
+      deepStrictEqual(ref.slots.map((s) => s.name), names);
+      strictEqual(fused.slots[0].values[0], 12, "the iteration count");
+      for (const i of [1, 2]) { // the running means of g² (the moments are unused at momentum 0)
+        const d = relDiff(fused.slots[i].values, ref.slots[i].values);
+        ok(d < 1e-3, `slot ${ref.slots[i].name} differs by ${d}`);
+      }
+      ok(relDiff(fused.mu, mu) > 1e-5 && relDiff(fused.W, W) > 1e-3, "the steps moved μ and W");
+      ok(fused.losses[11] < fused.losses[2], `the loss fell: ${fused.losses}`);
+    },
+  });
+}

@@ -22,12 +22,10 @@ import { blasOf } from "../lib/blas/backend.ts";
 import { outputArray } from "../lib/blas/pool.ts";
 import type { OpenBlas } from "../lib/blas/openblas.ts";
 import { FusedGradients } from "./fused_gradients.ts";
+import type { RmspropFormula } from "./optimizer.ts";
 
 /** The kernel's name; inputs {@link FusedStepInputs}, attrs {@link FusedStepAttrs}. */
 export const LLGAE_RMSPROP_STEP = "LlgaeRmspropStep";
-
-/** Where RMSprop adds ε: outside the square root (PyTorch) or inside (tfjs). */
-export type RmspropFormula = "pytorch" | "tfjs";
 
 /** The tensors of one step, all float32. */
 export interface FusedStepInputs {

@@ -94,7 +94,6 @@ export class Rmsprop extends tf.RMSPropOptimizer {
       super.applyGradients(variableGradients);
       return;
     }
-    const slots = this as unknown as RmspropSlots;
     const named = Array.isArray(variableGradients)
       ? variableGradients
       : Object.entries(variableGradients).map(([name, tensor]) => ({ name, tensor }));
@@ -107,15 +106,8 @@ export class Rmsprop extends tf.RMSPropOptimizer {
     };
     named.forEach(({ name, tensor: gradient }, i) => {
       const value = tf.engine().registeredVariables[name];
-      const zeros = (suffix: string) => ({
-        originalName: `${name}/${suffix}`,
-        variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
-      });
-      slots.accumulatedMeanSquares[i] ??= zeros("rms");
-      slots.accumulatedMoments[i] ??= zeros("momentum");
+      const [meanSquare, moment] = this.#slots(value, i);
       if (gradient == null) return;
-      const meanSquare = slots.accumulatedMeanSquares[i].variable;
-      const moment = slots.accumulatedMoments[i].variable;
       const inputs: UpdateInputs = { value, gradient, meanSquare, moment };
       const [newValue, newMeanSquare, newMoment] = fused
         ? tf.engine().runKernel(FUSED_RMSPROP, inputs, attrs) as tf.Tensor[]
@@ -126,6 +118,36 @@ export class Rmsprop extends tf.RMSPropOptimizer {
       tf.dispose([newValue, newMeanSquare, newMoment]);
     });
     this.incrementIterations();
+  }
+
+  /** ρ, ε and the momentum, as a fused training-step kernel takes them. */
+  get hyperparameters(): { decay: number; epsilon: number; momentum: number } {
+    return { decay: this.decay, epsilon: this.epsilon, momentum: this.momentum };
+  }
+
+  /**
+   * The running means of g² of `variables` (the i-th is the slot of the i-th variable, created
+   * as zeros if missing), for a fused training-step kernel that updates them itself.
+   */
+  meanSquares(variables: tf.Variable[]): tf.Variable[] {
+    return variables.map((value, i) => this.#slots(value, i)[0]);
+  }
+
+  /** Counts one step taken outside {@link applyGradients} (by a fused training-step kernel). */
+  countStep(): void {
+    this.incrementIterations();
+  }
+
+  /** The mean-square and moment slots of `value`, the i-th variable, created if missing. */
+  #slots(value: tf.Variable, i: number): [tf.Variable, tf.Variable] {
+    const slots = this as unknown as RmspropSlots;
+    const zeros = (suffix: string) => ({
+      originalName: `${value.name}/${suffix}`,
+      variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+    });
+    slots.accumulatedMeanSquares[i] ??= zeros("rms");
+    slots.accumulatedMoments[i] ??= zeros("momentum");
+    return [slots.accumulatedMeanSquares[i].variable, slots.accumulatedMoments[i].variable];
   }
 }
 

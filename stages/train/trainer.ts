@@ -11,7 +11,7 @@ import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import { type FusedStepAttrs, LLGAE_RMSPROP_STEP, registerFusedStep } from "./fused_step.ts";
 import type { InitialParams } from "./init.ts";
 import { type Encoder, loss, type ModelDims, type Params } from "./model.ts";
-import { FusedRmspropOptimizer, makeOptimizer, type OptimizerParams } from "./optimizer.ts";
+import { makeOptimizer, type OptimizerParams, Rmsprop } from "./optimizer.ts";
 
 /** Which implementation {@link Trainer.step} runs. */
 export type StepFormulation = "fused" | "tfjs";
@@ -38,13 +38,13 @@ export interface TrainerOptions {
   start: InitialParams;
   /** The backend `initBackend` started. */
   backend: string;
-  /** `fused` when the backend has the kernel and the optimizer is RMSprop (default), else `tfjs`. */
+  /** `fused` when the backend has the kernel and the optimizer is an RMSprop (default), else `tfjs`. */
   formulation?: StepFormulation;
 }
 
 /** Which formulation `backend` runs for `optimizer` unless told otherwise. */
 export function defaultFormulation(backend: string, optimizer: OptimizerParams): StepFormulation {
-  return optimizer.optimizer === "rmsprop" && registerFusedStep(backend) ? "fused" : "tfjs";
+  return optimizer.optimizer !== "adam" && registerFusedStep(backend) ? "fused" : "tfjs";
 }
 
 /** Creates μ and W as variables from `start` and a trainer in the chosen formulation. */
@@ -76,7 +76,7 @@ export function makeTrainer(options: TrainerOptions): Trainer {
       dispose,
     };
   }
-  if (!(optimizer instanceof FusedRmspropOptimizer) || !registerFusedStep(backend)) {
+  if (!(optimizer instanceof Rmsprop) || !registerFusedStep(backend)) {
     throw new Error(`trainer: the fused step needs rmsprop on a blas backend, not ${backend}`);
   }
   const { decay, epsilon, momentum } = optimizer.hyperparameters;
