@@ -13,12 +13,13 @@
  * Two formulations compute the same numbers: {@link lossLiteral} writes the steps as above (the
  * reference), {@link forward} works with P_k = W_kᵀ(x − μ_k), Gram matrices C_k = W_kᵀW_k and
  * the T steps folded into one E×E matrix per component ({@link stepsMatrix}).
- * Call `initBackend` (stages/lib/tf_backend.ts) before using either.
+ * Call `initBackend` (stages/lib/tf_backend.ts) before using either: the formulation follows
+ * the backend it started (stages/lib/backend_traits.ts).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { isBlasBackend } from "../lib/blas/backend.ts";
+import { backendTraits } from "../lib/backend_traits.ts";
 import { readSafeTensors } from "../lib/safetensors.ts";
 
 /** The encoder's settings. */
@@ -58,7 +59,7 @@ function swap(a: tf.Tensor): tf.Tensor {
  * elsewhere the operand is transposed explicitly.
  */
 function matMulT(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor {
-  if (isBlasBackend(tf.getBackend())) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
+  if (backendTraits().blas) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
   return tf.matMul((ta ? swap(a) : a) as tf.Tensor3D, (tb ? swap(b) : b) as tf.Tensor3D);
 }
 
@@ -165,7 +166,7 @@ function encode({ mu, W }: Params, x: tf.Tensor2D, encoder: Encoder) {
   // W_kᵀ x for every k, [K,B,E]: on blas a batched product with x shared by all k (which the
   // backend packs into one wide product); elsewhere one product against [W_1 … W_K] spelled out
   // (wasm is slow with many small products).
-  const xw = isBlasBackend(tf.getBackend())
+  const xw = backendTraits().blas
     ? mmData(x, W)
     : tf.transpose(tf.reshape(mmData(x, concatW(W)), [B, K, E]), [1, 0, 2]);
   const muW = mm(tf.reshape(mu, [K, 1, D]), W); // μ_kᵀ W_k, [K,1,E]

@@ -60,6 +60,10 @@ const SYMBOLS = {
     ],
     result: "void",
   },
+  cblas_ssyrk: { // order, uplo, trans, N, K, alpha, A, lda, beta, C, ldc
+    parameters: ["i32", "i32", "i32", "i32", "i32", "f32", "buffer", "i32", "f32", "buffer", "i32"],
+    result: "void",
+  },
   cblas_saxpy: {
     parameters: ["i32", "f32", "buffer", "i32", "buffer", "i32"], // n, alpha, x, incx, y, incy
     result: "void",
@@ -75,6 +79,7 @@ const NO_TRANS = 111;
 /** Products with fewer multiply-adds (m·n·k) than this run on one thread. */
 const SINGLE_THREAD_GEMM = 1 << 23;
 const TRANS = 112;
+const UPPER = 121;
 
 /** A loaded OpenBLAS with a fixed thread count. */
 export interface OpenBlas {
@@ -117,6 +122,18 @@ export interface OpenBlas {
   sgemmStrided(g: StridedGemm<Float32Array>): void;
   /** {@link sgemmStrided} in float64. */
   dgemmStrided(g: StridedGemm<Float64Array>): void;
+  /**
+   * The upper triangle (row-major) of C ← alpha·AᵀA + beta·C for `a` holding `rows` rows of n
+   * floats (C is n×n; its strict lower triangle is left as it was). beta 1 accumulates.
+   */
+  ssyrkUpper(
+    n: number,
+    rows: number,
+    alpha: number,
+    a: Float32Array,
+    beta: number,
+    c: Float32Array,
+  ): void;
   /** y ← alpha·x + y over n elements of y; x is read with stride `incx` (0 repeats x[0]). */
   saxpy(n: number, alpha: number, x: Float32Array, incx: number, y: Float32Array): void;
   /** x ← alpha·x over n elements. */
@@ -285,6 +302,16 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
     },
     dgemm(transA, transB, m, n, k, a, b, c) {
       gemm(transA, transB, m, n, k, a, b, c);
+    },
+    ssyrkUpper(n, rows, alpha, a, beta, c) {
+      if (n === 0) return;
+      if (rows === 0) { // C ← beta·C on the upper triangle
+        for (let i = 0; i < n; i++) {
+          for (let j = i; j < n; j++) c[i * n + j] = beta === 0 ? 0 : beta * c[i * n + j];
+        }
+        return;
+      }
+      s.cblas_ssyrk(ROW_MAJOR, UPPER, TRANS, n, rows, alpha, a, n, beta, c, n);
     },
     sgemmStrided: strided,
     dgemmStrided: strided,
