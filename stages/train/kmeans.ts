@@ -42,7 +42,12 @@ function seedCentres(
   rng: Rng,
 ) {
   const centres = new Float32Array(K * D);
-  const xx = tf.tidy(() => tf.sum(tf.square(x), 1).dataSync());
+  const xx = new Float64Array(n); // ‖x‖² (a loop: tf.square would copy every image)
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = i * D; j < (i + 1) * D; j++) s += data[j] * data[j];
+    xx[i] = s;
+  }
   const dist = new Float64Array(n).fill(Infinity);
   let pick = rng.int(0, n - 1);
   for (let k = 0; k < K; k++) {
