@@ -292,6 +292,27 @@ export function reconstructWith(
   return { recon, choice, sqErr };
 }
 
+/**
+ * The chosen component and the mean squared error of each of `n` images (row-major n×D), as
+ * {@link reconstructWith} gives them, without keeping the reconstructions.
+ */
+export function errorsWith(
+  params: Params,
+  encoder: Encoder,
+  images: Float32Array,
+  n: number,
+  batchSize = 1000,
+): { choice: Int32Array; sqErr: Float32Array } {
+  const choice = new Int32Array(n);
+  const sqErr = new Float32Array(n);
+  eachBatch(images, n, params.mu.shape[1], batchSize, (x, start) => {
+    const out = forward(params, x, encoder);
+    choice.set(out.choice.dataSync(), start);
+    sqErr.set(out.sqErr.dataSync(), start);
+  });
+  return { choice, sqErr };
+}
+
 /** The chosen component k* of each of `n` images (row-major n×D), by the encoder alone. */
 export function chooseWith(
   params: Params,

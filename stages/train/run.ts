@@ -18,7 +18,7 @@ import { initBackend } from "../lib/tf_backend.ts";
 import { type Checkpoint, latestCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { dataInit, type InitialParams, randomInit } from "./init.ts";
 import type { TrainParams } from "./kind.ts";
-import { type Encoder, type ModelDims, type Params, reconstructWith } from "./model.ts";
+import { type Encoder, errorsWith, type ModelDims, type Params } from "./model.ts";
 import { makeTrainer } from "./trainer.ts";
 
 /** Images as a row-major matrix. */
@@ -38,7 +38,7 @@ async function readImages(path: string): Promise<Images> {
 
 /** Test MSE (mean over images of the per-image mean squared pixel error) and component usage. */
 function score(model: Params, encoder: Encoder, test: Images, K: number) {
-  const { choice, sqErr } = reconstructWith(model, encoder, test.data, test.n);
+  const { choice, sqErr } = errorsWith(model, encoder, test.data, test.n);
   const usage = new Array<number>(K).fill(0);
   for (const k of choice) usage[k]++;
   return { test_mse: sqErr.reduce((a, b) => a + b, 0) / test.n, usage };
