@@ -140,3 +140,32 @@ for (const optimizer of ["rmsprop", "rmsprop_tfjs"] as const) {
     },
   });
 }
+
+Deno.test({
+  name: "fused scoring: choice and per-image error match the tfjs forward pass",
+  ignore,
+  fn() {
+    const dims = { K: 4, D: 48, E: 5 }, n = 2500; // more than one scoring batch
+    const { x, mu, W } = problem(dims, n, 8);
+    const score = (formulation: "fused" | "tfjs") => {
+      const trainer = makeTrainer({
+        dims,
+        encoder: { steps: 5, beta: 0.01, latentDecay: 1 },
+        optimizer: { optimizer: "rmsprop", lr: 1e-3 },
+        start: { mu, W },
+        backend: tf.getBackend(),
+        formulation,
+      });
+      const out = trainer.score(x, n);
+      trainer.dispose();
+      return out;
+    };
+    const fused = score("fused"), ref = score("tfjs");
+    deepStrictEqual(Array.from(fused.choice), Array.from(ref.choice));
+    ok(new Set(fused.choice).size === dims.K, "every component is chosen somewhere");
+    for (let i = 0; i < n; i++) {
+      const d = Math.abs(fused.sqErr[i] - ref.sqErr[i]) / ref.sqErr[i];
+      ok(d < 1e-4, `image ${i}: ${fused.sqErr[i]} vs ${ref.sqErr[i]}`);
+    }
+  },
+});

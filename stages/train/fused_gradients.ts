@@ -60,6 +60,7 @@ export class FusedGradients {
   readonly #m: Float64Array; // C S [E,E]
   readonly #work: Float64Array[]; // dQ, dS, dM, dA, dC (E×E each)
   readonly #muMu: Float64Array; // ‖μ_k‖² [K]
+  readonly #best: Float64Array; // each row's chosen error
 
   constructor(blas: OpenBlas, dims: ModelDims, encoder: Encoder, maxRows: number) {
     const { K, D, E } = dims;
@@ -92,6 +93,7 @@ export class FusedGradients {
     this.#m = new Float64Array(E * E);
     this.#work = Array.from({ length: 5 }, () => new Float64Array(E * E));
     this.#muMu = new Float64Array(K);
+    this.#best = new Float64Array(maxRows);
     this.encoder = encoder;
   }
 
@@ -100,6 +102,24 @@ export class FusedGradients {
    * {@link dMu}, {@link dW} and {@link choice}.
    */
   compute(x: Float32Array, rows: number, mu: Float32Array, W: Float32Array): number {
+    const loss = this.#forward(x, rows, mu, W);
+    this.#group(x, rows);
+    for (let k = 0; k < this.#dims.K; k++) this.#backward(k, rows, mu, W);
+    return loss;
+  }
+
+  /**
+   * The forward pass only: fills {@link choice} and, per row, the chosen component's squared
+   * error ‖x − x̂‖² divided by D (the row's mean squared error) into `sqErr`.
+   */
+  errors(x: Float32Array, rows: number, mu: Float32Array, W: Float32Array, sqErr: Float32Array) {
+    this.#forward(x, rows, mu, W);
+    const D = this.#dims.D;
+    for (let b = 0; b < rows; b++) sqErr[b] = this.#best[b] / D;
+  }
+
+  /** Y, the E×E chain, P, P Q, each row's errors and choice; returns the loss. */
+  #forward(x: Float32Array, rows: number, mu: Float32Array, W: Float32Array): number {
     const { K, D, E } = this.#dims;
     if (rows < 1 || rows > this.maxRows || x.length < rows * D) {
       throw new Error(`fused LLGAE step: ${rows} rows of ${D} pixels, at most ${this.maxRows}`);
@@ -144,10 +164,7 @@ export class FusedGradients {
         ldc: N,
       });
     }
-    const loss = this.#choose(x, rows, mu);
-    this.#group(x, rows);
-    for (let k = 0; k < K; k++) this.#backward(k, rows, mu, W);
-    return loss;
+    return this.#choose(x, rows, mu);
   }
 
   /** Each row's error for every component, its choice (first minimum) and the loss. */
@@ -176,6 +193,7 @@ export class FusedGradients {
         }
       }
       choice[b] = chosen;
+      this.#best[b] = best;
       total += best;
     }
     return total / (rows * D);
@@ -326,4 +344,39 @@ export class FusedGradients {
     const q = this.#q32.subarray(k * EE, (k + 1) * EE);
     for (let i = 0; i < EE; i++) q[i] = 2 * beta * last[i] - beta * beta * SCS[i];
   }
+}
+
+/** Images per batch when {@link fusedErrors} scores a set. */
+export const SCORE_ROWS = 1000;
+
+/**
+ * Each of `n` images' (row-major n×D) chosen component and mean squared error under μ and W,
+ * by the forward pass of {@link FusedGradients} in batches (`work` is reused when given).
+ */
+export function fusedErrors(
+  { blas, dims, encoder, images, n, mu, W, work }: {
+    blas: OpenBlas;
+    dims: ModelDims;
+    encoder: Encoder;
+    images: Float32Array;
+    n: number;
+    mu: Float32Array;
+    W: Float32Array;
+    work?: FusedGradients;
+  },
+): { choice: Int32Array; sqErr: Float32Array } {
+  const D = dims.D;
+  if (images.length !== n * D) {
+    throw new Error(`score: ${images.length} values are not ${n} images of ${D} pixels`);
+  }
+  const scorer = work ??
+    new FusedGradients(blas, dims, encoder, Math.max(1, Math.min(SCORE_ROWS, n)));
+  const choice = new Int32Array(n), sqErr = new Float32Array(n);
+  for (let start = 0; start < n; start += scorer.maxRows) {
+    const rows = Math.min(scorer.maxRows, n - start);
+    const x = images.subarray(start * D, (start + rows) * D);
+    scorer.errors(x, rows, mu, W, sqErr.subarray(start));
+    choice.set(scorer.choice.subarray(0, rows), start);
+  }
+  return { choice, sqErr };
 }

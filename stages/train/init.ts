@@ -11,9 +11,11 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { backendTraits } from "../lib/backend_traits.ts";
 import { GRAM_BLOCK_ROWS, GramSum } from "../lib/gram.ts";
 import { leadingEigenvectors } from "../lib/pca.ts";
 import type { Rng } from "../lib/prng.ts";
+import { fusedErrors } from "./fused_gradients.ts";
 import { kMeans } from "./kmeans.ts";
 import { chooseWith, type Encoder, type ModelDims } from "./model.ts";
 
@@ -124,6 +126,24 @@ function fitSubspaces(
   }
 }
 
+/** The component the encoder chooses for each image: fused on a blas backend, else by tfjs. */
+function choose(
+  { mu, W }: InitialParams,
+  dims: ModelDims,
+  encoder: Encoder,
+  { data, n }: { data: Float32Array; n: number },
+): Int32Array {
+  const { blas } = backendTraits();
+  if (blas) return fusedErrors({ blas, dims, encoder, images: data, n, mu, W }).choice;
+  const { K, D, E } = dims;
+  const params = tf.tidy(() => ({ mu: tf.tensor2d(mu, [K, D]), W: tf.tensor3d(W, [K, D, E]) }));
+  try {
+    return chooseWith(params, encoder, data, n);
+  } finally {
+    tf.dispose([params.mu, params.W]);
+  }
+}
+
 /** What {@link dataInit} starts from. */
 export interface DataInitOptions {
   /** The training images, row-major n×D. */
@@ -164,16 +184,7 @@ export function dataInit(
   };
   fitSubspaces(moments, dims, encoder.beta, rng, init);
   for (let round = 0; round < (K === 1 ? 0 : rounds); round++) {
-    const params = tf.tidy(() => ({
-      mu: tf.tensor2d(init.mu, [K, D]),
-      W: tf.tensor3d(init.W, [K, D, E]),
-    }));
-    let next: Int32Array;
-    try {
-      next = chooseWith(params, encoder, data, n);
-    } finally {
-      tf.dispose([params.mu, params.W]);
-    }
+    const next = choose(init, dims, encoder, images);
     moments.move(assign, next);
     assign = next;
     fitSubspaces(moments, dims, encoder.beta, rng, init);

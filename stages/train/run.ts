@@ -18,8 +18,8 @@ import { initBackend } from "../lib/tf_backend.ts";
 import { type Checkpoint, latestCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { dataInit, type InitialParams, randomInit } from "./init.ts";
 import type { TrainParams } from "./kind.ts";
-import { type Encoder, errorsWith, type ModelDims, type Params } from "./model.ts";
-import { makeTrainer } from "./trainer.ts";
+import type { Encoder, ModelDims, Params } from "./model.ts";
+import { makeTrainer, type Trainer } from "./trainer.ts";
 
 /** Images as a row-major matrix. */
 interface Images {
@@ -37,8 +37,8 @@ async function readImages(path: string): Promise<Images> {
 }
 
 /** Test MSE (mean over images of the per-image mean squared pixel error) and component usage. */
-function score(model: Params, encoder: Encoder, test: Images, K: number) {
-  const { choice, sqErr } = errorsWith(model, encoder, test.data, test.n);
+function score(trainer: Trainer, test: Images, K: number) {
+  const { choice, sqErr } = trainer.score(test.data, test.n);
   const usage = new Array<number>(K).fill(0);
   for (const k of choice) usage[k]++;
   return { test_mse: sqErr.reduce((a, b) => a + b, 0) / test.n, usage };
@@ -99,7 +99,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
   ctx.log(`training step: ${trainer.formulation} formulation`);
   try {
     const history: Record<string, unknown>[] = resumed?.history ?? [];
-    const initTestMse = resumed?.initTestMse ?? score(model, encoder, test, K).test_mse;
+    const initTestMse = resumed?.initTestMse ?? score(trainer, test, K).test_mse;
     if (!resumed) ctx.log(`after init: test MSE ${initTestMse.toFixed(2)}`);
     if (resumed) {
       const slots = resumed.optimizerSlots.map((name, i) => {
@@ -142,7 +142,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
           }`,
         });
       }
-      const { test_mse, usage } = score(model, encoder, test, K);
+      const { test_mse, usage } = score(trainer, test, K);
       const seconds = (performance.now() - began) / 1000;
       const line = { epoch, train_loss: lossSum / train.n, test_mse, usage, seconds };
       history.push(line);

@@ -1,8 +1,9 @@
 /**
  * One training step of LGAE/LLGAE, in the formulation chosen once for the backend: on a blas
  * backend with RMSprop, the fused kernel `LlgaeRmspropStep` (stages/train/fused_step.ts: loss,
- * gradients and update in a few BLAS calls); elsewhere tfjs's autodiff of the fast formulation
- * and the optimizer's own update (the reference the fused step is tested against).
+ * gradients and update in a few BLAS calls; scoring by its forward pass); elsewhere tfjs's
+ * autodiff of the fast formulation and the optimizer's own update, and tfjs's forward pass (the
+ * reference the fused step is tested against).
  *
  * @module
  */
@@ -10,10 +11,12 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import { type FusedStepAttrs, LLGAE_RMSPROP_STEP, registerFusedStep } from "./fused_step.ts";
 import type { InitialParams } from "./init.ts";
-import { type Encoder, loss, type ModelDims, type Params } from "./model.ts";
+import { blasOf } from "../lib/blas/backend.ts";
+import { fusedErrors, FusedGradients, SCORE_ROWS } from "./fused_gradients.ts";
+import { type Encoder, errorsWith, loss, type ModelDims, type Params } from "./model.ts";
 import { makeOptimizer, type OptimizerParams, Rmsprop } from "./optimizer.ts";
 
-/** Which implementation {@link Trainer.step} runs. */
+/** Which implementation {@link Trainer.step} and {@link Trainer.score} run. */
 export type StepFormulation = "fused" | "tfjs";
 
 /** The model's variables, its optimizer and a step function. */
@@ -25,6 +28,8 @@ export interface Trainer {
   readonly formulation: StepFormulation;
   /** One optimizer step on `rows` images (row-major rows×D in `batch`); returns the loss. */
   step(batch: Float32Array, rows: number): number;
+  /** Each of `n` images' chosen component and mean squared error under the current μ, W. */
+  score(images: Float32Array, n: number): { choice: Int32Array; sqErr: Float32Array };
   /** Frees the variables and the optimizer. */
   dispose(): void;
 }
@@ -73,12 +78,14 @@ export function makeTrainer(options: TrainerOptions): Trainer {
         tf.dispose([x, cost]);
         return value;
       },
+      score: (images, n) => errorsWith(params, encoder, images, n),
       dispose,
     };
   }
   if (!(optimizer instanceof Rmsprop) || !registerFusedStep(backend)) {
     throw new Error(`trainer: the fused step needs rmsprop on a blas backend, not ${backend}`);
   }
+  let scorer: FusedGradients | undefined; // for scoring, made on first use
   const { decay, epsilon, momentum } = optimizer.hyperparameters;
   if (momentum !== 0) throw new Error(`trainer: the fused step has no momentum (${momentum})`);
   const attrs: FusedStepAttrs = {
@@ -108,6 +115,13 @@ export function makeTrainer(options: TrainerOptions): Trainer {
       optimizer.countStep();
       tf.dispose([x, ...out]);
       return value;
+    },
+    score(images, n) {
+      const blas = blasOf(backend)!;
+      const [muValues, wValues] = [mu, W].map((t) => t.dataSync() as Float32Array);
+      const args = { blas, dims: options.dims, encoder, images, n, mu: muValues, W: wValues };
+      scorer ??= new FusedGradients(blas, options.dims, encoder, SCORE_ROWS);
+      return fusedErrors({ ...args, work: scorer });
     },
     dispose,
   };
