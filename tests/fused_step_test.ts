@@ -7,25 +7,14 @@ import { FusedGradients } from "../stages/train/fused_gradients.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { blasOf } from "../stages/lib/blas/backend.ts";
 import { probeBackend } from "../stages/lib/backend_probe.ts";
-import { Rng } from "../stages/lib/prng.ts";
+import { llgaeProblem } from "./fixtures/llgae_problem.ts";
 
 const ignore = probeBackend("blas").backend !== "blas";
 if (!ignore) await initBackend("blas");
 
-/** Images near K well-separated centres, and parameters near (not at) a good fit. */
-function problem({ K, D, E }: ModelDims, B: number, seed: number) {
-  const rng = new Rng(seed);
-  const u = (s: number) => (rng.float() * 2 - 1) * s;
-  const centres = Array.from({ length: K }, () => Array.from({ length: D }, () => u(80)));
-  const x = new Float32Array(B * D);
-  for (let i = 0; i < B; i++) {
-    const c = centres[i % K];
-    for (let j = 0; j < D; j++) x[i * D + j] = c[j] + u(20);
-  }
-  const mu = Float32Array.from(centres.flat(), (v) => v + u(5));
-  const W = Float32Array.from({ length: K * D * E }, () => u(0.8 / Math.sqrt(D / 48)));
-  return { x, mu, W };
-}
+/** The shared test problem, W scaled so that W_kᵀx stays of one size whatever D. */
+const problem = (dims: ModelDims, B: number, seed: number) =>
+  llgaeProblem(dims, B, seed, 0.8 / Math.sqrt(dims.D / 48));
 
 /** Largest |a − b| relative to the largest |b|. */
 function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
