@@ -69,7 +69,7 @@ Deno.test("cli: gc removes only objects no lock file references and reports the 
     await p.write("configs/tmp.yaml", SIX_STAGES.replace("value: 10", "value: 11"));
     assert.equal((await p.cli("run", "configs/tmp.yaml")).code, 0);
     await Deno.remove(p.path("configs/tmp.lock.json"));
-    const gc = await p.cli("gc");
+    const gc = await p.cli("gc", "-f");
     assert.equal(gc.code, 0, gc.stderr);
     // b, mb, j, final of tmp.yaml differ: 1 + 2 + 2 + 2 files, but final (scale 1) writes the
     // same bytes as j, stored once → 5 objects.

@@ -32,6 +32,8 @@ export interface RunConfigOptions {
   lock: { path: string; mode: "write" | "read-only" };
   /** The command-line options. */
   cli: ExecOptions;
+  /** Re-hash every cached output it uses instead of trusting the verification memo. */
+  verifyContent?: boolean;
 }
 
 /** Plans (dry run) or runs a pipeline; returns the report (undefined for a dry run) and exit code. */
@@ -85,6 +87,7 @@ export async function runConfig(
       force: opts.force,
       onEvent: viewSink(view),
       signal: controller.signal,
+      verifyContent: o.verifyContent,
     });
   } finally {
     view.close();

@@ -59,6 +59,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Runs stale stages; default: local subprocesses. */
   executor?: Executor;
+  /** Re-hash every cached output before trusting it, not only changed ones (`check`). */
+  verifyContent?: boolean;
 }
 
 /** Runs the pipeline; never throws for stage failures (they are in the report). */
@@ -96,6 +98,7 @@ class Rebuild {
       graphs: this.#graphs,
       lock: o.lock,
       force: o.force,
+      verifyContent: o.verifyContent,
     });
     this.#executor = o.executor ?? new LocalExecutor();
     this.#records = new Map(o.pipeline.stages.map((s) => [s.name, { spec: s }]));

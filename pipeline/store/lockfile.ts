@@ -9,6 +9,8 @@
 import { basename, dirname, join } from "node:path";
 import { stableJsonText } from "../../common/stable_json.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
+import { readStateFile, readStateOrWarn, type StateRead } from "./state_file.ts";
+import { lockFileSchema } from "./state_schemas.ts";
 
 /** One stage's entry in a lock file. */
 export interface LockedStage {
@@ -46,19 +48,21 @@ export function lockPathFor(configPath: string): string {
   return join(dirname(configPath), `${name}.lock.json`);
 }
 
-/** Reads a lock file, or undefined when there is none. */
+/**
+ * Reads a lock file, or undefined when there is none. A malformed one is reported once and
+ * treated as absent (a successful run rewrites it); {@link readLockState} tells the two apart.
+ */
 export async function readLock(path: string): Promise<LockFile | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch {
-    return undefined;
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message}); delete it and rerun`);
-  }
+  return await readStateOrWarn(
+    path,
+    lockFileSchema,
+    "ignored (treated as absent; a successful run rewrites it, or restore it with git)",
+  ) as LockFile | undefined;
+}
+
+/** Reads a lock file, telling a missing file from a malformed one. */
+export async function readLockState(path: string): Promise<StateRead<LockFile>> {
+  return await readStateFile(path, lockFileSchema) as StateRead<LockFile>;
 }
 
 /** Writes a lock file when its content changed (keeps git diffs and mtimes quiet otherwise). */

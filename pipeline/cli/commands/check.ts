@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { projectRelative } from "../../config/experiments.ts";
 import { UsageError } from "../../config/usage_error.ts";
 import { changedOutputs, DEFAULT_TOLERANCE, metricDrifts } from "../../store/lock_drift.ts";
-import { lockPathFor, readLock } from "../../store/lockfile.ts";
+import { lockPathFor, readLockState } from "../../store/lockfile.ts";
 import { diffTable } from "../diff_table.ts";
 import { runConfig } from "../run_config.ts";
 import {
@@ -41,7 +41,14 @@ export function registerCheck(root: Command): void {
     const layout = layoutFrom(cmd);
     const p = await load(layout, config, opts.set);
     const lockPath = lockPathFor(p.path);
-    const locked = await readLock(lockPath);
+    const read = await readLockState(lockPath);
+    if (read.state === "bad") {
+      throw new UsageError(
+        `lock file ${lockPath} is malformed: ${read.problem}; restore it (git checkout) or ` +
+          `rerun \`pipeline run ${config}\` and commit it`,
+      );
+    }
+    const locked = read.state === "ok" ? read.value : undefined;
     if (!locked) {
       throw new UsageError(
         `no lock file ${lockPath}: run \`pipeline run ${config}\` and commit it`,
@@ -53,6 +60,7 @@ export function registerCheck(root: Command): void {
       publishAs: p.name,
       lock: { path: lockPath, mode: "read-only" },
       cli: opts,
+      verifyContent: true,
     });
     if (code !== 0 || !report?.lock) {
       Deno.exitCode = code || 1;
