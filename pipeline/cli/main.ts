@@ -14,6 +14,7 @@ import { registerExp } from "./commands/exp.ts";
 import { registerGc } from "./commands/gc.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerStatus } from "./commands/status.ts";
+import { registerVerify } from "./commands/verify.ts";
 
 /** The program with every command. */
 export function program(): Command {
@@ -37,6 +38,7 @@ export function program(): Command {
       registerExp,
       registerGc,
       registerCheck,
+      registerVerify,
     ]
   ) register(root);
   return root;

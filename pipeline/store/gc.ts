@@ -12,7 +12,7 @@
  */
 import { join } from "node:path";
 import type { Layout } from "./layout.ts";
-import { readLockState } from "./lockfile.ts";
+import { allLockFiles, readLockState } from "./lockfile.ts";
 import type { ObjectStore } from "./objects.ts";
 import { readStateFile } from "./state_file.ts";
 import { experimentSchema } from "./state_schemas.ts";
@@ -48,17 +48,6 @@ export function planBytes(plan: GcPlan): number {
   return plan.objects.reduce((n, o) => n + o.size, 0) + plan.stateBytes;
 }
 
-/** Every `*.lock.json` under `dir` (recursively). */
-async function findLocks(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await dirEntries(dir)) {
-    const path = join(dir, e.name);
-    if (e.isDirectory) out.push(...await findLocks(path));
-    else if (e.name.endsWith(".lock.json")) out.push(path);
-  }
-  return out;
-}
-
 /** Throws GcRefused unless every experiment record reads. */
 async function checkExperimentRecords(layout: Layout): Promise<void> {
   for (const e of await dirEntries(layout.experiments)) {
@@ -70,10 +59,7 @@ async function checkExperimentRecords(layout: Layout): Promise<void> {
 
 /** Decides what gc removes; changes nothing. Throws GcRefused on an unreadable lock/record. */
 export async function planGarbage(layout: Layout, store: ObjectStore): Promise<GcPlan> {
-  const locks = [
-    ...await findLocks(join(layout.root, "configs")),
-    ...await findLocks(layout.experiments),
-  ];
+  const locks = await allLockFiles(layout);
   await checkExperimentRecords(layout);
   const live = new Set<string>();
   const names = new Set<string>();

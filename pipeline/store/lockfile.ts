@@ -9,6 +9,8 @@
 import { basename, dirname, join } from "node:path";
 import { stableJsonText } from "../../common/stable_json.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
+import { dirEntries } from "../../common/dir_entries.ts";
+import type { Layout } from "./layout.ts";
 import { readStateFile, readStateOrWarn, type StateRead } from "./state_file.ts";
 import { lockFileSchema } from "./state_schemas.ts";
 
@@ -63,6 +65,23 @@ export async function readLock(path: string): Promise<LockFile | undefined> {
 /** Reads a lock file, telling a missing file from a malformed one. */
 export async function readLockState(path: string): Promise<StateRead<LockFile>> {
   return await readStateFile(path, lockFileSchema) as StateRead<LockFile>;
+}
+
+/** Every `*.lock.json` of a project: the configs' (under `configs/`) and the experiments'. */
+export async function allLockFiles(
+  layout: Pick<Layout, "root" | "experiments">,
+): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    for (const e of await dirEntries(dir)) {
+      const path = join(dir, e.name);
+      if (e.isDirectory) await walk(path);
+      else if (e.name.endsWith(".lock.json")) out.push(path);
+    }
+  };
+  await walk(join(layout.root, "configs"));
+  await walk(layout.experiments);
+  return out;
 }
 
 /** Writes a lock file when its content changed (keeps git diffs and mtimes quiet otherwise). */

@@ -90,14 +90,14 @@ export class LocalStore implements ObjectStore {
   async verify(digest: string, o: VerifyOptions = {}): Promise<ObjectState> {
     if (!DIGEST.test(digest)) return "missing";
     const target = this.path(digest);
-    let before: string;
+    let before: Stamp;
     try {
       before = await stamp(target);
     } catch {
       return "missing";
     }
     const memo = await this.#loadMemo();
-    if (!o.content && memo[digest] === before) return "ok";
+    if (!o.content && trusted(memo[digest], before)) return "ok";
     if (await sha256File(target) !== digest) {
       if (digest in memo) {
         delete memo[digest];
@@ -105,7 +105,7 @@ export class LocalStore implements ObjectStore {
       }
       return "corrupt";
     }
-    memo[digest] = before;
+    memo[digest] = memoEntry(before);
     this.#dirty = true;
     return "ok";
   }
@@ -166,16 +166,37 @@ export class LocalStore implements ObjectStore {
 
   async #remember(digest: string, target: string): Promise<void> {
     const memo = await this.#loadMemo();
-    memo[digest] = await stamp(target);
+    memo[digest] = memoEntry(await stamp(target));
     this.#dirty = true;
   }
 }
 
-/**
- * What must stay the same for a verified object to be trusted without re-hashing: size,
- * mtime, ctime (ns) and inode. Throws when the file is missing.
- */
-async function stamp(path: string): Promise<string> {
+/** What must stay the same for a verified object to be trusted without re-hashing. */
+interface Stamp {
+  /** `size:mtime(ns):ctime:inode`. */
+  text: string;
+  /** The ctime in whole seconds (the resolution Deno reports it with). */
+  ctimeSec: bigint;
+}
+
+/** The stamp of the file at `path`; throws when it is missing. */
+async function stamp(path: string): Promise<Stamp> {
   const s = await stat(path, { bigint: true });
-  return `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`;
+  return { text: `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`, ctimeSec: s.ctimeNs / 10n ** 9n };
+}
+
+/** The memo entry of an object just hashed: its stamp and the second it was hashed in. */
+function memoEntry(s: Stamp): string {
+  return `${s.text}@${Math.floor(Date.now() / 1000)}`;
+}
+
+/**
+ * Whether a memo entry vouches for a file with stamp `now`. As git's index does for "racily
+ * clean" entries, an entry whose file changed (ctime) in the very second it was hashed is not
+ * trusted: a later change in that second would leave the same stamp.
+ */
+function trusted(entry: string | undefined, now: Stamp): boolean {
+  const at = entry?.lastIndexOf("@") ?? -1;
+  if (at < 0 || entry!.slice(0, at) !== now.text) return false;
+  return now.ctimeSec < BigInt(entry!.slice(at + 1) || "0");
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { GcRefused, type GcPlan, planBytes, planGarbage, removeGarbage } from "../../store/gc.ts";
+import { type GcPlan, GcRefused, planBytes, planGarbage, removeGarbage } from "../../store/gc.ts";
 import { LocalStore } from "../../store/objects.ts";
 import { acquireRepoLock, describeHolder } from "../../store/repo_lock.ts";
 import { UsageError } from "../../config/usage_error.ts";
