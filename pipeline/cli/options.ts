@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { loadPipeline, type Pipeline } from "../config/config.ts";
 import { findConfig } from "../config/experiments.ts";
@@ -40,7 +41,13 @@ export function checkForceArg(force: ExecOptions["force"]): void {
 export async function load(layout: Layout, config: string, sets: string[]): Promise<Pipeline> {
   const path = await findConfig(layout, config);
   if (!path) {
-    throw new UsageError(`config file not found: ${config} (looked in . and ${layout.root})`);
+    const isDir = (p: string) => Deno.stat(p).then((i) => i.isDirectory, () => false);
+    const dir = await isDir(config) || await isDir(join(layout.root, config));
+    throw new UsageError(
+      dir
+        ? `${config} is a directory; expected a YAML config file (e.g. ${config}/NAME.yaml)`
+        : `config file not found: ${config} (looked in . and ${layout.root})`,
+    );
   }
   return await loadPipeline(path, { sets, stagesRoot: layout.stages });
 }

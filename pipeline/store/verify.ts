@@ -2,7 +2,10 @@
  * `pipeline verify` (like `git fsck`): re-hashes every object that a lock file or a trace
  * references, ignoring the verification memo, and says for each missing or corrupt object
  * which config, stage and file it belongs to. `repair` removes corrupt objects, so the next run
- * finds them missing and recomputes the stages that made them.
+ * finds them missing and recomputes the stages that made them. An object that only a lock file
+ * names (a committed lock of a config never run here, or after gc) is `absent`, not `missing`:
+ * the store never had it, and the next run computes it. `missing` means a trace recorded it as
+ * stored and it is gone.
  *
  * @module
  */
@@ -27,12 +30,19 @@ export interface BadObject {
   refs: ObjectRef[];
 }
 
+/** Objects only lock files name and the store does not hold (not an error). */
+export interface AbsentObjects {
+  /** Lock file → how many of its objects are absent. */
+  byLock: Record<string, number>;
+}
+
 /** What verify found. */
 export interface VerifyReport {
   /** Distinct objects re-hashed. */
   checked: number;
   bytes: number;
   bad: BadObject[];
+  absent: AbsentObjects;
   /** State files that could not be read (named, with the problem). */
   unreadable: { path: string; problem: string }[];
   /** Corrupt objects removed (`repair`). */
@@ -75,12 +85,25 @@ export async function verifyStore(
       add(d, { source: `trace ${key.slice(0, 12)}`, stage: trace!.fingerprint.stage, file });
     }
   }
-  const report: VerifyReport = { checked: 0, bytes: 0, bad: [], unreadable, removed: 0 };
+  const report: VerifyReport = {
+    checked: 0,
+    bytes: 0,
+    bad: [],
+    absent: { byLock: {} },
+    unreadable,
+    removed: 0,
+  };
   for (const [digest, where] of refs) {
     const state = await store.verify(digest, { content: true });
-    report.checked++;
+    if (state !== "missing") report.checked++;
     if (state === "ok") {
       report.bytes += (await Deno.stat(store.path(digest))).size;
+      continue;
+    }
+    if (state === "missing" && where.every((r) => !r.source.startsWith("trace "))) {
+      for (const source of new Set(where.map((r) => r.source))) {
+        report.absent.byLock[source] = (report.absent.byLock[source] ?? 0) + 1;
+      }
       continue;
     }
     report.bad.push({ digest, state, refs: where });

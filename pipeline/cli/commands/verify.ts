@@ -59,6 +59,9 @@ function reportLines(r: VerifyReport, objectPath: (digest: string) => string): s
     );
     for (const ref of b.refs) lines.push(`  ${ref.stage}/${ref.file} in ${ref.source}`);
   }
+  for (const [lock, n] of Object.entries(r.absent.byLock)) {
+    lines.push(`note: ${n} object(s) of ${lock} were never computed here; a run computes them`);
+  }
   const corrupt = r.bad.filter((b) => b.state === "corrupt").length;
   lines.push(
     `verify: ${r.checked} objects checked (${(r.bytes / 1e6).toFixed(1)} MB intact), ` +
