@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ConfigError, loadPipeline } from "../pipeline/config/config.ts";
 import { MAX_CONFIG_BYTES, MAX_LIST_ITEMS, MAX_STAGES } from "../pipeline/config/limits.ts";
 import { TestProject } from "./fixtures/engine/project.ts";
+import { chainConfig, CONFIG_FIXTURE_KINDS } from "./fixtures/config_chain.ts";
 
-const stagesRoot = fileURLToPath(new URL("./fixtures/stages", import.meta.url));
+const stagesRoot = CONFIG_FIXTURE_KINDS;
 
 /** Writes `files` into a temp dir; returns the path of the first. */
 async function writeConfigs(files: Record<string, string>): Promise<string[]> {
@@ -28,17 +28,6 @@ async function loadError(file: string, sets: string[] = []): Promise<ConfigError
   return err;
 }
 
-/** A chain of `n` stages: one cfg_source, then cfg_maps each needing the previous. */
-function chain(n: number): string {
-  const parts = ["stages:\n  s0:\n    uses: cfg_source\n"];
-  for (let i = 1; i < n; i++) {
-    parts.push(
-      `  s${i}:\n    uses: cfg_map\n    needs: { data: s${i - 1} }\n    with: { scale: 1 }\n`,
-    );
-  }
-  return parts.join("");
-}
-
 Deno.test("config limits: a file over the size limit is refused before parsing, naming file and limit", async () => {
   // The issue's 5-million-item list param: 10 MB of `0,`.
   const list = `stages:\n  s:\n    uses: cfg_source\n    with:\n      sizes: [${
@@ -52,7 +41,7 @@ Deno.test("config limits: a file over the size limit is refused before parsing, 
 });
 
 Deno.test("config limits: too many stages is refused with the count and the limit", async () => {
-  const [file] = await writeConfigs({ "many.yaml": chain(MAX_STAGES + 1) });
+  const [file] = await writeConfigs({ "many.yaml": chainConfig(MAX_STAGES + 1) });
   const err = await loadError(file);
   assert.match(
     err.message,
@@ -62,7 +51,7 @@ Deno.test("config limits: too many stages is refused with the count and the limi
 });
 
 Deno.test("config limits: a config at the stage limit loads, in order", async () => {
-  const [file] = await writeConfigs({ "limit.yaml": chain(MAX_STAGES) });
+  const [file] = await writeConfigs({ "limit.yaml": chainConfig(MAX_STAGES) });
   const p = await loadPipeline(file, { stagesRoot });
   assert.equal(p.stages.length, MAX_STAGES);
   assert.equal(p.stages[MAX_STAGES - 1].name, `s${MAX_STAGES - 1}`);
