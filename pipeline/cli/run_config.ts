@@ -18,9 +18,16 @@ import { planText } from "./plan_view.ts";
 import { createView, viewSink } from "./view.ts";
 
 /** The final summary line of every run. */
-function summaryLine(r: Pick<RunReport, "ran" | "cached" | "failed">): string {
-  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed`;
+function summaryLine(r: Pick<RunReport, "ran" | "cached" | "failed" | "interrupted">): string {
+  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed` +
+    (r.interrupted ? `, ${r.interrupted} interrupted` : "");
 }
+
+/**
+ * A second SIGINT this soon after the first is the same Ctrl-C delivered twice (`deno task`
+ * forwards the terminal's signal to the engine, which the terminal signalled already).
+ */
+const DUPLICATE_SIGNAL_MS = 500;
 
 /** What to run and which lock file goes with it. */
 export interface RunConfigOptions {
@@ -67,8 +74,14 @@ export async function runConfig(
     console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(holder)}`);
   });
   const controller = new AbortController();
+  let firstSignal = 0;
   const onInterrupt = () => {
-    if (controller.signal.aborted) Deno.exit(130);
+    if (controller.signal.aborted) {
+      if (performance.now() - firstSignal < DUPLICATE_SIGNAL_MS) return;
+      console.error("interrupted again: quitting at once (stages are stopped as they notice)");
+      Deno.exit(130);
+    }
+    firstSignal = performance.now();
     console.error("interrupted: stopping running stages (Ctrl-C again to quit at once)");
     controller.abort();
   };

@@ -10,7 +10,14 @@ import type { EventSink } from "../rebuilder/events.ts";
 import type { Progress } from "../stage_kind.ts";
 
 /** A stage's state as shown. */
-export type StageState = "waiting" | "running" | "ran" | "cached" | "failed" | "skipped";
+export type StageState =
+  | "waiting"
+  | "running"
+  | "ran"
+  | "cached"
+  | "failed"
+  | "skipped"
+  | "interrupted";
 
 /** What the terminal shows of a run: stage states, progress, log lines, warnings. */
 export interface View {
@@ -121,6 +128,7 @@ const SYMBOL: Record<StageState, string> = {
   cached: "✓",
   failed: "✗",
   skipped: "-",
+  interrupted: "■",
 };
 
 /** Live view: redraws the stage table in place every 150 ms. */

@@ -119,7 +119,10 @@ class Rebuild {
           deps: [...new Set(Object.values(s.needs).flat())],
         })),
         (name) => this.#build(this.#records.get(name)!),
-        (name, dep) => this.#finish(this.#records.get(name)!, "skipped", `upstream ${dep} failed`),
+        (name, dep) =>
+          this.#o.signal.aborted
+            ? this.#finish(this.#records.get(name)!, "interrupted", "not started: interrupted")
+            : this.#finish(this.#records.get(name)!, "skipped", `upstream ${dep} failed`),
       );
     } finally {
       await this.#cache.flush();
@@ -160,7 +163,9 @@ class Rebuild {
       this.#finish(record, f.state === "fresh" ? "cached" : "ran");
       return true;
     } catch (e) {
-      this.#finish(record, "failed", (e as Error).message);
+      // A stage stopped by Ctrl-C did not fail; say it was interrupted.
+      const outcome = this.#o.signal.aborted ? "interrupted" : "failed";
+      this.#finish(record, outcome, (e as Error).message);
       return false;
     }
   }
@@ -174,7 +179,9 @@ class Rebuild {
       uses: record.spec.uses,
       outcome,
       key: record.freshness?.key,
-      seconds: outcome === "ran" || outcome === "failed" ? record.timings?.seconds : undefined,
+      seconds: outcome === "ran" || outcome === "failed" || outcome === "interrupted"
+        ? record.timings?.seconds
+        : undefined,
       error,
     });
   }

@@ -12,7 +12,7 @@ import type { Provenance, StageProvenance } from "../stage_kind.ts";
 import type { Freshness } from "./freshness.ts";
 
 /** How one stage ended. */
-export type StageOutcome = "ran" | "cached" | "failed" | "skipped";
+export type StageOutcome = "ran" | "cached" | "failed" | "skipped" | "interrupted";
 
 /** When a stage ran. */
 export interface Timings {
@@ -55,6 +55,8 @@ export interface RunReport {
   cached: number;
   failed: number;
   skipped: number;
+  /** Stages stopped or never started because the run was interrupted (Ctrl-C, SIGTERM). */
+  interrupted: number;
   /** The lock content when the run succeeded. */
   lock?: LockFile;
   /** Path of the lock file written (or unchanged) by this run. */
@@ -164,5 +166,6 @@ export function runReport(
     cached: count("cached"),
     failed: count("failed"),
     skipped: count("skipped"),
+    interrupted: count("interrupted"),
   };
 }
