@@ -36,7 +36,7 @@ Deno.test("config limits: a file over the size limit is refused before parsing, 
   const [file] = await writeConfigs({ "huge.yaml": list });
   const err = await loadError(file);
   assert.equal(err.file, file);
-  assert.match(err.message, /file is 9\.5 MB, over the 2\.0 MB limit for a config/);
+  assert.match(err.message, /file is 9\.5 MB, over the 1\.0 MB limit for a config/);
   assert.ok(list.length > MAX_CONFIG_BYTES);
 });
 

@@ -8,7 +8,7 @@
 import { ConfigError, type Origin } from "./errors.ts";
 
 /** Largest config file read (bytes). Checked before parsing. */
-export const MAX_CONFIG_BYTES = 2 * 1024 * 1024;
+export const MAX_CONFIG_BYTES = 1024 * 1024;
 
 /** Most stages a (merged) config may declare. */
 export const MAX_STAGES = 10_000;
