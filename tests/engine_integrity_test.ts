@@ -163,31 +163,6 @@ Deno.test("gc refuses to run when a lock file or experiment record is malformed,
   }
 });
 
-Deno.test("gc --dry-run lists what would go and removes nothing; without a terminal gc needs -f", async () => {
-  const p = await TestProject.create({ "six.yaml": SIX_STAGES });
-  try {
-    assert.equal((await p.cli("run", CONFIG)).code, 0);
-    await p.write("configs/tmp.yaml", SIX_STAGES.replace("value: 10", "value: 11"));
-    assert.equal((await p.cli("run", "configs/tmp.yaml")).code, 0);
-    await Deno.remove(p.path("configs/tmp.lock.json"));
-    const dry = await p.cli("gc", "--dry-run");
-    assert.equal(dry.code, 0, dry.stderr);
-    assert.equal(dry.stdout.match(/^remove artifacts\/objects\/.* \(\d+ bytes\)$/gm)?.length, 5);
-    assert.match(dry.stdout, /^remove artifacts\/out\/tmp\/$/m);
-    assert.match(
-      dry.stdout,
-      /gc --dry-run: would remove 5 objects, 4 traces, out dirs tmp; would free/,
-    );
-    const noTty = await p.cli("gc");
-    assert.equal(noTty.code, 2);
-    assert.match(noTty.stderr, /not on a terminal.*rerun with -f/);
-    const again = await p.cli("gc", "--dry-run");
-    assert.match(again.stdout, /would remove 5 objects/);
-  } finally {
-    await p.dispose();
-  }
-});
-
 Deno.test("exp: a corrupt experiment record is named, not 'no experiments' or a TypeError", async () => {
   const p = await TestProject.create({ "six.yaml": SIX_STAGES });
   try {
