@@ -174,6 +174,7 @@ Deno.test("cli: every subcommand has help; a bad config stops before anything ru
       ["exp", "list"],
       ["gc"],
       ["check"],
+      ["verify"],
     ];
     const helps = await Promise.all(commands.map((cmd) => p.cli(...cmd, "--help")));
     commands.forEach((cmd, i) => {

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import type { Layout } from "./layout.ts";
 import { allLockFiles, readLockState } from "./lockfile.ts";
 import type { ObjectStore } from "./objects.ts";
@@ -53,7 +53,9 @@ async function checkExperimentRecords(layout: Layout): Promise<void> {
   for (const e of await dirEntries(layout.experiments)) {
     if (!e.name.endsWith(".json") || e.name.endsWith(".lock.json")) continue;
     const r = await readStateFile(join(layout.experiments, e.name), experimentSchema);
-    if (r.state === "bad") throw new GcRefused(r.path, `is malformed (${r.problem})`);
+    if (r.state === "bad") {
+      throw new GcRefused(relative(layout.root, r.path), `is malformed (${r.problem})`);
+    }
   }
 }
 
@@ -65,7 +67,9 @@ export async function planGarbage(layout: Layout, store: ObjectStore): Promise<G
   const names = new Set<string>();
   for (const path of locks) {
     const r = await readLockState(path);
-    if (r.state === "bad") throw new GcRefused(path, `is malformed (${r.problem})`);
+    if (r.state === "bad") {
+      throw new GcRefused(relative(layout.root, path), `is malformed (${r.problem})`);
+    }
     if (r.state === "absent") continue;
     names.add(path.split("/").pop()!.replace(/\.lock\.json$/, ""));
     for (const stage of Object.values(r.value.stages)) {
