@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { SIX_STAGES, TestProject } from "../tests/fixtures/engine/project.ts";
 import { writeFileAtomic } from "../common/atomic_write.ts";
+import { timed } from "./timed.ts";
 
 const REPEATS = 7;
 const OUT = fileURLToPath(new URL("../artifacts/bench/engine.json", import.meta.url));
@@ -42,20 +43,6 @@ rule final:
     output: "final.txt"
     shell: "cp {input} {output}"
 `;
-
-/** Wall seconds of one command; throws with its output if it fails. */
-async function timed(
-  cmd: string,
-  args: string[],
-  cwd: string,
-): Promise<{ seconds: number; text: string }> {
-  const t0 = performance.now();
-  const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" }).output();
-  const seconds = (performance.now() - t0) / 1000;
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${cmd} ${args.join(" ")} failed:\n${text}`);
-  return { seconds, text };
-}
 
 function stats(xs: number[]): { median: number; min: number; max: number; runs: number[] } {
   const s = [...xs].sort((a, b) => a - b);

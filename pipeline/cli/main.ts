@@ -12,6 +12,8 @@ import { registerDag } from "./commands/dag.ts";
 import { registerDiff } from "./commands/diff.ts";
 import { registerExp } from "./commands/exp.ts";
 import { registerGc } from "./commands/gc.ts";
+import { registerPull } from "./commands/pull.ts";
+import { registerPush } from "./commands/push.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerVerify } from "./commands/verify.ts";
@@ -38,6 +40,8 @@ export function program(): Command {
       registerExp,
       registerGc,
       registerCheck,
+      registerPush,
+      registerPull,
       registerVerify,
     ]
   ) register(root);

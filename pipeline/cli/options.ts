@@ -7,15 +7,17 @@
 import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { loadPipeline, type Pipeline } from "../config/config.ts";
+import type { RemoteFlags } from "../config/remote.ts";
 import { findConfig } from "../config/experiments.ts";
 import { UsageError } from "../config/usage_error.ts";
 import { type Layout, layout as layoutOf, projectRoot } from "../store/layout.ts";
+import { remoteOptions } from "./remote_options.ts";
 
 /** The config of `reproduce` and the default of every command. */
 export const DEFAULT_CONFIG = "configs/paper.yaml";
 
 /** Options shared by commands that execute a pipeline. */
-export interface ExecOptions {
+export interface ExecOptions extends RemoteFlags {
   force?: boolean | string;
   dryRun?: boolean;
   jobs: number;
@@ -75,7 +77,7 @@ export const collect = (value: string, previous: string[]) => [...previous, valu
 export function execOptions(cmd: Command, o: { dryRun: boolean } = { dryRun: true }): Command {
   cmd.option("--force [stage]", "rerun every stage, or only STAGE (dependants follow its outputs)");
   if (o.dryRun) cmd.option("--dry-run", "show what would run and why, run nothing");
-  return cmd
+  return remoteOptions(cmd)
     .option(
       "-j, --jobs <n>",
       "stage subprocesses at once",

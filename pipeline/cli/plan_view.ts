@@ -12,10 +12,16 @@ import { describeReason, type FreshNote, type StaleReason } from "../rebuilder/r
 /** Which command prints the plan. */
 export type PlanCommand = "status" | "dry-run";
 
-const VERDICT: Record<PlanCommand, { fresh: string; stale: string }> = {
-  status: { fresh: "up to date", stale: "stale" },
-  "dry-run": { fresh: "cached", stale: "would run" },
+const VERDICT: Record<PlanCommand, { fresh: string; stale: string; remote: string }> = {
+  status: { fresh: "up to date", stale: "stale", remote: "on remote" },
+  "dry-run": { fresh: "cached", stale: "would run", remote: "would pull" },
 };
+
+/** Whether the stage's result is in the remote cache only (seen there, not downloaded). */
+export function onRemoteOnly(plan: StagePlan): boolean {
+  const f = plan.freshness;
+  return f.state === "fresh" && f.notes.some((n) => n.kind === "remote" && !n.pulled);
+}
 
 /** A reason or note with its words, as `--json` prints it. */
 export type DescribedReason = (StaleReason | FreshNote) & { text: string };
@@ -29,13 +35,17 @@ function reasonsOf(plan: StagePlan): (StaleReason | FreshNote)[] {
 /** The plan as lines of text: a verdict line per stage, then `    - reason` lines. */
 export function planText(plans: StagePlan[], command: PlanCommand): string[] {
   const words = VERDICT[command];
-  const verdictWidth = Math.max(words.fresh.length, words.stale.length);
+  const used = [words.fresh, words.stale, ...(plans.some(onRemoteOnly) ? [words.remote] : [])];
+  const verdictWidth = Math.max(...used.map((w) => w.length));
   const nameWidth = Math.max(...plans.map((p) => p.stage.length));
   const lines: string[] = [];
   for (const p of plans) {
-    const verdict = (p.freshness.state === "fresh" ? words.fresh : words.stale).padEnd(
-      verdictWidth,
-    );
+    const word = p.freshness.state === "stale"
+      ? words.stale
+      : onRemoteOnly(p)
+      ? words.remote
+      : words.fresh;
+    const verdict = word.padEnd(verdictWidth);
     lines.push(
       command === "status"
         ? `${verdict}  ${p.stage.padEnd(nameWidth)}  (${p.uses})`
@@ -51,6 +61,8 @@ export interface PlanJson {
   config: string;
   upToDate: number;
   stale: number;
+  /** Of the up-to-date stages, those whose result is in the remote cache only. */
+  onRemote: number;
   stages: {
     stage: string;
     uses: string;
@@ -69,6 +81,7 @@ export function planJson(plans: StagePlan[], config: string): PlanJson {
     config,
     upToDate: plans.length - stale,
     stale,
+    onRemote: plans.filter(onRemoteOnly).length,
     stages: plans.map((p) => ({
       stage: p.stage,
       uses: p.uses,

@@ -14,13 +14,17 @@ import type { Layout } from "../store/layout.ts";
 import { readLock } from "../store/lockfile.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
 import type { ExecOptions } from "./options.ts";
-import { planText } from "./plan_view.ts";
+import { onRemoteOnly, planText } from "./plan_view.ts";
+import { remoteFor } from "./remote_options.ts";
 import { createView, viewSink } from "./view.ts";
 
 /** The final summary line of every run. */
-function summaryLine(r: Pick<RunReport, "ran" | "cached" | "failed" | "interrupted">): string {
-  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed` +
-    (r.interrupted ? `, ${r.interrupted} interrupted` : "");
+function summaryLine(
+  r: Pick<RunReport, "ran" | "cached" | "pulled" | "failed" | "interrupted">,
+): string {
+  const pulled = r.pulled ? `, ${r.pulled} pulled from the remote cache` : "";
+  const interrupted = r.interrupted ? `, ${r.interrupted} interrupted` : "";
+  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed${pulled}${interrupted}`;
 }
 
 /**
@@ -55,17 +59,23 @@ export async function runConfig(
       `--force ${opts.force}: no such stage in ${pipeline.path} (stages: ${names.join(", ")})`,
     );
   }
+  const remote = remoteFor(opts, pipeline);
   if (opts.dryRun) {
     const plans = await planPipeline({
       pipeline,
       layout,
       lock: await readLock(lockPath),
       force: opts.force,
+      remote,
     });
     for (const line of planText(plans, "dry-run")) console.log(line);
     const stale = plans.filter((p) => p.freshness.state === "stale").length;
+    const pull = plans.filter(onRemoteOnly).length;
     console.log(
-      `stages: 0 ran, ${plans.length - stale} cached, 0 failed (dry run: ${stale} would run)`,
+      `stages: 0 ran, ${
+        plans.length - stale - pull
+      } cached, 0 failed (dry run: ${stale} would run` +
+        (pull ? `, ${pull} would be pulled from the remote cache)` : ")"),
     );
     return { code: 0 };
   }
@@ -101,6 +111,7 @@ export async function runConfig(
       onEvent: viewSink(view),
       signal: controller.signal,
       verifyContent: o.verifyContent,
+      remote,
     });
   } finally {
     view.close();

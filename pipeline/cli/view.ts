@@ -15,6 +15,7 @@ export type StageState =
   | "running"
   | "ran"
   | "cached"
+  | "pulled"
   | "failed"
   | "skipped"
   | "interrupted";
@@ -126,6 +127,7 @@ const SYMBOL: Record<StageState, string> = {
   running: "▶",
   ran: "✓",
   cached: "✓",
+  pulled: "↓",
   failed: "✗",
   skipped: "-",
   interrupted: "■",

@@ -103,6 +103,8 @@ export class FreshnessLookup {
       const notes: FreshNote[] = locked && locked.key !== key
         ? [{ kind: "lock-outdated", lockedKey: locked.key }]
         : [];
+      const origin = this.#o.cache.origin?.(key!);
+      if (origin) notes.push({ kind: "remote", ...origin });
       return {
         state: "fresh",
         key: key!,
@@ -152,7 +154,7 @@ export class FreshnessLookup {
     staleUp: string[],
   ): Promise<StaleReason[]> {
     if (!locked) return [{ kind: "never-run" }];
-    const before = await this.#o.cache.getTrace(locked.key);
+    const before = await this.#o.cache.getTrace(locked.key, { localOnly: true });
     const reasons = before
       ? fingerprintChanges(before.fingerprint, fp)
       : this.#lockChanges(stage, locked, fp, digest);

@@ -12,7 +12,7 @@ import type { Provenance, StageProvenance } from "../stage_kind.ts";
 import type { Freshness } from "./freshness.ts";
 
 /** How one stage ended. */
-export type StageOutcome = "ran" | "cached" | "failed" | "skipped" | "interrupted";
+export type StageOutcome = "ran" | "cached" | "pulled" | "failed" | "skipped" | "interrupted";
 
 /** When a stage ran. */
 export interface Timings {
@@ -53,6 +53,8 @@ export interface RunReport {
   stages: StageReport[];
   ran: number;
   cached: number;
+  /** Stages whose result was downloaded from the remote cache (not counted as cached). */
+  pulled: number;
   failed: number;
   skipped: number;
   /** Stages stopped or never started because the run was interrupted (Ctrl-C, SIGTERM). */
@@ -164,6 +166,7 @@ export function runReport(
     stages,
     ran: count("ran"),
     cached: count("cached"),
+    pulled: count("pulled"),
     failed: count("failed"),
     skipped: count("skipped"),
     interrupted: count("interrupted"),
