@@ -2,7 +2,9 @@
  * The one rendering of a plan (the freshness of every stage): `status` and `run --dry-run`
  * print each stage's verdict in their command's word (up to date/stale, cached/would run) and
  * its reasons in the same words, from `describeReason`; `status --json` prints the typed
- * reasons with those words beside them.
+ * reasons with those words beside them. A stale stage whose only reasons are stale upstream
+ * stages may be cut off early (if they rerun to byte-identical outputs, it stays cached), and
+ * both renderings say so.
  *
  * @module
  */
@@ -32,6 +34,19 @@ function reasonsOf(plan: StagePlan): (StaleReason | FreshNote)[] {
   return f.state === "fresh" ? f.notes : f.reasons;
 }
 
+/** True when only stale upstream stages make `plan` stale: it may be cut off early. */
+export function mayCutOff(plan: StagePlan): boolean {
+  const f = plan.freshness;
+  return f.state === "stale" && f.reasons.every((r) => r.kind === "upstream-stale");
+}
+
+/** `2 stale (1 may be cut off early)`. */
+export function staleCount(plans: StagePlan[]): string {
+  const stale = plans.filter((p) => p.freshness.state === "stale").length;
+  const cut = plans.filter(mayCutOff).length;
+  return `${stale} stale${cut ? ` (${cut} may be cut off early)` : ""}`;
+}
+
 /** The plan as lines of text: a verdict line per stage, then `    - reason` lines. */
 export function planText(plans: StagePlan[], command: PlanCommand): string[] {
   const words = VERDICT[command];
@@ -46,10 +61,11 @@ export function planText(plans: StagePlan[], command: PlanCommand): string[] {
       ? words.remote
       : words.fresh;
     const verdict = word.padEnd(verdictWidth);
+    const cut = mayCutOff(p) ? "  [may be cut off early]" : "";
     lines.push(
       command === "status"
-        ? `${verdict}  ${p.stage.padEnd(nameWidth)}  (${p.uses})`
-        : `${verdict} ${p.stage}`,
+        ? `${verdict}  ${p.stage.padEnd(nameWidth)}  (${p.uses})${cut}`
+        : `${verdict} ${p.stage}${cut}`,
     );
     for (const r of reasonsOf(p)) lines.push(`    - ${describeReason(r)}`);
   }
@@ -69,6 +85,8 @@ export interface PlanJson {
     state: "fresh" | "stale";
     /** Undefined while an upstream stage is stale. */
     key?: string;
+    /** Stale only because upstream stages are: reruns only if their outputs change. */
+    mayCutOff: boolean;
     /** Why it is stale, or notes on a fresh stage. */
     reasons: DescribedReason[];
   }[];
@@ -87,6 +105,7 @@ export function planJson(plans: StagePlan[], config: string): PlanJson {
       uses: p.uses,
       state: p.freshness.state,
       key: p.freshness.key,
+      mayCutOff: mayCutOff(p),
       reasons: reasonsOf(p).map((r) => ({ ...r, text: describeReason(r) })),
     })),
   };

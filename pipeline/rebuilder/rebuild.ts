@@ -12,11 +12,11 @@
  * @module
  */
 import { hostname } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import type { Pipeline, StageSpec } from "../config/config.ts";
 import type { RemoteSettings } from "../config/remote.ts";
 import type { Cache } from "../store/cache.ts";
-import type { Layout } from "../store/layout.ts";
+import { type Layout, stageLogPath } from "../store/layout.ts";
 import { type LockFile, writeLock } from "../store/lockfile.ts";
 import { type Manifest, writeManifest } from "../store/manifest.ts";
 import { LocalStore } from "../store/objects.ts";
@@ -256,9 +256,7 @@ class Rebuild {
       state: join(this.#o.layout.state, key),
     };
     await Promise.all(
-      [dirs.out, dirs.tmp, dirs.state, this.#o.layout.logs].map((d) =>
-        Deno.mkdir(d, { recursive: true })
-      ),
+      [dirs.out, dirs.tmp, dirs.state].map((d) => Deno.mkdir(d, { recursive: true })),
     );
     return dirs;
   }
@@ -280,12 +278,13 @@ class Rebuild {
     return inputs;
   }
 
-  /** Appends the run's header to the stage's log file; returns its path. */
+  /** Appends the run's header (with the key) to the stage's log file; returns its path. */
   async #openLog(stage: StageSpec, key: string, start: Date): Promise<string> {
-    const logPath = join(this.#o.layout.logs, `${key}.log`);
+    const logPath = stageLogPath(this.#o.layout, this.#o.publishAs, stage.name);
+    await Deno.mkdir(dirname(logPath), { recursive: true });
     await Deno.writeTextFile(
       logPath,
-      `--- ${stage.name} (${stage.uses}) ${start.toISOString()}\n`,
+      `--- ${stage.name} (${stage.uses}) key ${key} ${start.toISOString()}\n`,
       { append: true },
     );
     return logPath;

@@ -6,7 +6,7 @@
  */
 import { relative } from "node:path";
 import type { Pipeline, StageSpec } from "../config/config.ts";
-import type { LockedStage, LockFile } from "../store/lockfile.ts";
+import { type LockedStage, type LockFile, machineFacts } from "../store/lockfile.ts";
 import type { Trace } from "../store/trace.ts";
 import type { Provenance, StageProvenance } from "../stage_kind.ts";
 import type { Freshness } from "./freshness.ts";
@@ -143,6 +143,7 @@ export function lockOf(records: StageRecord[], config: { path: string; digest: s
     };
   }
   return {
+    machine: machineFacts(),
     config: config.path,
     digest: config.digest,
     versions: Object.assign(

@@ -1,7 +1,8 @@
 /**
  * Garbage collection: keeps the objects referenced by a lock file (configs' `*.lock.json`
- * under `configs/`, and experiments' locks), removes every other object, the traces and logs
- * that pointed at removed objects, published dirs of names without a lock, and resume state.
+ * under `configs/`, experiments' locks and machine-local locks), removes every other object,
+ * the traces and logs that pointed at removed objects, published dirs of names without a lock,
+ * and resume state.
  *
  * `planGarbage` decides what would go without touching anything (`gc --dry-run`), and refuses
  * (`GcRefused`, naming the file) when a lock file or an experiment record cannot be read: a

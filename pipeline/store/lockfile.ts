@@ -6,12 +6,13 @@
  *
  * @module
  */
+import { cpus, hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { stableJsonText } from "../../common/stable_json.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { dirEntries } from "../../common/dir_entries.ts";
 import type { Layout } from "./layout.ts";
-import { readStateFile, readStateOrWarn, type StateRead } from "./state_file.ts";
+import { parseState, readStateFile, readStateOrWarn, type StateRead } from "./state_file.ts";
 import { lockFileSchema } from "./state_schemas.ts";
 
 /** One stage's entry in a lock file. */
@@ -32,8 +33,32 @@ export interface LockedStage {
   metrics?: unknown;
 }
 
+/** Where a lock was written: provenance only, never part of a cache key. */
+export interface MachineFacts {
+  host: string;
+  /** CPU model name. */
+  cpu: string;
+  cores: number;
+  /** `<os>-<arch>`. */
+  platform: string;
+  deno: string;
+}
+
+/** The facts about this machine a lock records as provenance. */
+export function machineFacts(): MachineFacts {
+  return {
+    host: hostname(),
+    cpu: cpus()[0]?.model?.trim() || "unknown CPU",
+    cores: navigator.hardwareConcurrency,
+    platform: `${Deno.build.os}-${Deno.build.arch}`,
+    deno: Deno.version.deno,
+  };
+}
+
 /** A config's lock file. */
 export interface LockFile {
+  /** The machine that wrote it (absent in locks written before it was recorded). */
+  machine?: MachineFacts;
   /** Config path relative to the project root. */
   config: string;
   /** sha256 of the resolved config. */
@@ -67,9 +92,12 @@ export async function readLockState(path: string): Promise<StateRead<LockFile>> 
   return await readStateFile(path, lockFileSchema) as StateRead<LockFile>;
 }
 
-/** Every `*.lock.json` of a project: the configs' (under `configs/`) and the experiments'. */
+/**
+ * Every `*.lock.json` of a project: the configs' (under `configs/`), the experiments' and the
+ * machine-local ones (`artifacts/locks/`).
+ */
 export async function allLockFiles(
-  layout: Pick<Layout, "root" | "experiments">,
+  layout: Pick<Layout, "root" | "experiments" | "artifacts">,
 ): Promise<string[]> {
   const out: string[] = [];
   const walk = async (dir: string) => {
@@ -81,14 +109,26 @@ export async function allLockFiles(
   };
   await walk(join(layout.root, "configs"));
   await walk(layout.experiments);
+  await walk(join(layout.artifacts, "locks")); // machine-local locks (cli/lock_travel.ts)
   return out;
 }
 
-/** Writes a lock file when its content changed (keeps git diffs and mtimes quiet otherwise). */
+/**
+ * Writes a lock file when its content changed (keeps git diffs and mtimes quiet otherwise);
+ * a lock that differs only in `machine` (written elsewhere, same results) is left as it is.
+ */
 export async function writeLock(path: string, lock: LockFile): Promise<boolean> {
   const text = stableJsonText(lock);
   const old = await Deno.readTextFile(path).catch(() => undefined);
   if (old === text) return false;
+  const before = old === undefined ? undefined : parseState(path, old, lockFileSchema);
+  if (before?.state === "ok" && sameButMachine(before.value as LockFile, lock)) return false;
   await writeFileAtomic(path, text);
   return true;
+}
+
+/** True when two locks record the same run, whichever machine wrote each. */
+export function sameButMachine(a: LockFile, b: LockFile): boolean {
+  return stableJsonText({ ...a, machine: undefined }) ===
+    stableJsonText({ ...b, machine: undefined });
 }
