@@ -98,18 +98,15 @@ export async function loadPipeline(path: string, opts: LoadOptions = {}): Promis
   const names = Object.keys(rawStages);
   const kinds = new KindLoader(stagesRoot);
   const specs = new Map<string, StageSpec>();
+  const known = new Set(names);
   for (const name of names) {
-    specs.set(name, await checkStage(src, name, rawStages[name], names, kinds));
+    specs.set(name, await checkStage(src, name, rawStages[name], known, kinds));
   }
   const topo = topoOrder(names, (n) => Object.values(specs.get(n)!.needs).flat());
   if ("cycle" in topo) {
-    const [first, second] = topo.cycle;
-    const input = Object.entries(specs.get(second)!.needs).find(([, ups]) =>
-      ups.includes(first)
-    )![0];
     fail(
       src,
-      ["stages", second, "needs", input],
+      blamedEdge(src, topo.cycle, specs),
       `dependency cycle ${
         topo.cycle.join(" -> ")
       }; expected stages to form a DAG (remove one of these needs)`,
@@ -135,6 +132,28 @@ export async function loadPipeline(path: string, opts: LoadOptions = {}): Promis
 }
 
 /**
+ * The `needs` entry of a cycle to blame: the one introduced last, i.e. a `--set` if one made
+ * an edge of the cycle, else the edge from the file nearest the top of the `extends:` chain
+ * (a child config that closes a loop through its base is named, not the base).
+ */
+function blamedEdge(
+  src: ConfigSource,
+  cycle: string[],
+  specs: Map<string, StageSpec>,
+): (string | number)[] {
+  const edges = cycle.slice(1).map((stage, i) => {
+    const input = Object.entries(specs.get(stage)!.needs).find(([, ups]) =>
+      ups.includes(cycle[i])
+    )![0];
+    const path = ["stages", stage, "needs", input];
+    const origin = src.originOf(path);
+    const rank = origin.set !== undefined ? Infinity : src.files.indexOf(origin.file);
+    return { path, rank };
+  });
+  return edges.reduce((best, e) => (e.rank > best.rank ? e : best)).path;
+}
+
+/**
  * The resolved config as plain data (`description`, and per stage `uses`, `needs`, validated
  * `with`): what the digest covers and what `params diff` compares.
  */
@@ -153,7 +172,7 @@ async function checkStage(
   src: ConfigSource,
   name: string,
   raw: unknown,
-  names: string[],
+  names: ReadonlySet<string>,
   kinds: KindLoader,
 ): Promise<StageSpec> {
   const at = ["stages", name];
@@ -186,7 +205,7 @@ function checkNeeds(
   raw: unknown,
   kind: StageKind<unknown>,
   uses: string,
-  names: string[],
+  names: ReadonlySet<string>,
 ): Record<string, string[]> {
   const at = ["stages", stage, "needs"];
   if (raw !== undefined && raw !== null && !isMap(raw)) {
@@ -225,8 +244,8 @@ function checkNeeds(
       if (typeof up !== "string") {
         fail(src, where, `found ${show(up)}; expected an upstream stage name`);
       }
-      if (!names.includes(up)) {
-        const others = names.filter((n) => n !== stage);
+      if (!names.has(up)) {
+        const others = [...names].filter((n) => n !== stage);
         fail(
           src,
           where,

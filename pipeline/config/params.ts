@@ -56,6 +56,10 @@ function unknownParam(
 
 function describeIssue(issue: Issue, found: unknown): string {
   if (issue.code === "invalid_type") {
+    if (typeof found === "number" && !Number.isFinite(found)) {
+      return `found ${show(found)}; expected a finite ${issue.expected} (.nan and .inf are ` +
+        `not allowed here)`;
+    }
     return found === undefined
       ? `missing required param; expected ${issue.expected}`
       : `found ${show(found)} (${typeName(found)}); expected ${issue.expected}`;
