@@ -42,7 +42,7 @@ export async function load(layout: Layout, config: string, sets: string[]): Prom
   if (!path) {
     throw new UsageError(`config file not found: ${config} (looked in . and ${layout.root})`);
   }
-  return await loadPipeline(path, { sets, stagesRoot: layout.stages });
+  return await loadPipeline(path, { sets, stagesRoot: layout.stages, cache: layout });
 }
 
 /** Parses a whole number ≥ 1. */

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
-import { backendParam, backendPermissions, resolvedBackend } from "../lib/backend_param.ts";
+import { backendParam, backendRequest } from "../lib/backend_param.ts";
 
 /** Params of `train` (`with:`). Defaults are the note's published run except `components`. */
 export const trainParams = z.strictObject({
@@ -54,6 +54,5 @@ export const kind: StageKind<TrainParams> = {
   inputs: { data: { description: "shuffle output: train_images.npy and test_images.npy" } },
   outputs: () => ["model.safetensors", "history.jsonl", "metrics.json"],
   volatileOutputs: () => ["history.jsonl", "metrics.json"],
-  permissions: backendPermissions,
-  runtime: resolvedBackend,
+  runtime: backendRequest,
 };

@@ -24,6 +24,7 @@ export function registerStatus(root: Command): void {
       const p = await loadPipeline(target.config, {
         sets: [...target.sets, ...opts.set],
         stagesRoot: layout.stages,
+        cache: layout,
       });
       const plans = await planPipeline({ pipeline: p, layout, lock: await readLock(target.lock) });
       if (opts.json) {
