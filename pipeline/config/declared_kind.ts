@@ -70,7 +70,11 @@ export function declaredKind(
 /** Both grants: lists joined (`true` wins), environments merged (the engine's facts last). */
 function mergePermissions(a: StagePermissions, b: StagePermissions): StagePermissions {
   const list = (x?: boolean | string[], y?: boolean | string[]) =>
-    x === true || y === true ? true : x || y ? [...new Set([...(x || []), ...(y || [])])] : undefined;
+    x === true || y === true
+      ? true
+      : x || y
+      ? [...new Set([...(x || []), ...(y || [])])]
+      : undefined;
   const merged: StagePermissions = {};
   const net = list(a.net, b.net);
   const ffi = list(a.ffi, b.ffi);

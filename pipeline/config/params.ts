@@ -36,7 +36,10 @@ export function checkParams(schema: z.ZodType<unknown>, raw: unknown, uses: stri
         : [{ path: issue.path, text: describeIssue(issue, valueAt(raw, issue.path)) }]
     )
     .sort((a, b) => Number(b.text.startsWith("unknown")) - Number(a.text.startsWith("unknown")))
-    .map(({ path, text }) => ({ path: path.map((k) => typeof k === "number" ? k : String(k)), text }));
+    .map(({ path, text }) => ({
+      path: path.map((k) => typeof k === "number" ? k : String(k)),
+      text,
+    }));
   return { ok: false, problems };
 }
 

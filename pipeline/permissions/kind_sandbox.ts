@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { canonicalDigest } from "../../common/canonical_json.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";

@@ -9,11 +9,7 @@
 import { pathToFileURL } from "node:url";
 import type { StageKind } from "../stage_kind.ts";
 import { checkParams } from "../config/params.ts";
-import {
-  ANSWER_PREFIX,
-  type KindDeclaration,
-  type SandboxRequest,
-} from "./kind_declaration.ts";
+import { ANSWER_PREFIX, type KindDeclaration, type SandboxRequest } from "./kind_declaration.ts";
 
 // Taken before the kind's code runs, so that it cannot replace them.
 const stringify = JSON.stringify;
@@ -82,7 +78,13 @@ function unloadable(error: string): KindDeclaration {
 }
 
 function message(e: unknown): string {
-  return e instanceof Error ? `${e.name === "Error" ? "" : `${e.name}: `}${e.message}` : String(e);
+  if (!(e instanceof Error)) return String(e);
+  if (e instanceof Deno.errors.NotCapable) {
+    const denied = e.message.replace(/, run again with the --allow-\w+ flag$/, "");
+    return `NotCapable: ${denied} (a kind's declaration runs without permissions: do such work ` +
+      `in run.ts and declare what it needs in permissions())`;
+  }
+  return `${e.name === "Error" ? "" : `${e.name}: `}${e.message}`;
 }
 
 function isKind(k: unknown): k is StageKind<unknown> {

@@ -21,7 +21,9 @@ import type { PolicyViolation, StageAllow } from "./policy.ts";
  */
 export function resolveRuntime(request: RuntimeRequest): Record<string, string> {
   const runtime: Record<string, string> = {};
-  if (request.tfjs !== undefined) Object.assign(runtime, backendRuntime(probeBackend(request.tfjs)));
+  if (request.tfjs !== undefined) {
+    Object.assign(runtime, backendRuntime(probeBackend(request.tfjs)));
+  }
   for (const [setting, variable] of Object.entries(request.env ?? {})) {
     runtime[setting] = Deno.env.get(variable) ?? "";
   }
