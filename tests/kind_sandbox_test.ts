@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { TestProject } from "./fixtures/engine/project.ts";
 import { loadPipeline } from "../pipeline/config/config.ts";
+import { runtimePermissions, runtimeViolations } from "../pipeline/permissions/runtime_facts.ts";
 
 /** The variable of the engine's environment the hostile kind tries to read. */
 const SECRET = "HOSTILE_KIND_SECRET";
@@ -73,4 +74,18 @@ Deno.test("kind sandbox: a kind whose declaration reads, writes, listens, dlopen
     await Deno.remove(outside, { recursive: true });
     await p.dispose();
   }
+});
+
+Deno.test("runtime facts: a blas backend grants FFI of exactly the resolved library with glibc's tunables; wasm grants nothing; an env fact needs allow.env", () => {
+  const blas = {
+    backend: "blas",
+    blas_library: "/usr/lib/libopenblas.so.0 (OpenBLAS 0.3.21 Haswell)",
+  };
+  assert.deepEqual(runtimePermissions(blas).ffi, ["/usr/lib/libopenblas.so.0"]);
+  assert.equal(runtimePermissions(blas).env?.PIPELINE_BLAS_LIBRARY, "/usr/lib/libopenblas.so.0");
+  assert.match(runtimePermissions(blas).env?.GLIBC_TUNABLES ?? "", /mmap_threshold/);
+  assert.deepEqual(runtimePermissions({ backend: "wasm" }), {});
+  const request = { env: { machine: "ENG_MACHINE" } };
+  assert.deepEqual(runtimeViolations(request, { env: ["ENG_MACHINE"] }), []);
+  assert.deepEqual(runtimeViolations(request).map((v) => v.key), ["allow.env"]);
 });
