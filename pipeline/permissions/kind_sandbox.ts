@@ -146,15 +146,30 @@ export class KindSandbox {
   }
 }
 
-/** The sandbox's answer line, when it is one declaration per request entry. */
+/**
+ * The sandbox's answer line, when it is one well-formed declaration per request entry (the
+ * kind's code shares the sandbox's stdout, so the engine trusts the shape of nothing).
+ */
 function parseAnswers(text: string, request: SandboxRequest): KindDeclaration[] | undefined {
   try {
     const answers = JSON.parse(text);
-    const states = ["unloadable", "invalid-params", "declared"];
     const fits = Array.isArray(answers) && answers.length === request.withs.length &&
-      answers.every((a) => states.includes(a?.state));
+      answers.every(wellFormed);
     return fits ? answers : undefined;
   } catch {
     return undefined;
   }
+}
+
+function wellFormed(a: KindDeclaration): boolean {
+  const isMap = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+  const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === "string");
+  if (a?.state === "unloadable") return typeof a.error === "string";
+  const about = typeof a?.description === "string" && isMap(a.inputs) &&
+    Object.values(a.inputs).every((i) => isMap(i) && typeof i.description === "string");
+  if (a?.state === "invalid-params") return about && Array.isArray(a.problems);
+  if (a?.state !== "declared" || !about) return false;
+  const s = a.stage;
+  return isMap(s) && strings(s.outputs) && strings(s.volatileOutputs) &&
+    strings(s.keyNeutralParams) && isMap(s.permissions) && isMap(s.runtime);
 }
