@@ -18,6 +18,7 @@ import { type DeclaredKind, declaredKind } from "./declared_kind.ts";
 import { KindSandbox } from "../permissions/kind_sandbox.ts";
 import { runtimeViolations } from "../permissions/runtime_facts.ts";
 import { ModuleGraphs } from "../rebuilder/module_graph.ts";
+import { parseRemoteSection, type RemoteSettings } from "./remote.ts";
 import { type ConfigSource, readConfigSource } from "./source.ts";
 
 export { ConfigError } from "./errors.ts";
@@ -48,6 +49,8 @@ export interface Pipeline {
   name: string;
   /** The config's `description:`, if any. */
   description?: string;
+  /** The config's `remote:` cache, if any (not part of the digest: it changes no result). */
+  remote?: RemoteSettings;
   /** Stages in topological order, ties broken by declaration order. */
   stages: StageSpec[];
   /** sha256 of the canonical (sorted-key) JSON of `resolvedConfig(pipeline)`. */
@@ -67,7 +70,7 @@ export interface LoadOptions {
   cache?: { graphs: string; declarations: string };
 }
 
-const TOP_KEYS = ["stages", "description", "extends"];
+const TOP_KEYS = ["stages", "description", "extends", "remote"];
 const STAGE_KEYS = ["uses", "needs", "with", "allow"];
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../../stages", import.meta.url));
@@ -118,7 +121,10 @@ export async function loadPipeline(path: string, opts: LoadOptions = {}): Promis
   }
   const stages = topo.order.map((n) => specs.get(n)!);
   const description = top.description as string | undefined;
-  const pipeline = { path, name: configName(path), description, stages, digest: "" };
+  const remote = top.remote === undefined
+    ? undefined
+    : parseRemoteSection(top.remote, (at, problem) => fail(src, ["remote", ...at], problem));
+  const pipeline = { path, name: configName(path), description, remote, stages, digest: "" };
   pipeline.digest = canonicalDigest(resolvedConfig(pipeline));
   return pipeline;
 }

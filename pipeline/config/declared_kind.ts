@@ -5,8 +5,8 @@
  *
  * @module
  */
-import type { InputSpec, RuntimeRequest, StagePermissions } from "../stage_kind.ts";
-import type { DeclaredStage } from "../permissions/kind_declaration.ts";
+import type { InputSpec, RuntimeRequest, StageKind, StagePermissions } from "../stage_kind.ts";
+import type { DeclaredStage, KindAbout } from "../permissions/kind_declaration.ts";
 import { resolveRuntime, runtimePermissions } from "../permissions/runtime_facts.ts";
 import { canonicalJson } from "../../common/canonical_json.ts";
 
@@ -16,6 +16,8 @@ export interface DeclaredKind {
   description: string;
   /** Named inputs. */
   inputs: Record<string, InputSpec>;
+  /** What the end of a run shows of the stage (see `StageKind.headline`). */
+  headline?: StageKind<unknown>["headline"];
   /** Declared outputs. */
   outputs(params: unknown): string[];
   /** Declared outputs whose bytes vary between runs (see `StageKind.volatileOutputs`). */
@@ -31,10 +33,7 @@ export interface DeclaredKind {
 }
 
 /** The kind of a stage with `declared` as its sandboxed declaration. */
-export function declaredKind(
-  about: { description: string; inputs: Record<string, InputSpec> },
-  declared: DeclaredStage,
-): DeclaredKind {
+export function declaredKind(about: KindAbout, declared: DeclaredStage): DeclaredKind {
   const validated = canonicalJson(declared.params);
   /** The declaration holds for the params it was made for, not for others. */
   const check = (params: unknown) => {
@@ -45,7 +44,9 @@ export function declaredKind(
     }
   };
   return {
-    ...about,
+    description: about.description,
+    inputs: about.inputs,
+    ...(about.headline === undefined ? {} : { headline: about.headline }),
     outputs(params) {
       check(params);
       return [...declared.outputs];

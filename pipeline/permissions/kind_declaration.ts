@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { InputSpec, RuntimeRequest, StagePermissions } from "../stage_kind.ts";
+import type { RuntimeRequest, StageKind, StagePermissions } from "../stage_kind.ts";
 import type { ParamProblem } from "../config/params.ts";
 
 /** What a kind declares for one stage, with its params validated. */
@@ -24,24 +24,17 @@ export interface DeclaredStage {
   runtime: RuntimeRequest;
 }
 
+/** What a kind declares whatever the params: `description`, `inputs`, `headline`. */
+export type KindAbout = Pick<StageKind<unknown>, "description" | "inputs" | "headline">;
+
 /** The outcome of loading one kind for one stage in the sandbox. */
 export type KindDeclaration =
   /** The module failed to load or to declare (`error` says why, e.g. a denied permission). */
   | { state: "unloadable"; error: string }
   /** Loaded; the stage's params are invalid. */
-  | {
-    state: "invalid-params";
-    description: string;
-    inputs: Record<string, InputSpec>;
-    problems: ParamProblem[];
-  }
+  | KindAbout & { state: "invalid-params"; problems: ParamProblem[] }
   /** Loaded and declared. */
-  | {
-    state: "declared";
-    description: string;
-    inputs: Record<string, InputSpec>;
-    stage: DeclaredStage;
-  };
+  | KindAbout & { state: "declared"; stage: DeclaredStage };
 
 /** What the engine sends the sandbox on stdin: one kind module and the stages that use it. */
 export interface SandboxRequest {

@@ -165,8 +165,11 @@ function wellFormed(a: KindDeclaration): boolean {
   const isMap = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
   const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === "string");
   if (a?.state === "unloadable") return typeof a.error === "string";
+  const headline = a?.headline;
   const about = typeof a?.description === "string" && isMap(a.inputs) &&
-    Object.values(a.inputs).every((i) => isMap(i) && typeof i.description === "string");
+    Object.values(a.inputs).every((i) => isMap(i) && typeof i.description === "string") &&
+    (headline === undefined || isMap(headline) &&
+        [headline.metrics, headline.files].every((l) => l === undefined || strings(l)));
   if (a?.state === "invalid-params") return about && Array.isArray(a.problems);
   if (a?.state !== "declared" || !about) return false;
   const s = a.stage;

@@ -9,7 +9,12 @@
 import { pathToFileURL } from "node:url";
 import type { StageKind } from "../stage_kind.ts";
 import { checkParams } from "../config/params.ts";
-import { ANSWER_PREFIX, type KindDeclaration, type SandboxRequest } from "./kind_declaration.ts";
+import {
+  ANSWER_PREFIX,
+  type KindAbout,
+  type KindDeclaration,
+  type SandboxRequest,
+} from "./kind_declaration.ts";
 
 // Taken before the kind's code runs, so that it cannot replace them.
 const stringify = JSON.stringify;
@@ -48,7 +53,11 @@ async function declareAll(r: SandboxRequest): Promise<KindDeclaration[]> {
 }
 
 function declare(kind: StageKind<unknown>, r: SandboxRequest, raw: unknown): KindDeclaration {
-  const about = { description: String(kind.description), inputs: kind.inputs };
+  const about: KindAbout = JSON.parse(stringify({
+    description: String(kind.description),
+    inputs: kind.inputs,
+    ...(kind.headline === undefined ? {} : { headline: kind.headline }),
+  }));
   let step = "params";
   try {
     const checked = checkParams(kind.params, raw ?? {}, r.uses);

@@ -1,7 +1,8 @@
 /**
  * Garbage collection: keeps the objects referenced by a lock file (configs' `*.lock.json`
- * under `configs/`, and experiments' locks), removes every other object, the traces and logs
- * that pointed at removed objects, published dirs of names without a lock, and resume state.
+ * under `configs/`, experiments' locks and machine-local locks), removes every other object,
+ * the traces and logs that pointed at removed objects, published dirs of names without a lock,
+ * and resume state.
  *
  * @module
  */
@@ -40,6 +41,7 @@ export async function collectGarbage(layout: Layout, store: ObjectStore): Promis
   const locks = [
     ...await findLocks(join(layout.root, "configs")),
     ...await findLocks(layout.experiments),
+    ...await findLocks(join(layout.artifacts, "locks")), // machine-local locks (cli/lock_travel.ts)
   ];
   const live = new Set<string>();
   const names = new Set<string>();

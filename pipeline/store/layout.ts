@@ -41,7 +41,7 @@ export interface Layout {
   out: string;
   /** Experiment records and their lock files. */
   experiments: string;
-  /** Stage logs by cache key. */
+  /** Stage logs: `logs/<config-or-experiment>/<stage>.log`, each run's key in its header. */
   logs: string;
   /** Module graphs kept between runs (see `rebuilder/module_graph.ts`). */
   graphs: string;
@@ -67,4 +67,9 @@ export function layout(root: string): Layout {
     graphs: join(artifacts, "graphs.json"),
     declarations: join(artifacts, "declarations.json"),
   };
+}
+
+/** `artifacts/logs/<config-or-experiment>/<stage>.log`: where a stage's runs are logged. */
+export function stageLogPath(layout: Layout, publishAs: string, stage: string): string {
+  return join(layout.logs, publishAs, `${stage}.log`);
 }
