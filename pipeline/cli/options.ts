@@ -50,7 +50,7 @@ export async function load(layout: Layout, config: string, sets: string[]): Prom
   if (!path) {
     throw await notFound(layout, config, `is not a config file (looked in . and ${layout.root})`);
   }
-  return await loadPipeline(path, { sets, stagesRoot: layout.stages });
+  return await loadPipeline(path, { sets, stagesRoot: layout.stages, cache: layout });
 }
 
 /**
@@ -66,6 +66,7 @@ export async function loadTarget(
   const pipeline = await loadPipeline(target.config, {
     sets: [...target.sets, ...sets],
     stagesRoot: layout.stages,
+    cache: layout,
   });
   return { pipeline, target, publishAs: target.experiment ?? pipeline.name };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { StageKind } from "../stage_kind.ts";
+import type { StageResources } from "../stage_kind.ts";
 import { parseResources, ResourceError, type Resources } from "../scheduler/slurm/resources.ts";
 import { ConfigError, didYouMean, oneOf, show } from "./errors.ts";
 import type { ConfigSource } from "./source.ts";
@@ -20,10 +20,9 @@ export interface StageResourcesInput {
   stage: string;
   /** The stage's `resources:` value as written (or set). */
   raw: unknown;
-  kind: StageKind<unknown>;
+  /** What the kind's `resources(params)` declared for the stage's params. */
+  defaults: StageResources | undefined;
   kindDir: string;
-  /** The validated params (the kind's defaults may depend on them). */
-  params: unknown;
 }
 
 /** The stage's resources: the kind's defaults, then the config's keys on top. */
@@ -32,7 +31,7 @@ export function stageResources(o: StageResourcesInput): Resources {
   const where = at.join(".");
   let defaults: Resources;
   try {
-    defaults = parseResources(o.kind.resources?.(o.params), `resources() of ${o.kindDir}`);
+    defaults = parseResources(o.defaults, `resources() of ${o.kindDir}`);
   } catch (e) {
     if (!(e instanceof ResourceError)) throw e;
     throw new ConfigError(

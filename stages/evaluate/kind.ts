@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
-import { backendParam, backendPermissions, resolvedBackend } from "../lib/backend_param.ts";
+import { backendParam, backendRequest } from "../lib/backend_param.ts";
 
 /** Params of `evaluate` (`with:`). */
 export const evaluateParams = z.strictObject({
@@ -31,8 +31,7 @@ export const kind: StageKind<EvaluateParams> = {
     models: { description: "train outputs: model.safetensors (+ metrics.json)", many: true },
   },
   outputs: () => ["metrics.json"],
-  permissions: backendPermissions,
-  runtime: resolvedBackend,
+  runtime: backendRequest,
   /** Default resources (OpenBLAS runs on 2 threads); a config's `resources:` overrides them. */
   resources: () => ({ cpus: 2, mem: "4G", time: "30m" }),
 };

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
-import { backendParam, backendPermissions, resolvedBackend } from "../lib/backend_param.ts";
+import { backendParam, backendRequest } from "../lib/backend_param.ts";
 
 /** Params of `train` (`with:`). Defaults are the note's published run except `components`. */
 export const trainParams = z.strictObject({
@@ -61,8 +61,7 @@ export const kind: StageKind<TrainParams> = {
   outputs: () => ["model.safetensors", "history.jsonl", "metrics.json"],
   volatileOutputs: () => ["history.jsonl", "metrics.json"],
   headline: { metrics: ["test_mse"] },
-  permissions: backendPermissions,
-  runtime: resolvedBackend,
+  runtime: backendRequest,
   /** Default resources (OpenBLAS runs on 2 threads); a config's `resources:` overrides them. */
   resources: () => ({ cpus: 2, mem: "4G", time: "2h" }),
 };
