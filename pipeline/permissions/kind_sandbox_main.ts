@@ -12,6 +12,7 @@ import { checkParams } from "../config/params.ts";
 import { fromWire, toWire } from "./wire.ts";
 import {
   ANSWER_PREFIX,
+  type DeclaredStage,
   type KindAbout,
   type KindDeclaration,
   type SandboxRequest,
@@ -85,7 +86,7 @@ function declare(kind: StageKind<unknown>, r: SandboxRequest, raw: unknown): Kin
         runtime,
         resources,
       }),
-    );
+    ) as DeclaredStage;
     return { state: "declared", ...about, stage };
   } catch (e) {
     return unloadable(`${step} of ${r.file} failed: ${message(e)}`);
