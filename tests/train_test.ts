@@ -73,7 +73,7 @@ Deno.test("train: params reject bad values with messages naming the key", () => 
     [{ components: 2, beta: 0 }, "beta must be > 0"],
     [{ components: 2, steps: 0 }, "steps (T) must be at least 1"],
     [{ components: 2, batch_size: 0 }, "batch_size must be at least 1"],
-    [{ components: 2, optimizer: "sgd" }, "optimizer must be rmsprop or adam"],
+    [{ components: 2, optimizer: "sgd" }, "optimizer must be rmsprop, rmsprop_tfjs or adam"],
   ];
   for (const [raw, message] of cases) {
     const result = kind.params.safeParse(raw);
@@ -176,7 +176,7 @@ async function sameModelAndResume(backend: string) {
 }
 
 async function flatTensorCount(backend: string) {
-  for (const optimizer of ["rmsprop", "adam"]) {
+  for (const optimizer of ["rmsprop", "rmsprop_tfjs", "adam"]) {
     await tensorCountOver4Epochs({ ...base, epochs: 4, optimizer, backend });
   }
 }
