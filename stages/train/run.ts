@@ -18,8 +18,9 @@ import { initBackend } from "../lib/tf_backend.ts";
 import { type Checkpoint, latestCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { dataInit, type InitialParams, randomInit } from "./init.ts";
 import type { TrainParams } from "./kind.ts";
-import { type Encoder, loss as fastLoss, type Params, reconstructWith } from "./model.ts";
+import { type Encoder, type Params, reconstructWith } from "./model.ts";
 import { makeOptimizer } from "./optimizer.ts";
+import { optimizerStep } from "./step.ts";
 
 /** Images as a row-major matrix. */
 interface Images {
@@ -121,9 +122,8 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       for (let b = 0; b < batches; b++) {
         const rows = Math.min(p.batch_size, train.n - b * p.batch_size);
         const x = batchOf(train, order, b * p.batch_size, rows);
-        const cost = optimizer.minimize(() => fastLoss(model, x, encoder), true)!;
-        const loss = cost.dataSync()[0];
-        tf.dispose([x, cost]);
+        const loss = optimizerStep({ model, optimizer, encoder, x });
+        x.dispose();
         if (!Number.isFinite(loss)) {
           throw new Error(
             `train: loss is ${loss} at epoch ${epoch}, batch ${b + 1}/${batches}; ` +
