@@ -12,6 +12,10 @@ import { parseJson, readJson } from "./json_file.ts";
 /** The fields of a training stage's `metrics.json` used by evaluate, figure and report. */
 export const trainMetrics = z.looseObject({
   test_mse: z.number(),
+  /** Test MSE of the initial parameters (epoch 0). */
+  init_test_mse: z.number(),
+  /** `random` or `data`. */
+  init: z.string(),
   epochs: z.int().min(0),
   components: z.int().positive(),
   latent_dim: z.int().positive(),
@@ -23,6 +27,8 @@ export const historyLine = z.looseObject({
   epoch: z.int().min(0),
   test_mse: z.number(),
   train_loss: z.number(),
+  /** Test images choosing each component after the epoch. */
+  usage: z.array(z.int().min(0)).optional(),
 });
 
 /** Parsed training `metrics.json`. */

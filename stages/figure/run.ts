@@ -12,7 +12,8 @@ import { initBackend } from "../lib/tf_backend.ts";
 import { loadModel, reconstruct } from "../train/model.ts";
 import { readSplit } from "../evaluate/dataset.ts";
 import { readEvaluation } from "../evaluate/metrics.ts";
-import { readHistory } from "../evaluate/training_outputs.ts";
+import { readHistory, readTrainMetrics } from "../evaluate/training_outputs.ts";
+import { readSplitSizes } from "../shuffle/meta.ts";
 import { figureContent, type FigureModel } from "./content.ts";
 import type { FigureParams } from "./kind.ts";
 import { renderFigure } from "./render.ts";
@@ -50,6 +51,7 @@ export async function run(ctx: StageContext<FigureParams>): Promise<void> {
       recon: reconstruct(model, chosen, picked.length).recon,
       mu: model.mu,
       history: await readHistory(dir),
+      train: await readTrainMetrics(dir),
     });
   }
   ctx.log(`backend ${backend}; ${picked.length} test images, ${models.length} models`);
@@ -59,6 +61,7 @@ export async function run(ctx: StageContext<FigureParams>): Promise<void> {
     picked,
     models,
     evaluation,
+    splits: await readSplitSizes(ctx.input("data")),
     cell: CELL,
   });
   const { svg, png } = await renderFigure(figureSpec(content), ctx.params.png_scale);

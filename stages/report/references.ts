@@ -8,7 +8,8 @@
 /** A published number and where it comes from. */
 export interface Reference {
   value: number;
-  label: string;
+  /** The training epoch the number was measured at, when published. */
+  epoch?: number;
   source: string;
 }
 
@@ -18,19 +19,6 @@ export interface Reference {
  */
 export const NOTE_LLGAE: Reference = {
   value: 768.06,
-  label: "768.06 (note)",
+  epoch: 540,
   source: "the note's LLGAE run, K=11, E=20, T=5, β=0.01, epoch 540 (checkpoint name)",
 };
-
-/** The PCA (E = 20) reference the LGAE is compared with: an LGAE can at best match PCA. */
-export const PCA_REFERENCE: Reference = {
-  value: 1208,
-  label: "1208 (PCA ref.)",
-  source:
-    "the project's PCA reference for E=20; our own closed-form PCA baseline is measured beside it",
-};
-
-/** The reference for a model with `components` components: the note for LLGAE, PCA for LGAE. */
-export function referenceFor(components: number): Reference {
-  return components > 1 ? NOTE_LLGAE : PCA_REFERENCE;
-}
