@@ -15,8 +15,10 @@ pixels and batch; gradients flow through the T unrolled steps. Optimiser: torch.
 Two commands:
 
   steps DIR   reads DIR/mu.npy [K,D], DIR/W.npy [K,D,E], DIR/images.npy [N,D],
-              DIR/batches.npy int32 [S,B] (the rows of each optimizer step) and DIR/config.json
-              ({steps, beta, latent_decay, lr, optimizer}); runs S optimizer steps; writes
+              DIR/order.npy int32 [epochs, M] (each epoch's image rows, cut into consecutive
+              batches of batch_size, the last one shorter) and DIR/config.json ({steps, beta,
+              latent_decay, lr, optimizer, batch_size}); runs the optimizer steps (with
+              DIR/test_images.npy: prints the test MSE and usage after each epoch); writes
               DIR/torch_losses.json ({"losses": the loss of each step, before its update}),
               DIR/torch_mu.npy and DIR/torch_W.npy (after the last step).
   train       trains on Fashion-MNIST read from the idx files (--data DIR), PyTorch's default
@@ -87,23 +89,42 @@ def make_optimizer(name, params, lr):
     raise SystemExit(f"optimizer must be rmsprop or rmsprop_tfjs, found {name!r}")
 
 
+def score(mu, W, test, cfg, choose_at):
+    """Test MSE (mean over images of the per-image mean squared pixel error) and usage."""
+    with torch.no_grad():
+        sq, usage = [], np.zeros(W.shape[0], dtype=int)
+        for s in range(0, test.shape[0], 1000):
+            x = test[s:s + 1000]
+            x_hat, k = forward(mu, W, x, cfg["steps"], cfg["beta"], cfg["latent_decay"], choose_at)
+            sq.append((x_hat - x).square().mean(1))
+            usage += np.bincount(k.numpy(), minlength=W.shape[0])
+        return torch.cat(sq).mean().item(), usage.tolist()
+
+
 def cmd_steps(directory):
     cfg = json.load(open(os.path.join(directory, "config.json")))
+    torch.set_num_threads(cfg.get("threads", 1))
     mu = torch.tensor(np.load(os.path.join(directory, "mu.npy")), requires_grad=True)
     W = torch.tensor(np.load(os.path.join(directory, "W.npy")), requires_grad=True)
     images = torch.tensor(np.load(os.path.join(directory, "images.npy")))
-    batches = np.load(os.path.join(directory, "batches.npy"))
+    order = np.load(os.path.join(directory, "order.npy"))
+    test_path = os.path.join(directory, "test_images.npy")
+    test = torch.tensor(np.load(test_path)) if os.path.exists(test_path) else None
     opt = make_optimizer(cfg["optimizer"], [mu, W], cfg["lr"])
-    steps = cfg["steps"]
+    steps, batch = cfg["steps"], cfg["batch_size"]
     losses = []
-    for rows in batches:
-        x = images[torch.tensor(rows, dtype=torch.long)]
-        opt.zero_grad()
-        x_hat, _ = forward(mu, W, x, steps, cfg["beta"], cfg["latent_decay"], steps)
-        loss = (x_hat - x).square().mean()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    for epoch, rows in enumerate(order, start=1):
+        for s in range(0, len(rows), batch):
+            x = images[torch.tensor(rows[s:s + batch], dtype=torch.long)]
+            opt.zero_grad()
+            x_hat, _ = forward(mu, W, x, steps, cfg["beta"], cfg["latent_decay"], steps)
+            loss = (x_hat - x).square().mean()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        if test is not None:
+            mse, usage = score(mu, W, test, cfg, steps)
+            print(json.dumps({"epoch": epoch, "test_mse": mse, "usage": usage}), flush=True)
     with open(os.path.join(directory, "torch_losses.json"), "w") as f:
         json.dump({"losses": losses}, f)
     np.save(os.path.join(directory, "torch_mu.npy"), mu.detach().numpy())
@@ -132,17 +153,8 @@ def cmd_train(a):
     opt = make_optimizer(a.optimizer, [mu, W], a.lr)
     choose_at = a.steps - 1 if a.choose_before_last else a.steps
 
-    def score():
-        with torch.no_grad():
-            sq, usage = [], np.zeros(K, dtype=int)
-            for s in range(0, test.shape[0], 1000):
-                x = test[s:s + 1000]
-                x_hat, k = forward(mu, W, x, a.steps, a.beta, a.latent_decay, choose_at)
-                sq.append((x_hat - x).square().mean(1))
-                usage += np.bincount(k.numpy(), minlength=K)
-            return torch.cat(sq).mean().item(), usage.tolist()
-
-    mse, usage = score()
+    cfg = {"steps": a.steps, "beta": a.beta, "latent_decay": a.latent_decay}
+    mse, usage = score(mu, W, test, cfg, choose_at)
     print(json.dumps({"epoch": 0, "test_mse": mse, "usage": usage}), flush=True)
     for epoch in range(1, a.epochs + 1):
         began = time.time()
@@ -156,7 +168,7 @@ def cmd_train(a):
             x_hat, _ = forward(mu, W, x, a.steps, a.beta, a.latent_decay, choose_at)
             (x_hat - x).square().mean().backward()
             opt.step()
-        mse, usage = score()
+        mse, usage = score(mu, W, test, cfg, choose_at)
         line = {"epoch": epoch, "test_mse": mse, "usage": usage,
                 "seconds": round(time.time() - began, 1)}
         print(json.dumps(line), flush=True)

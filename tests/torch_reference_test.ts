@@ -130,10 +130,17 @@ Deno.test({
       const rows = batchRows(new Rng(7));
       const init = randomInit(K, PIXELS, E, new Rng(28));
       await writeNpy(join(dir, "images.npy"), { data: images, shape: [IMAGES, PIXELS] });
-      await writeNpy(join(dir, "batches.npy"), { data: rows, shape: [STEPS, BATCH] });
+      await writeNpy(join(dir, "order.npy"), { data: rows, shape: [1, STEPS * BATCH] });
       await writeNpy(join(dir, "mu.npy"), { data: init.mu, shape: [K, PIXELS] });
       await writeNpy(join(dir, "W.npy"), { data: init.W, shape: [K, PIXELS, E] });
-      const config = { steps: T, beta: BETA, latent_decay: LAMBDA, lr: LR, optimizer: "rmsprop" };
+      const config = {
+        steps: T,
+        beta: BETA,
+        latent_decay: LAMBDA,
+        lr: LR,
+        optimizer: "rmsprop",
+        batch_size: BATCH,
+      };
       await Deno.writeTextFile(join(dir, "config.json"), JSON.stringify(config));
       const torch = await new Deno.Command(python, { args: [REFERENCE, "steps", dir] }).output();
       ok(torch.success, `reference failed: ${new TextDecoder().decode(torch.stderr)}`);
