@@ -16,7 +16,7 @@ import {
 } from "./fixtures/report/synthetic.ts";
 import { join } from "node:path";
 import { Rng } from "../stages/lib/prng.ts";
-import { readSplit } from "../stages/evaluate/dataset.ts";
+import { readSplit } from "../stages/shuffle/outputs.ts";
 import { meanImage } from "../stages/evaluate/baselines.ts";
 import { kind as evaluateKind } from "../stages/evaluate/kind.ts";
 import { run as runEvaluate } from "../stages/evaluate/run.ts";

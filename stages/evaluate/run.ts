@@ -12,7 +12,7 @@ import { principalSubspace } from "../lib/pca.ts";
 import { initBackend } from "../lib/tf_backend.ts";
 import { loadModel, reconstruct } from "../train/model.ts";
 import { meanImage, projectionErrors } from "./baselines.ts";
-import { readSplit } from "./dataset.ts";
+import { readSplit } from "../shuffle/outputs.ts";
 import type { EvaluateParams } from "./kind.ts";
 import type { EvaluationMetrics, ModelScores } from "./metrics.ts";
 import { summarizeErrors } from "./scores.ts";

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { join } from "node:path";
-import { parseJson, readJson } from "./json_file.ts";
+import { parseJson, readJson } from "../lib/json_file.ts";
 
 /** The fields of a training stage's `metrics.json` used by evaluate, figure and report. */
 export const trainMetrics = z.looseObject({

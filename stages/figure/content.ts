@@ -8,10 +8,10 @@
 import { CLASS_NAMES } from "../evaluate/classes.ts";
 import type { EvaluationMetrics } from "../evaluate/metrics.ts";
 import type { HistoryLine, TrainMetrics } from "../evaluate/training_outputs.ts";
-import type { SplitSizes } from "../shuffle/meta.ts";
+import type { SplitSizes } from "../shuffle/outputs.ts";
 import { enlarge, grayPngDataUri, range, toGray } from "./image.ts";
 import type { CurvePanel, FigureContent, MeansPanel } from "./spec.ts";
-import { NOTE_LLGAE } from "../report/references.ts";
+import { NOTE_LLGAE } from "../lib/note.ts";
 
 /** One trained model as the figure shows it. */
 export interface FigureModel {
@@ -155,7 +155,7 @@ export function figureContent(inputs: FigureInputs): FigureContent {
       references: [],
       marks: [{
         label: `the note: ${NOTE_LLGAE.value} at epoch ${NOTE_LLGAE.epoch}`,
-        epoch: NOTE_LLGAE.epoch!,
+        epoch: NOTE_LLGAE.epoch,
         value: NOTE_LLGAE.value,
       }],
     });

@@ -9,7 +9,7 @@ import { CLASS_NAMES } from "../evaluate/classes.ts";
 import type { EvaluationMetrics } from "../evaluate/metrics.ts";
 import type { HistoryLine, TrainMetrics } from "../evaluate/training_outputs.ts";
 import type { Block } from "./document.ts";
-import { NOTE_LLGAE } from "./references.ts";
+import { NOTE_LLGAE } from "../lib/note.ts";
 
 /** One trained model as the report sees it. */
 export interface ReportModel {
