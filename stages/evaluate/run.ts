@@ -17,7 +17,7 @@ import type { EvaluateParams } from "./kind.ts";
 import type { EvaluationMetrics, ModelScores } from "./metrics.ts";
 import { summarizeErrors } from "./scores.ts";
 import { scoreModel } from "./score_model.ts";
-import { readTrainMetrics } from "./training_outputs.ts";
+import { readTrainMetrics } from "../train/outputs.ts";
 
 /** Writes `metrics.json` into `ctx.outDir`. */
 export async function run(ctx: StageContext<EvaluateParams>): Promise<void> {

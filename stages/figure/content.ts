@@ -7,7 +7,7 @@
  */
 import { CLASS_NAMES } from "../evaluate/classes.ts";
 import type { EvaluationMetrics } from "../evaluate/metrics.ts";
-import type { HistoryLine, TrainMetrics } from "../evaluate/training_outputs.ts";
+import type { HistoryLine, TrainMetrics } from "../train/outputs.ts";
 import type { SplitSizes } from "../shuffle/outputs.ts";
 import { enlarge, grayPngDataUri, range, toGray } from "./image.ts";
 import type { CurvePanel, FigureContent, MeansPanel } from "./spec.ts";

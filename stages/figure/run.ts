@@ -12,7 +12,7 @@ import { initBackend } from "../lib/tf_backend.ts";
 import { loadModel, reconstruct } from "../train/model.ts";
 import { readSplit, readSplitSizes } from "../shuffle/outputs.ts";
 import { readEvaluation } from "../evaluate/metrics.ts";
-import { readHistory, readTrainMetrics } from "../evaluate/training_outputs.ts";
+import { readHistory, readTrainMetrics } from "../train/outputs.ts";
 import { figureContent, type FigureModel } from "./content.ts";
 import type { FigureParams } from "./kind.ts";
 import { renderFigure } from "./render.ts";

@@ -7,7 +7,7 @@
 import type { Provenance } from "../../pipeline/stage_kind.ts";
 import { CLASS_NAMES } from "../evaluate/classes.ts";
 import type { EvaluationMetrics } from "../evaluate/metrics.ts";
-import type { HistoryLine, TrainMetrics } from "../evaluate/training_outputs.ts";
+import type { HistoryLine, TrainMetrics } from "../train/outputs.ts";
 import type { Block } from "./document.ts";
 import { NOTE_LLGAE } from "../lib/note.ts";
 

@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import type { StageContext } from "../../pipeline/stage_kind.ts";
 import { writeFileAtomic } from "../lib/atomic_write.ts";
 import { readEvaluation } from "../evaluate/metrics.ts";
-import { readHistory, readTrainMetrics } from "../evaluate/training_outputs.ts";
+import { readHistory, readTrainMetrics } from "../train/outputs.ts";
 import { reportBlocks } from "./content.ts";
 import { toHtml, toMarkdown } from "./document.ts";
 import type { ReportParams } from "./kind.ts";

@@ -1,7 +1,9 @@
 /**
- * Reads the summary files the `train` stage writes beside `model.safetensors`: `metrics.json`
- * (final summary) and `history.jsonl` (one line per epoch). Only the fields downstream stages
- * use are checked; errors name the file, the line and the key.
+ * The summary files the `train` stage writes beside `model.safetensors`, as their readers
+ * (evaluate, figure, report) see them: `metrics.json` (final summary) and `history.jsonl` (one
+ * line per epoch). Only the fields downstream stages use are checked; errors name the file, the
+ * line and the key. (run.ts still writes them as literals: typing them with these schemas
+ * changes the train stage's code digest, so it waits for the next retraining.)
  *
  * @module
  */
