@@ -52,7 +52,7 @@ export function modelLabel(components: number): string {
 
 /** How a training started, as a reader of the note calls it. */
 export function protocolLabel(train: TrainMetrics): string {
-  return train.init === "random" ? "random init (the note's)" : "k-means/PCA init";
+  return train.init === "random" ? "random init" : "k-means/PCA init";
 }
 
 function imageUri(
