@@ -51,13 +51,18 @@ Deno.test("run end: after an interruption the last line says that rerunning resu
   const p = await TestProject.create({ "six.yaml": slow });
   try {
     const engine = p.spawn(["run", CONFIG]);
-    const state = p.path("artifacts/state");
-    for (let i = 0; i < 300; i++) {
-      const keys = await Array.fromAsync(Deno.readDir(state)).catch(() => []);
-      const started = await Promise.all(
-        keys.map((k) => Deno.stat(join(state, k.name, "checkpoint")).then(() => true, () => false)),
+    // Wait for stage a's own checkpoint (its key is in its log's header): another stage's
+    // checkpoint may come first, and a killed before checkpointing would have nothing to resume.
+    const checkpointOfA = async () => {
+      const log = await p.read("artifacts/logs/six/a.log").catch(() => "");
+      const key = log.match(/^--- a \(\w+\) key (\w+)/m)?.[1];
+      if (!key) return false;
+      return await Deno.stat(p.path(join("artifacts/state", key, "checkpoint"))).then(
+        () => true,
+        () => false,
       );
-      if (started.includes(true)) break;
+    };
+    for (let i = 0; i < 300 && !(await checkpointOfA()); i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
     engine.kill("SIGINT");
