@@ -1,7 +1,8 @@
 /**
- * Running a config from the command line: `--dry-run` prints the plan; otherwise take the
- * repository lock, run with Ctrl-C handling, render the events on the terminal and print the
- * failures, the `--json` report and the summary line.
+ * Running a config (or, for a sweep, several at once) from the command line: `--dry-run`
+ * prints the plan; otherwise take the repository lock shared (other runs may proceed; keys are
+ * locked one by one), run with Ctrl-C handling, render the events on the terminal and print
+ * the failures, the `--json` report and the summary line.
  *
  * @module
  */
@@ -9,7 +10,9 @@ import type { Pipeline } from "../config/config.ts";
 import { projectRelative } from "../config/experiments.ts";
 import { UsageError } from "../config/usage_error.ts";
 import { planPipeline } from "../rebuilder/plan.ts";
-import { runPipeline, type RunReport } from "../rebuilder/rebuild.ts";
+import type { EngineEvent } from "../rebuilder/events.ts";
+import { runPipelines } from "../rebuilder/multi.ts";
+import type { RunReport } from "../rebuilder/rebuild.ts";
 import type { Layout } from "../store/layout.ts";
 import { readLock } from "../store/lockfile.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
@@ -38,31 +41,61 @@ export interface RunConfigOptions {
 export async function runConfig(
   o: RunConfigOptions,
 ): Promise<{ report?: RunReport; code: number }> {
-  const { layout, pipeline, publishAs, cli: opts } = o;
-  const lockPath = o.lock.path;
-  const names = pipeline.stages.map((s) => s.name);
-  if (typeof opts.force === "string" && !names.includes(opts.force)) {
-    throw new UsageError(
-      `--force ${opts.force}: no such stage in ${pipeline.path} (stages: ${names.join(", ")})`,
-    );
-  }
+  const { code, reports } = await runConfigs({
+    layout: o.layout,
+    runs: [{ pipeline: o.pipeline, publishAs: o.publishAs, lock: o.lock }],
+    cli: o.cli,
+  });
+  return { report: reports?.[0], code };
+}
+
+/** Several configs to run at once (a sweep's experiments). */
+export interface RunConfigsOptions {
+  layout: Layout;
+  runs: Omit<RunConfigOptions, "layout" | "cli">[];
+  cli: ExecOptions;
+}
+
+/**
+ * Plans (dry run) or runs several pipelines at once, `--jobs` stage executions across all of
+ * them, shared stages computed once. With more than one run, stage names are shown as
+ * `<run>/<stage>` and the summary line adds up all runs.
+ */
+export async function runConfigs(
+  o: RunConfigsOptions,
+): Promise<{ reports?: RunReport[]; code: number }> {
+  const { layout, cli: opts } = o;
+  for (const r of o.runs) checkForcedStage(r.pipeline, opts.force);
+  const many = o.runs.length > 1;
   if (opts.dryRun) {
-    const plans = await planPipeline({
-      pipeline,
-      layout,
-      lock: await readLock(lockPath),
-      force: opts.force,
-    });
-    for (const line of planText(plans, "dry-run")) console.log(line);
-    const stale = plans.filter((p) => p.freshness.state === "stale").length;
+    const totals = { stages: 0, stale: 0 };
+    for (const r of o.runs) {
+      const plans = await planPipeline({
+        pipeline: r.pipeline,
+        layout,
+        lock: await readLock(r.lock.path),
+        force: opts.force,
+      });
+      if (many) {
+        const runs = plans.filter((p) => p.freshness.state === "stale").map((p) => p.stage);
+        console.log(`${r.publishAs}: would run ${runs.join(", ") || "nothing (all cached)"}`);
+      }
+      for (const line of planText(plans, "dry-run")) console.log(many ? `  ${line}` : line);
+      totals.stages += plans.length;
+      totals.stale += plans.filter((p) => p.freshness.state === "stale").length;
+    }
     console.log(
-      `stages: 0 ran, ${plans.length - stale} cached, 0 failed (dry run: ${stale} would run)`,
+      `stages: 0 ran, ${totals.stages - totals.stale} cached, 0 failed (dry run: ${totals.stale} ` +
+        `would run${many ? `, over ${o.runs.length} experiments` : ""})`,
     );
     return { code: 0 };
   }
   const command = `pipeline ${Deno.args.join(" ")}`;
-  using _lock = await acquireRepoLock(layout.artifacts, command, (holder) => {
-    console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(holder)}`);
+  using _lock = await acquireRepoLock(layout.artifacts, {
+    mode: "shared",
+    command,
+    onWait: (holder) =>
+      console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(holder)}`),
   });
   const controller = new AbortController();
   const onInterrupt = () => {
@@ -72,32 +105,67 @@ export async function runConfig(
   };
   Deno.addSignalListener("SIGINT", onInterrupt);
   Deno.addSignalListener("SIGTERM", onInterrupt);
-  const view = createView(pipeline.stages.map((s) => s.name));
-  let report: RunReport;
+  const shown = (run: string, stage: string) => many ? `${run}/${stage}` : stage;
+  const view = createView(
+    o.runs.flatMap((r) => r.pipeline.stages.map((s) => shown(r.publishAs, s.name))),
+  );
+  const sink = viewSink(view);
+  let reports: RunReport[];
   try {
-    report = await runPipeline({
-      pipeline,
+    const runs = await Promise.all(o.runs.map(async (r) => ({
+      pipeline: r.pipeline,
+      publishAs: r.publishAs,
+      lock: await readLock(r.lock.path),
+      writeLockTo: r.lock.mode === "write" ? r.lock.path : undefined,
+    })));
+    reports = await runPipelines({
+      runs,
       layout,
-      publishAs,
-      lock: await readLock(lockPath),
-      writeLockTo: o.lock.mode === "write" ? lockPath : undefined,
       jobs: opts.jobs,
       force: opts.force,
-      onEvent: viewSink(view),
+      onEvent: (run, e) => sink(many ? prefixed(run, e) : e),
       signal: controller.signal,
+      command,
     });
   } finally {
     view.close();
     Deno.removeSignalListener("SIGINT", onInterrupt);
     Deno.removeSignalListener("SIGTERM", onInterrupt);
   }
-  printFailures(layout, report);
-  if (opts.json) console.log(JSON.stringify(report, null, 2));
-  const line = summaryLine(report);
+  for (const report of reports) printFailures(layout, report);
+  if (opts.json) console.log(JSON.stringify(many ? reports : reports[0], null, 2));
+  const total = {
+    ran: sum(reports.map((r) => r.ran)),
+    cached: sum(reports.map((r) => r.cached)),
+    failed: sum(reports.map((r) => r.failed)),
+  };
+  const line = summaryLine(total) + (many ? ` (${reports.length} experiments)` : "");
   if (opts.json) console.error(line);
   else console.log(line);
-  const code = controller.signal.aborted ? 130 : report.failed + report.skipped > 0 ? 1 : 0;
-  return { report, code };
+  const bad = reports.some((r) => r.failed + r.skipped > 0);
+  const code = controller.signal.aborted ? 130 : bad ? 1 : 0;
+  return { reports, code };
+}
+
+/** `--force STAGE` must name a stage of the config. */
+function checkForcedStage(pipeline: Pipeline, force: ExecOptions["force"]): void {
+  const names = pipeline.stages.map((s) => s.name);
+  if (typeof force === "string" && !names.includes(force)) {
+    throw new UsageError(
+      `--force ${force}: no such stage in ${pipeline.path} (stages: ${names.join(", ")})`,
+    );
+  }
+}
+
+/** The event with its stage shown as `<run>/<stage>`. */
+function prefixed(run: string, e: EngineEvent): EngineEvent {
+  if (e.type === "run-finished") return e;
+  if (e.type === "warning") return { ...e, message: `${run}: ${e.message}` };
+  return { ...e, stage: `${run}/${e.stage}` };
+}
+
+function sum(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0);
 }
 
 /** Each failed stage's error (cut to 6 lines), its log, a permission hint; the skipped ones. */

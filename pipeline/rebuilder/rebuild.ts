@@ -21,13 +21,14 @@ import { writeManifest } from "../store/manifest.ts";
 import { LocalStore } from "../store/objects.ts";
 import { listFiles, pruneStageDirs, publishStageDir } from "../store/publish.ts";
 import type { Trace } from "../store/trace.ts";
-import { schedule, Semaphore } from "../scheduler/dag.ts";
+import { schedule } from "../scheduler/dag.ts";
 import type { Executor, JobOutcome } from "../scheduler/executor.ts";
 import { LocalExecutor } from "../scheduler/local.ts";
 import type { ChildSpec } from "../protocol.ts";
 import type { EventSink } from "./events.ts";
 import { FreshnessLookup } from "./freshness.ts";
 import { ModuleGraphs } from "./module_graph.ts";
+import { type SharedRun, sharedRun } from "./shared_run.ts";
 import {
   configPath,
   lockOf,
@@ -59,6 +60,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Runs stale stages; default: local subprocesses. */
   executor?: Executor;
+  /** Slots and key locks shared with concurrent runs (`runPipelines`); default: this run's own. */
+  shared?: SharedRun;
 }
 
 /** Runs the pipeline; never throws for stage failures (they are in the report). */
@@ -82,8 +85,7 @@ class Rebuild {
   readonly #lookup: FreshnessLookup;
   readonly #executor: Executor;
   readonly #records: Map<string, StageRecord>;
-  readonly #slots: Semaphore;
-  readonly #runDir: string;
+  readonly #shared: SharedRun;
   readonly #config: { path: string; digest: string };
 
   constructor(o: RunOptions) {
@@ -99,16 +101,12 @@ class Rebuild {
     });
     this.#executor = o.executor ?? new LocalExecutor();
     this.#records = new Map(o.pipeline.stages.map((s) => [s.name, { spec: s }]));
-    this.#slots = new Semaphore(o.jobs);
-    this.#runDir = join(o.layout.tmp, `${Date.now()}-${Deno.pid}`);
+    this.#shared = o.shared ?? sharedRun({ layout: o.layout, jobs: o.jobs });
     this.#config = { path: configPath(o.layout.root, o.pipeline), digest: o.pipeline.digest };
   }
 
   async run(): Promise<RunReport> {
     const { pipeline, layout } = this.#o;
-    // We hold the repo lock, so anything left in tmp/ is debris of an interrupted run.
-    await Deno.remove(layout.tmp, { recursive: true }).catch(() => {});
-    await Deno.mkdir(this.#runDir, { recursive: true });
     try {
       await schedule(
         pipeline.stages.map((s) => ({
@@ -121,7 +119,6 @@ class Rebuild {
     } finally {
       await this.#cache.flush();
       await this.#graphs.save();
-      await Deno.remove(this.#runDir, { recursive: true }).catch(() => {});
     }
     const records = [...this.#records.values()];
     const report = runReport(records, { config: this.#config.path, name: this.#o.publishAs });
@@ -146,7 +143,7 @@ class Rebuild {
       else {
         this.#warnBadOutputs(record);
         if (this.#o.signal.aborted) throw new Error("cancelled");
-        record.trace = await this.#slots.with(() => this.#execute(record));
+        record.trace = await this.#computeOnce(record);
       }
       this.#lookup.settle(stage, record.trace.outputs);
       await publishStageDir(
@@ -154,7 +151,7 @@ class Rebuild {
         join(this.#o.layout.out, this.#o.publishAs, stage.name),
         record.trace.outputs,
       );
-      this.#finish(record, f.state === "fresh" ? "cached" : "ran");
+      this.#finish(record, record.freshness.state === "fresh" ? "cached" : "ran");
       return true;
     } catch (e) {
       this.#finish(record, "failed", (e as Error).message);
@@ -191,6 +188,57 @@ class Rebuild {
     }
   }
 
+  /**
+   * Computes a stale stage's key holding its lock, unless whoever held the lock before (another
+   * run or experiment) stored the result meanwhile: then that result is taken, and said so.
+   */
+  async #computeOnce(record: StageRecord): Promise<Trace> {
+    const stage = record.spec.name;
+    const f = record.freshness!;
+    const key = f.key!;
+    using _lease = await this.#shared.keys.acquire(key, (w) =>
+      this.#o.onEvent({
+        type: "warning",
+        stage,
+        message: `${stage}: waiting for ${
+          relative(this.#o.layout.root, w.path)
+        }, held by ${w.holder}; will reuse its result`,
+      }));
+    const forced = this.#o.force === true || this.#o.force === stage;
+    const reused = forced ? undefined : await this.#intactTrace(key);
+    if (reused) {
+      record.freshness = {
+        state: "fresh",
+        key,
+        fingerprint: f.fingerprint,
+        codeDigest: f.codeDigest,
+        trace: reused,
+        notes: [],
+      };
+      this.#o.onEvent({
+        type: "warning",
+        stage,
+        message: `${stage}: reusing key ${key.slice(0, 12)}, computed meanwhile by another run`,
+      });
+      return reused;
+    }
+    try {
+      return await this.#shared.slots.with(() => this.#execute(record));
+    } finally {
+      await Deno.remove(join(this.#o.layout.tmp, key), { recursive: true }).catch(() => {});
+    }
+  }
+
+  /** The cached trace of `key` when every object it names is intact. */
+  async #intactTrace(key: string): Promise<Trace | undefined> {
+    const trace = await this.#cache.getTrace(key);
+    if (!trace) return undefined;
+    for (const digest of Object.values(trace.outputs)) {
+      if (await this.#cache.verify(digest) !== "ok") return undefined;
+    }
+    return trace;
+  }
+
   /** Runs a stale stage through the executor and stores its outputs; throws on failure. */
   async #execute(record: StageRecord): Promise<Trace> {
     const stage = record.spec;
@@ -224,8 +272,11 @@ class Rebuild {
     return trace;
   }
 
+  /** Fresh scratch dirs under `tmp/<key>/`; what is there is debris of a dead lock holder. */
   async #makeDirs(stage: StageSpec, key: string): Promise<RunDirs> {
-    const root = join(this.#runDir, stage.name);
+    const scratch = join(this.#o.layout.tmp, key);
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    const root = join(scratch, stage.name);
     const dirs = {
       root,
       out: join(root, "out"),

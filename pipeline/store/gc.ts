@@ -35,7 +35,7 @@ async function findLocks(dir: string): Promise<string[]> {
   return out;
 }
 
-/** Runs gc on the project; the caller holds the repo lock. */
+/** Runs gc on the project; the caller holds the repo lock exclusively (no run is active). */
 export async function collectGarbage(layout: Layout, store: ObjectStore): Promise<GcReport> {
   const locks = [
     ...await findLocks(join(layout.root, "configs")),
@@ -81,6 +81,7 @@ export async function collectGarbage(layout: Layout, store: ObjectStore): Promis
   bytes += await dirBytes(layout.state);
   await Deno.remove(layout.state, { recursive: true }).catch(() => {});
   await Deno.remove(layout.tmp, { recursive: true }).catch(() => {});
+  await Deno.remove(layout.locks, { recursive: true }).catch(() => {});
   await store.flush();
   return { objects, bytes, traces, outDirs, locks };
 }

@@ -35,7 +35,7 @@ export interface Layout {
   runs: string;
   /** Resumable scratch dirs by cache key. */
   state: string;
-  /** Scratch for runs in progress (out dirs, input links); removed at the next run. */
+  /** Scratch of stage runs in progress, `tmp/<key>/` (owned by the key's lock holder). */
   tmp: string;
   /** Stable human paths: `out/<config-or-experiment>/<stage>/<files>`. */
   out: string;
@@ -45,6 +45,8 @@ export interface Layout {
   logs: string;
   /** Module graphs kept between runs (see `rebuilder/module_graph.ts`). */
   graphs: string;
+  /** Per-cache-key lock files (see `store/key_locks.ts`). */
+  locks: string;
 }
 
 /** The layout under `root`. */
@@ -63,5 +65,6 @@ export function layout(root: string): Layout {
     experiments: join(artifacts, "experiments"),
     logs: join(artifacts, "logs"),
     graphs: join(artifacts, "graphs.json"),
+    locks: join(artifacts, "locks"),
   };
 }

@@ -15,8 +15,15 @@ export function registerGc(root: Command): void {
     .description("remove cached objects that no lock file (config or experiment) references")
     .action(async (_opts: unknown, cmd: Command) => {
       const layout = layoutFrom(cmd);
-      using _lock = await acquireRepoLock(layout.artifacts, "pipeline gc", (h) => {
-        console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(h)}`);
+      using _lock = await acquireRepoLock(layout.artifacts, {
+        mode: "exclusive",
+        command: "pipeline gc",
+        onWait: (h) =>
+          console.error(
+            `waiting for ${layout.artifacts}/lock, held by ${
+              h ? describeHolder(h) : "runs in progress"
+            }`,
+          ),
       });
       const r = await collectGarbage(layout, new LocalStore(layout.objects));
       console.log(
