@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type LockHolder, lockFile } from "./file_lock.ts";
+import { lockFile, type LockHolder } from "./file_lock.ts";
 
 export { describeHolder, type LockHolder } from "./file_lock.ts";
 
