@@ -21,7 +21,7 @@ export function formatValue(v: unknown, precision: number): string {
 export function renderTable(header: string[], rows: string[][], format: TableFormat): string {
   if (format === "csv") return [header, ...rows].map((r) => r.map(csvCell).join(",")).join("\n");
   const numeric = header.map((_, c) =>
-    rows.length > 0 && rows.every((r) => /^[-+]?[\d.]+(e[-+]?\d+)?%?$|^—$/.test(r[c] ?? ""))
+    rows.length > 0 && rows.every((r) => /^[-+]?[\d.]+(e[-+]?\d+)?%?$|^—?$/.test(r[c] ?? ""))
   );
   if (format === "md") {
     const line = (r: string[]) => `| ${r.map((v) => v.replaceAll("|", "\\|")).join(" | ")} |`;
