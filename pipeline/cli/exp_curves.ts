@@ -28,6 +28,10 @@ export interface CurvePoint {
 export interface Curves {
   points: CurvePoint[];
   finals: { series: string; test_mse: number }[];
+  /** Series names in display order. */
+  series: string[];
+  /** Rows whose history is not in the local cache (a lock from elsewhere): not drawn. */
+  missing: string[];
 }
 
 /** `components=5` for each row: its values of the params that differ; the name when none do. */
@@ -40,18 +44,36 @@ export function seriesLabels(rows: Compared[]): string[] {
   );
 }
 
-/** Reads every trained model's history of every row; throws naming a row without a run. */
+/**
+ * Reads every trained model's history of every row; a model whose history is the same in
+ * every row (a stage the experiments do not change) is drawn once, as `<stage> (all)`.
+ * Throws naming a row without a run.
+ */
 export async function readCurves(layout: Layout, rows: Compared[]): Promise<Curves> {
   const store = new LocalStore(layout.objects);
   const labels = seriesLabels(rows);
-  const curves: Curves = { points: [], finals: [] };
+  const curves: Curves = { points: [], finals: [], series: [], missing: [] };
+  const drawn = new Set<string>();
   for (const [i, r] of rows.entries()) {
     if (!r.lock) throw new UsageError(`${r.name} has no complete run yet; run it first`);
     const trained = Object.entries(r.lock.stages).filter(([, s]) => s.outputs["history.jsonl"]);
     for (const [stage, s] of trained) {
-      const series = trained.length > 1 ? `${labels[i]} · ${stage}` : labels[i];
-      const path = store.path(s.outputs["history.jsonl"]);
-      const lines = (await Deno.readTextFile(path)).split("\n").filter((l) => l.trim());
+      const digest = s.outputs["history.jsonl"];
+      const same = rows.every((o) => o.lock?.stages[stage]?.outputs["history.jsonl"] === digest);
+      const series = same && rows.length > 1
+        ? `${stage} (all)`
+        : trained.length > 1
+        ? `${labels[i]} · ${stage}`
+        : labels[i];
+      if (drawn.has(series)) continue;
+      const text = await Deno.readTextFile(store.path(digest)).catch(() => undefined);
+      if (text === undefined) {
+        if (!curves.missing.includes(r.name)) curves.missing.push(r.name);
+        continue;
+      }
+      drawn.add(series);
+      curves.series.push(series);
+      const lines = text.split("\n").filter((l) => l.trim());
       const history = lines.map((l, n) => parseJson(historyLine, l, `${r.name}/${stage}:${n + 1}`));
       const metrics = (s.metrics ?? {}) as { init_test_mse?: number; test_mse?: number };
       if (!history.some((h) => h.epoch === 0) && typeof metrics.init_test_mse === "number") {
@@ -64,7 +86,8 @@ export async function readCurves(layout: Layout, rows: Compared[]): Promise<Curv
   }
   if (!curves.points.length) {
     throw new UsageError(
-      `no training history in ${rows.map((r) => r.name).join(", ")}: no stage wrote history.jsonl`,
+      `no training history in ${rows.map((r) => r.name).join(", ")}: no stage wrote ` +
+        `history.jsonl, or its objects are not in this cache (run them here first)`,
     );
   }
   return curves;
@@ -72,7 +95,12 @@ export async function readCurves(layout: Layout, rows: Compared[]): Promise<Curv
 
 /** Curves overlaid (left) and final test MSE as bars (right). */
 export function curvesSpec(c: Curves, title: string): TopLevelSpec {
-  const color = { field: "series", type: "nominal", title: "experiment" } as const;
+  const color = {
+    field: "series",
+    type: "nominal",
+    title: "experiment",
+    scale: { domain: c.series },
+  } as const;
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: title, anchor: "start", fontSize: 15 },
@@ -91,7 +119,12 @@ export function curvesSpec(c: Curves, title: string): TopLevelSpec {
         data: { values: c.points },
         mark: { type: "line", point: true },
         encoding: {
-          x: { field: "epoch", type: "quantitative", title: "epoch (0 = init)" },
+          x: {
+            field: "epoch",
+            type: "quantitative",
+            title: "epoch (0 = init)",
+            axis: { tickMinStep: 1, format: "d" },
+          },
           y: {
             field: "test_mse",
             type: "quantitative",
@@ -102,14 +135,20 @@ export function curvesSpec(c: Curves, title: string): TopLevelSpec {
         },
       },
       {
-        width: 220,
-        height: 260,
+        width: 240,
+        height: Math.max(120, 22 * c.finals.length),
         data: { values: c.finals },
         mark: { type: "bar" },
         encoding: {
-          x: { field: "series", type: "nominal", title: null, axis: { labelAngle: -30 } },
-          y: { field: "test_mse", type: "quantitative", title: "final test MSE" },
-          color: { ...color, legend: null },
+          y: {
+            field: "series",
+            type: "nominal",
+            title: null,
+            sort: c.series,
+            axis: { labelLimit: 260 },
+          },
+          x: { field: "test_mse", type: "quantitative", title: "final test MSE" },
+          color,
         },
       },
     ],

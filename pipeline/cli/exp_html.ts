@@ -89,7 +89,7 @@ th.asc::after { content: " ▲"; } th.desc::after { content: " ▼"; }
 figure { margin: 0; } figcaption { font-size: 13px; text-align: center; }
 </style></head><body>
 <h1>Experiments</h1>
-<p>Click a column header to sort.</p>
+<p>Click a column header to sort (again to reverse).</p>
 <table id="experiments"><thead><tr>${head}</tr></thead>
 <tbody>
 ${body}
@@ -99,26 +99,31 @@ ${o.curves ?? "<p>No training curves: no stage of these runs wrote history.jsonl
 <h2>Figures</h2>
 <div class="thumbs">${thumbs || "<p>No figures.</p>"}</div>
 <script>
-for (const th of document.querySelectorAll("#experiments th")) {
-  th.addEventListener("click", () => {
-    const col = Number(th.dataset.col);
-    const asc = !th.classList.contains("asc");
-    for (const h of document.querySelectorAll("#experiments th")) h.classList.remove("asc", "desc");
-    th.classList.add(asc ? "asc" : "desc");
-    const body = document.querySelector("#experiments tbody");
-    const key = (tr) => {
-      const td = tr.children[col];
-      return td.dataset.sort !== undefined ? Number(td.dataset.sort) : td.textContent;
-    };
-    const rows = [...body.children].sort((a, b) => {
-      const x = key(a), y = key(b);
-      const c = typeof x === "number" && typeof y === "number"
-        ? x - y : String(x).localeCompare(String(y), "en", { numeric: true });
-      return asc ? c : -c;
-    });
-    body.append(...rows);
+const headers = [...document.querySelectorAll("#experiments th")];
+function sortBy(th, asc) {
+  const col = Number(th.dataset.col);
+  for (const h of headers) h.classList.remove("asc", "desc");
+  th.classList.add(asc ? "asc" : "desc");
+  const body = document.querySelector("#experiments tbody");
+  const key = (tr) => {
+    const td = tr.children[col];
+    return td.dataset.sort !== undefined ? Number(td.dataset.sort) : td.textContent;
+  };
+  const rows = [...body.children].sort((a, b) => {
+    const x = key(a), y = key(b);
+    const c = typeof x === "number" && typeof y === "number"
+      ? x - y : String(x).localeCompare(String(y), "en", { numeric: true });
+    return asc ? c : -c;
   });
+  body.append(...rows);
 }
+for (const th of headers) {
+  th.addEventListener("click", () => sortBy(th, !th.classList.contains("asc")));
+}
+// a link to a sorted view: page.html#sort=COLUMN or #sort=COLUMN:desc
+const wanted = /^#sort=([^:]+)(:desc)?$/.exec(decodeURIComponent(location.hash));
+const th = wanted && headers.find((h) => h.textContent === wanted[1]);
+if (th) sortBy(th, !wanted[2]);
 </script>
 </body></html>
 `;

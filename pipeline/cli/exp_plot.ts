@@ -16,7 +16,7 @@ export async function writeExperimentPlot(
   layout: Layout,
   names: string[],
   output?: string,
-): Promise<{ png: string; svg: string }> {
+): Promise<{ png: string; svg: string; missing: string[] }> {
   const rows = await loadCompared(layout, names);
   const curves = await readCurves(layout, rows);
   const figure = await renderFigure(curvesSpec(curves, "test MSE per epoch"));
@@ -29,5 +29,9 @@ export async function writeExperimentPlot(
   const svg = `${stem}.svg`;
   await writeFileAtomic(png, figure.png);
   await writeFileAtomic(svg, figure.svg);
-  return { png: relative(Deno.cwd(), png), svg: relative(Deno.cwd(), svg) };
+  return {
+    png: relative(Deno.cwd(), png),
+    svg: relative(Deno.cwd(), svg),
+    missing: curves.missing,
+  };
 }

@@ -53,7 +53,8 @@ export function classifyMetrics(keys: string[], params: Set<string>): Map<string
     else if (/test_mse$/.test(leaf)) {
       // evaluate's copy of a trained model's own test MSE is a detail
       const own = parts.length > 2 && all.has(`${parts[parts.length - 2]}.${leaf}`);
-      cls = own ? "detail" : leaf === "test_mse" ? "headline" : "metric";
+      // headline: a trained model's own test MSE (`<stage>.test_mse`)
+      cls = own ? "detail" : key === `${parts[0]}.test_mse` ? "headline" : "metric";
     } else if (/seconds|(^|_)ms$|(^|_)time/.test(leaf)) cls = "timing";
     else if (params.has(leaf) || leaf === "backend") cls = "param";
     else cls = "metric";

@@ -132,7 +132,7 @@ export async function runConfigs(
     Deno.removeSignalListener("SIGINT", onInterrupt);
     Deno.removeSignalListener("SIGTERM", onInterrupt);
   }
-  for (const report of reports) printFailures(layout, report);
+  for (const report of reports) printFailures(layout, report, many ? `${report.name}/` : "");
   if (opts.json) console.log(JSON.stringify(many ? reports : reports[0], null, 2));
   const total = {
     ran: sum(reports.map((r) => r.ran)),
@@ -169,14 +169,14 @@ function sum(xs: number[]): number {
 }
 
 /** Each failed stage's error (cut to 6 lines), its log, a permission hint; the skipped ones. */
-function printFailures(layout: Layout, report: RunReport): void {
+function printFailures(layout: Layout, report: RunReport, prefix: string): void {
   for (const s of report.stages.filter((s) => s.status === "failed")) {
     const log = s.key ? ` (log: ${projectRelative(layout, `${layout.logs}/${s.key}.log`)})` : "";
     const lines = (s.error ?? "").split("\n");
     const shown = lines.length > 6
       ? [...lines.slice(0, 6), `    … ${lines.length - 6} more lines`]
       : lines;
-    console.error(`failed: ${s.stage}: ${shown.join("\n")}${log}`);
+    console.error(`failed: ${prefix}${s.stage}: ${shown.join("\n")}${log}`);
     const denied = /NotCapable: Requires (\w+) access/.exec(s.error ?? "")?.[1];
     if (denied) {
       const want = denied === "read" ? "read: [path]" : `${denied}: true`;
@@ -186,7 +186,7 @@ function printFailures(layout: Layout, report: RunReport): void {
       );
     }
   }
-  const skipped = report.stages.filter((s) => s.status === "skipped").map((s) => s.stage);
+  const skipped = report.stages.filter((s) => s.status === "skipped").map((s) => prefix + s.stage);
   if (skipped.length) {
     console.error(`not run because an upstream stage failed: ${skipped.join(", ")}`);
   }

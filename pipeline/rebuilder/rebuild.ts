@@ -8,6 +8,8 @@
  * Everything known about a stage is kept in one `StageRecord`; the provenance, the lock file
  * (written at the end of a successful run) and the run report are derived from the records.
  * Progress is reported as typed events (`events.ts`); nothing here prints.
+ * A stale key is computed holding its lock (`store/key_locks.ts`), so concurrent runs and the
+ * experiments of a sweep (`multi.ts`) compute it once and the others take the cached result.
  *
  * @module
  */
@@ -204,7 +206,8 @@ class Rebuild {
           relative(this.#o.layout.root, w.path)
         }, held by ${w.holder}; will reuse its result`,
       }));
-    const forced = this.#o.force === true || this.#o.force === stage;
+    const forced = (this.#o.force === true || this.#o.force === stage) &&
+      !this.#shared.computed.has(key);
     const reused = forced ? undefined : await this.#intactTrace(key);
     if (reused) {
       record.freshness = {
@@ -223,7 +226,9 @@ class Rebuild {
       return reused;
     }
     try {
-      return await this.#shared.slots.with(() => this.#execute(record));
+      const trace = await this.#shared.slots.with(() => this.#execute(record));
+      this.#shared.computed.add(key);
+      return trace;
     } finally {
       await Deno.remove(join(this.#o.layout.tmp, key), { recursive: true }).catch(() => {});
     }

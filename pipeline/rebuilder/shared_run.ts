@@ -14,6 +14,8 @@ export interface SharedRun {
   /** Stage executions at once, across every run sharing it. */
   slots: Semaphore;
   keys: KeyLocks;
+  /** Keys computed by these runs: a forced key is computed once, not once per run. */
+  computed: Set<string>;
 }
 
 /** A fresh `SharedRun` for `layout` with `jobs` slots; `command` is shown to waiting processes. */
@@ -21,5 +23,6 @@ export function sharedRun(o: { layout: Layout; jobs: number; command?: string })
   return {
     slots: new Semaphore(o.jobs),
     keys: new KeyLocks({ dir: o.layout.locks, command: o.command ?? "pipeline" }),
+    computed: new Set(),
   };
 }

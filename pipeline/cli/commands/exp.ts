@@ -155,5 +155,10 @@ export function registerExp(root: Command): void {
       const expanded = await showNames(layout, names, { withConfigs: false });
       const written = await writeExperimentPlot(layout, expanded, opts.output);
       console.log(`wrote ${written.png} and ${written.svg}`);
+      if (written.missing.length) {
+        console.error(
+          `note: not drawn (training history not in this cache): ${written.missing.join(", ")}`,
+        );
+      }
     });
 }
