@@ -186,6 +186,11 @@ stages:
     needs: { data: src }
 `;
 
+/** Runs the configs at once, each in its own CLI process. */
+async function runTogether(p: TestProject, ...configs: string[]) {
+  return (await Promise.all(configs.map((c) => p.spawn(["run", c]).output()))).map(collect);
+}
+
 Deno.test("locks: two runs on disjoint stages proceed at once; on the same stage it is computed once", async () => {
   const p = await TestProject.create({
     "one.yaml": SLOW(1),
@@ -193,11 +198,7 @@ Deno.test("locks: two runs on disjoint stages proceed at once; on the same stage
     "copy.yaml": SLOW(1),
   });
   try {
-    const [r1, r2] = (await Promise.all(
-      [p.spawn(["run", "configs/one.yaml"]), p.spawn(["run", "configs/two.yaml"])].map((c) =>
-        c.output()
-      ),
-    )).map(collect);
+    const [r1, r2] = await runTogether(p, "configs/one.yaml", "configs/two.yaml");
     assert.equal(r1.code, 0, r1.stderr);
     assert.equal(r2.code, 0, r2.stderr);
     const src = (await manifests(p)).filter((m) => m.stage === "src");
@@ -207,11 +208,7 @@ Deno.test("locks: two runs on disjoint stages proceed at once; on the same stage
 
     await p.write("configs/one.yaml", SLOW(3));
     await p.write("configs/copy.yaml", SLOW(3));
-    const [c1, c2] = (await Promise.all(
-      [p.spawn(["run", "configs/one.yaml"]), p.spawn(["run", "configs/copy.yaml"])].map((c) =>
-        c.output()
-      ),
-    )).map(collect);
+    const [c1, c2] = await runTogether(p, "configs/one.yaml", "configs/copy.yaml");
     assert.equal(c1.code, 0, c1.stderr);
     assert.equal(c2.code, 0, c2.stderr);
     assert.equal((await manifests(p)).filter((m) => m.stage === "src").length, 3);
