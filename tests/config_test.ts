@@ -552,9 +552,9 @@ Deno.test("diffTable: one aligned row per differing dotted key, numbers with abs
   assert.equal(
     table,
     [
-      "key                       base  variant  Δ      Δ%",
-      "------------------------  ----  -------  -  ------",
-      "stages.double.with.scale     2  3        1  +50.0%",
+      "key                       base  variant   Δ      Δ%",
+      "------------------------  ----  -------  --  ------",
+      "stages.double.with.scale     2  3        +1  +50.0%",
       "stages.src.with.label        —  x",
     ].join("\n"),
   );

@@ -41,12 +41,12 @@ Deno.test("cli: exp run keeps a variant beside the config; params diff and metri
 
     const params = await p.cli("params", "diff", CONFIG, "s4");
     assert.equal(params.code, 0, params.stderr);
-    assert.match(params.stdout, /^mb\.scale +3 +4 +1 +\+33\.3%$/m);
+    assert.match(params.stdout, /^mb\.scale +3 +4 +\+1 +\+33\.3%$/m);
     assert.equal(params.stdout.trim().split("\n").length, 3, params.stdout); // header, rule, one row
 
     const metrics = await p.cli("metrics", "diff", CONFIG, "s4");
     assert.equal(metrics.code, 0, metrics.stderr);
-    assert.match(metrics.stdout, /^mb\.sum +180 +240 +60 +\+33\.3%$/m);
+    assert.match(metrics.stdout, /^mb\.sum +180 +240 +\+60 +\+33\.3%$/m);
     assert.match(metrics.stdout, /^final\.sum +192 +252 /m);
     assert.doesNotMatch(metrics.stdout, /^ma\./m);
 

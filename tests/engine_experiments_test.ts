@@ -156,7 +156,7 @@ Deno.test("exp: metrics diff and params diff take three targets, headline first,
     assert.equal(m.code, 0, m.stderr);
     const lines = m.stdout.trim().split("\n");
     assert.match(lines[0], /^key +configs\/six\.yaml +s-scale=2 +Δ +Δ% +s-scale=4 +Δ +Δ%$/);
-    assert.match(m.stdout, /^mb\.sum +180 +120 +-60 +-33\.3% +240 +60 +\+33\.3%$/m);
+    assert.match(m.stdout, /^mb\.sum +180 +120 +-60 +-33\.3% +240 +\+60 +\+33\.3%$/m);
     assert.ok(lines.every((l) => l.length <= 100), m.stdout);
     const json = JSON.parse((await p.cli("metrics", "diff", CONFIG, "s-scale=4", "--json")).stdout);
     assert.deepEqual(
@@ -169,7 +169,7 @@ Deno.test("exp: metrics diff and params diff take three targets, headline first,
     const params = await p.cli("params", "diff", "s-scale=2", "s-scale=3", "s-scale=4", "--md");
     assert.match(
       params.stdout,
-      /^\| mb\.scale \| 2 \| 3 \| 1 \| \+50\.0% \| 4 \| 2 \| \+100% \|$/m,
+      /^\| mb\.scale \| 2 \| 3 \| \+1 \| \+50\.0% \| 4 \| \+2 \| \+100% \|$/m,
     );
   } finally {
     await p.dispose();

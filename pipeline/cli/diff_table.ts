@@ -2,7 +2,7 @@
  * The table behind `params diff` and `metrics diff`: one row per key that differs between two
  * or more configs/experiments, the first one's value, then for each other its value, the
  * absolute and the relative change against the first. Fits a terminal of `width` columns:
- * the absolute changes go first, then long keys are shortened in the middle.
+ * the absolute change columns give way first, then long keys are shortened in the middle.
  *
  * @module
  */
@@ -43,7 +43,7 @@ export function diffTable(o: DiffTableOptions): string {
       for (const v of r.values.slice(1)) {
         row.push(formatValue(v, o.precision));
         const c = change(r.values[0], v);
-        if (withAbs) row.push(c ? formatValue(c.abs, o.precision) : "");
+        if (withAbs) row.push(c ? `${c.abs > 0 ? "+" : ""}${formatValue(c.abs, o.precision)}` : "");
         row.push(c ? c.rel : "");
       }
       return row;
@@ -51,16 +51,15 @@ export function diffTable(o: DiffTableOptions): string {
     return renderTable(header, cells, o.format);
   };
   if (o.format !== "text") return build(true, Infinity);
-  const fits = (t: string) => Math.max(...t.split("\n").map((l) => l.length)) <= width;
+  const widest = (t: string) => Math.max(...t.split("\n").map((l) => l.length));
+  // the absolute changes give way first, then long keys are shortened
   for (const withAbs of [true, false]) {
     const full = build(withAbs, Infinity);
-    if (fits(full)) return full;
-    const over = Math.max(...full.split("\n").map((l) => l.length)) - width;
-    const longest = Math.max(...o.rows.map((r) => r.key.length));
-    const shortened = build(withAbs, Math.max(16, longest - over));
-    if (fits(shortened) || !withAbs) return shortened;
+    if (widest(full) <= width) return full;
   }
-  return build(false, 16);
+  const full = build(false, Infinity);
+  const longest = Math.max(...o.rows.map((r) => r.key.length));
+  return build(false, Math.max(16, longest - (widest(full) - width)));
 }
 
 /** The rows as JSON for scripts: full precision, changes against the first target. */

@@ -109,9 +109,16 @@ export function curvesSpec(c: Curves, title: string): TopLevelSpec {
     config: {
       font: FONT_FAMILY,
       axis: { labelFontSize: 11, titleFontSize: 12 },
-      legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 },
+      legend: {
+        labelFontSize: 11,
+        titleFontSize: 12,
+        labelLimit: 320,
+        orient: "bottom",
+        columns: 3,
+      },
     },
     spacing: 40,
+    resolve: { scale: { color: "shared" }, legend: { color: "shared" } },
     hconcat: [
       {
         width: 420,
