@@ -30,7 +30,7 @@ export interface Curves {
   finals: { series: string; test_mse: number }[];
   /** Series names in display order. */
   series: string[];
-  /** Rows whose history is not in the local cache (a lock from elsewhere): not drawn. */
+  /** Rows whose history is not in the local cache (a lock from elsewhere): left out. */
   missing: string[];
 }
 
@@ -49,28 +49,37 @@ export function seriesLabels(rows: Compared[]): string[] {
  * every row (a stage the experiments do not change) is drawn once, as `<stage> (all)`.
  * Throws naming a row without a run.
  */
-export async function readCurves(layout: Layout, rows: Compared[]): Promise<Curves> {
+export async function readCurves(layout: Layout, all: Compared[]): Promise<Curves> {
   const store = new LocalStore(layout.objects);
+  const histories = (r: Compared) =>
+    Object.entries(r.lock?.stages ?? {}).filter(([, s]) => s.outputs["history.jsonl"]);
+  const rows: Compared[] = [];
+  const missing: string[] = [];
+  for (const r of all) {
+    if (!r.lock) throw new UsageError(`${r.name} has no complete run yet; run it first`);
+    const here = await Promise.all(
+      histories(r).map(([, s]) =>
+        Deno.stat(store.path(s.outputs["history.jsonl"])).then(() => true, () => false)
+      ),
+    );
+    if (here.every(Boolean)) rows.push(r);
+    else missing.push(r.name);
+  }
   const labels = seriesLabels(rows);
-  const curves: Curves = { points: [], finals: [], series: [], missing: [] };
+  const curves: Curves = { points: [], finals: [], series: [], missing };
   const drawn = new Set<string>();
   for (const [i, r] of rows.entries()) {
-    if (!r.lock) throw new UsageError(`${r.name} has no complete run yet; run it first`);
-    const trained = Object.entries(r.lock.stages).filter(([, s]) => s.outputs["history.jsonl"]);
+    const trained = histories(r);
     for (const [stage, s] of trained) {
       const digest = s.outputs["history.jsonl"];
-      const same = rows.every((o) => o.lock?.stages[stage]?.outputs["history.jsonl"] === digest);
+      const same = rows.every((o) => o.lock!.stages[stage]?.outputs["history.jsonl"] === digest);
       const series = same && rows.length > 1
         ? `${stage} (all)`
         : trained.length > 1
         ? `${labels[i]} · ${stage}`
         : labels[i];
       if (drawn.has(series)) continue;
-      const text = await Deno.readTextFile(store.path(digest)).catch(() => undefined);
-      if (text === undefined) {
-        if (!curves.missing.includes(r.name)) curves.missing.push(r.name);
-        continue;
-      }
+      const text = await Deno.readTextFile(store.path(digest));
       drawn.add(series);
       curves.series.push(series);
       const lines = text.split("\n").filter((l) => l.trim());

@@ -30,10 +30,8 @@ export async function writeExperimentsPage(
   const trained = table.rows.filter((r) =>
     r.lock && Object.values(r.lock.stages).some((s) => s.outputs["history.jsonl"])
   );
-  const curves = trained.length
-    ? (await renderFigure(curvesSpec(await readCurves(layout, trained), "test MSE per epoch")))
-      .svg
-    : undefined;
+  const read = trained.length ? await readCurves(layout, trained) : undefined;
+  const curves = read && (await renderFigure(curvesSpec(read, "test MSE per epoch"))).svg;
   const thumbs: { name: string; uri: string }[] = [];
   for (const r of table.rows) {
     const png = await Deno.readFile(join(layout.out, r.published, "figure", "figure.png"))
@@ -46,14 +44,29 @@ export async function writeExperimentsPage(
     }
   }
   const path = o.output ?? join(layout.artifacts, "experiments.html");
-  await writeFileAtomic(path, experimentsPage(table, { curves, thumbs, precision: o.precision }));
+  await writeFileAtomic(
+    path,
+    experimentsPage(table, {
+      curves,
+      missing: read?.missing ?? [],
+      thumbs,
+      precision: o.precision,
+    }),
+  );
   return relative(Deno.cwd(), path);
 }
 
 /** The page's HTML. */
 export function experimentsPage(
   t: ShowTable,
-  o: { curves?: string; thumbs: { name: string; uri: string }[]; precision: number },
+  o: {
+    /** The overlaid curves as SVG; undefined when no row has a training history. */
+    curves?: string;
+    /** Rows whose history is not in this cache. */
+    missing?: string[];
+    thumbs: { name: string; uri: string }[];
+    precision: number;
+  },
 ): string {
   const columns = ["name", ...t.params, ...t.metrics, "status"];
   const head = columns.map((c, i) => `<th data-col="${i}">${esc(c)}</th>`).join("");
@@ -96,6 +109,11 @@ ${body}
 </tbody></table>
 <h2>Training curves</h2>
 ${o.curves ?? "<p>No training curves: no stage of these runs wrote history.jsonl.</p>"}
+${
+    o.missing?.length
+      ? `<p>Not drawn (training history not in this cache): ${esc(o.missing.join(", "))}.</p>`
+      : ""
+  }
 <h2>Figures</h2>
 <div class="thumbs">${thumbs || "<p>No figures.</p>"}</div>
 <script>
