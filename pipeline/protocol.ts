@@ -6,7 +6,11 @@
  *
  * @module
  */
+import { fileURLToPath } from "node:url";
 import type { Progress, Provenance } from "./stage_kind.ts";
+
+/** Absolute path of the stage entry point every stage subprocess runs. */
+export const STAGE_MAIN = fileURLToPath(new URL("./stage_main.ts", import.meta.url));
 
 /** Everything `pipeline/stage_main.ts` needs to build the `StageContext` and call `run`. */
 export interface ChildSpec {

@@ -21,14 +21,21 @@ export interface InputSpec {
   many?: boolean;
 }
 
-/** Deno permissions a stage needs beyond reading its inputs and writing its output dirs. */
+/**
+ * Deno permissions a stage needs beyond reading its code, its inputs and writing its own dirs.
+ * Within the engine's policy (`pipeline/permissions/policy.ts`) they are granted as declared;
+ * anything beyond it (unscoped network or FFI, a library that is not a BLAS, a path outside the
+ * project that is not a system data dir) needs the config's opt-in `allow:` on the stage.
+ */
 export interface StagePermissions {
-  /** Network access (only stages that download). */
-  net?: boolean;
-  /** Foreign function interface (only stages that call a native library such as BLAS). */
-  ffi?: boolean;
+  /** Hosts (`host` or `host:port`) the stage may connect to; `true` = any (needs opt-in). */
+  net?: boolean | string[];
+  /** Absolute paths of the native libraries the stage may `dlopen`; `true` = any (opt-in). */
+  ffi?: boolean | string[];
   /** Extra paths the stage may read, e.g. a local dataset mirror. */
   read?: string[];
+  /** Environment variables the engine sets for the stage (and lets it read). */
+  env?: Record<string, string>;
 }
 
 /** The declaration of a stage kind, exported as `kind` from `stages/<kind>/kind.ts`. */
@@ -61,8 +68,12 @@ export interface StageKind<P> {
    * manifests, lock files and provenance still record them.
    */
   keyNeutralParams?: string[];
-  /** Permissions the subprocess gets. Read/write of its own dirs are always granted. */
-  permissions?(params: P): StagePermissions;
+  /**
+   * Permissions the subprocess gets. Read of its code and inputs and write of its own dirs are
+   * always granted. `runtime` is what `runtime(params)` resolved (absent while it is being
+   * resolved: then `ffi` lists the libraries the probe may try).
+   */
+  permissions?(params: P, runtime?: Record<string, string>): StagePermissions;
   /**
    * Runtime settings that change the numbers a stage computes but are not params, e.g. the
    * resolved tfjs backend and BLAS library for `backend: auto`. Part of the cache key and the

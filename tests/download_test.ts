@@ -353,11 +353,18 @@ Deno.test("download kind: schema applies defaults and rejects bad params", () =>
   assert.match(message, /scheme ftp:\/\/ is not supported/);
 });
 
-Deno.test("download kind: permissions grant net only for http sources and read for mirrors", () => {
+Deno.test("download kind: permissions grant net only to the hosts of http sources and read for mirrors", () => {
   const local = kind.params.parse({ sources: ["/data/fmnist", "file:///srv/mirror"] });
-  assert.deepEqual(kind.permissions!(local), { net: false, read: ["/data/fmnist", "/srv/mirror"] });
+  assert.deepEqual(kind.permissions!(local), { net: [], read: ["/data/fmnist", "/srv/mirror"] });
   const web = kind.params.parse({});
-  assert.deepEqual(kind.permissions!(web), { net: true, read: [DEBIAN_MIRROR] });
+  assert.deepEqual(kind.permissions!(web), {
+    net: [
+      "github.com",
+      "raw.githubusercontent.com",
+      "fashion-mnist.s3-website.eu-central-1.amazonaws.com",
+    ],
+    read: [DEBIAN_MIRROR],
+  });
   assert.deepEqual(kind.outputs(web), FASHION_MNIST.map((file) => file.name));
 });
 

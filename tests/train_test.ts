@@ -97,8 +97,10 @@ Deno.test("train: params reject bad values with messages naming the key", () => 
     [20, 5, 0.01, 360, 1e-3, 28],
   );
   strictEqual(defaults.backend, "auto");
-  strictEqual(kind.permissions!(defaults).ffi, true);
-  strictEqual(kind.permissions!({ ...defaults, backend: "wasm" }).ffi, false);
+  const blas = { backend: "blas", blas_library: "/usr/lib/libopenblas.so.0 (OpenBLAS)" };
+  deepStrictEqual(kind.permissions!(defaults, blas).ffi, ["/usr/lib/libopenblas.so.0"]);
+  strictEqual(kind.permissions!(defaults, blas).env?.GLIBC_TUNABLES?.includes("mmap"), true);
+  deepStrictEqual(kind.permissions!(defaults, { backend: "wasm" }), {});
 });
 
 Deno.test("train: writes the model, history and metrics; the model reloads to the same test MSE", async () => {

@@ -179,10 +179,17 @@ function printFailures(layout: Layout, report: RunReport, prefix: string): void 
     console.error(`failed: ${prefix}${s.stage}: ${shown.join("\n")}${log}`);
     const denied = /NotCapable: Requires (\w+) access/.exec(s.error ?? "")?.[1];
     if (denied) {
-      const want = denied === "read" ? "read: [path]" : `${denied}: true`;
+      const wants: Record<string, string> = {
+        read: "read: [path]",
+        net: "net: [host]",
+        ffi: "ffi: [library path]",
+        env: "env: {NAME: value}",
+      };
+      const want = wants[denied] ?? `${denied}: …`;
       console.error(
         `hint: stages run with only the permissions their kind declares; add { ${want} } to ` +
-          `permissions() in stages/${s.uses}/kind.ts`,
+          `permissions() in stages/${s.uses}/kind.ts (beyond the engine's policy, the config ` +
+          `must also opt in with allow: on the stage; README: Permissions)`,
       );
     }
   }

@@ -11,6 +11,8 @@ import { canonicalDigest } from "../../common/canonical_json.ts";
 import { ConfigError, didYouMean, oneOf, show } from "./errors.ts";
 import { topoOrder } from "./graph.ts";
 import { validateParams } from "./params.ts";
+import { parseAllow } from "./allow.ts";
+import { describeViolation, policyViolations, type StageAllow } from "../permissions/policy.ts";
 import { parseSet } from "./set.ts";
 import { type ConfigSource, readConfigSource } from "./source.ts";
 
@@ -30,6 +32,8 @@ export interface StageSpec {
   kind: StageKind<unknown>;
   /** Absolute directory holding the kind's `kind.ts` and `run.ts`. */
   kindDir: string;
+  /** The config's opt-in to permissions beyond the engine's policy (`allow:`). */
+  allow?: StageAllow;
 }
 
 /** A validated pipeline config. */
@@ -55,7 +59,7 @@ export interface LoadOptions {
 }
 
 const TOP_KEYS = ["stages", "description", "extends"];
-const STAGE_KEYS = ["uses", "needs", "with"];
+const STAGE_KEYS = ["uses", "needs", "with", "allow"];
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../../stages", import.meta.url));
 
@@ -143,7 +147,14 @@ async function checkStage(
   const { kind, kindDir, uses } = await kinds.load(src, name, raw.uses);
   const needs = checkNeeds(src, name, raw.needs, kind, uses, names);
   const params = validateParams(src, name, uses, kind.params, raw.with ?? {});
-  return { name, uses, needs, params, kind, kindDir };
+  const { allow, problem } = parseAllow(raw.allow);
+  if (problem) fail(src, [...at, "allow", ...problem.path], problem.problem);
+  const violation = policyViolations(kind.permissions?.(params) ?? {}, {
+    root: resolve(kinds.root, ".."),
+    allow,
+  })[0];
+  if (violation) fail(src, at, describeViolation(name, violation));
+  return { name, uses, needs, params, kind, kindDir, allow };
 }
 
 function checkNeeds(

@@ -30,6 +30,7 @@ import type { ChildSpec } from "../protocol.ts";
 import type { EventSink } from "./events.ts";
 import { FreshnessLookup } from "./freshness.ts";
 import { ModuleGraphs } from "./module_graph.ts";
+import { resolveStageGrant } from "../permissions/grant.ts";
 import { type SharedRun, sharedRun } from "./shared_run.ts";
 import {
   configPath,
@@ -324,13 +325,30 @@ class Rebuild {
     return logPath;
   }
 
-  #runJob(
+  async #runJob(
     record: StageRecord,
     o: { dirs: RunDirs; inputs: ChildSpec["inputs"]; logPath: string },
   ): Promise<JobOutcome> {
     const stage = record.spec;
     const f = record.freshness!;
-    return this.#executor.run({
+    const permissions = stage.kind.permissions?.(stage.params, f.fingerprint.runtime) ?? {};
+    let grant;
+    try {
+      grant = await resolveStageGrant(stage.name, {
+        root: this.#o.layout.root,
+        fingerprint: f.fingerprint,
+        declared: permissions,
+        allow: stage.allow,
+        graphs: this.#graphs,
+        inputs: Object.values(o.inputs).flat().map((i) => i.dir),
+        outDir: o.dirs.out,
+        stateDir: o.dirs.state,
+        tmpDir: o.dirs.tmp,
+      });
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
+    return await this.#executor.run({
       stage: stage.name,
       uses: stage.uses,
       key: f.key!,
@@ -344,7 +362,8 @@ class Rebuild {
         stateDir: o.dirs.state,
         provenance: provenanceOf(record, this.#records, this.#config),
       },
-      permissions: stage.kind.permissions?.(stage.params) ?? {},
+      permissions,
+      grant,
       root: this.#o.layout.root,
       tmpDir: o.dirs.tmp,
       logPath: o.logPath,

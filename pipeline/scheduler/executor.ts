@@ -9,6 +9,7 @@
  */
 import type { ChildSpec } from "../protocol.ts";
 import type { Progress, StagePermissions } from "../stage_kind.ts";
+import type { StageGrant } from "../permissions/grant.ts";
 
 /** One ready stage, as an executor runs it. */
 export interface StageJob {
@@ -21,6 +22,8 @@ export interface StageJob {
   spec: ChildSpec;
   /** The Deno permissions the kind declares. */
   permissions: StagePermissions;
+  /** What the stage process is granted (paths, environment, hosts, libraries): all it gets. */
+  grant: StageGrant;
   /** The project root (readable). */
   root: string;
   /** A private temp dir (`TMPDIR` of the stage, writable). */

@@ -1,37 +1,18 @@
 /**
- * Runs one stage in its own Deno subprocess with only the permissions its kind declares:
- * read the project (and the engine's code), write its out, state and temp dirs, and net/ffi
- * only when declared. Streams its progress and log lines back, keeps its log file, and kills
+ * Runs one stage in its own Deno subprocess with only what its grant names
+ * (`pipeline/permissions/grant.ts`): read its code and inputs, write its out, state and temp
+ * dirs, the environment the engine builds, and scoped net/ffi only when declared. Streams its progress and log lines back, keeps its log file, and kills
  * it on cancel. A crashing stage only fails its own run.
  *
  * @module
  */
-import { fileURLToPath } from "node:url";
 import { engineHome } from "../store/layout.ts";
-import { parseChildEvent } from "../protocol.ts";
+import { parseChildEvent, STAGE_MAIN } from "../protocol.ts";
+import { denoFlags } from "../permissions/grant.ts";
 import type { Executor, JobHooks, JobOutcome, StageJob } from "./executor.ts";
-
-const STAGE_MAIN = fileURLToPath(new URL("../stage_main.ts", import.meta.url));
 
 /** Everything a local run of one stage gets. */
 type RunRequest = StageJob & JobHooks;
-
-/** The `deno run` permission flags for a stage. */
-function permissionFlags(req: RunRequest): string[] {
-  const read = [req.root, engineHome, ...(req.permissions.read ?? [])];
-  for (const inputs of Object.values(req.spec.inputs)) read.push(...inputs.map((i) => i.dir));
-  const write = [req.spec.outDir, req.spec.stateDir, req.tmpDir];
-  const flags = [
-    `--allow-read=${[...new Set(read)].join(",")}`,
-    `--allow-write=${write.join(",")}`,
-    // tfjs reads a few environment variables and the CPU count.
-    "--allow-env",
-    "--allow-sys",
-  ];
-  if (req.permissions.net) flags.push("--allow-net");
-  if (req.permissions.ffi) flags.push("--allow-ffi");
-  return flags;
-}
 
 /** The local executor: each stage in its own Deno subprocess on this machine. */
 export class LocalExecutor implements Executor {
@@ -45,16 +26,14 @@ async function runStage(req: RunRequest): Promise<JobOutcome> {
   const log = await Deno.open(req.logPath, { create: true, append: true });
   const encoder = new TextEncoder();
   const writeLog = (line: string) => log.writeSync(encoder.encode(line + "\n"));
+  const flags = denoFlags(req.grant);
+  writeLog(`granted: ${flags.join(" ")} (environment: ${Object.keys(req.grant.env).join(", ")})`);
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      `--config=${engineHome}/deno.json`,
-      ...permissionFlags(req),
-      STAGE_MAIN,
-    ],
+    args: ["run", "--no-prompt", `--config=${engineHome}/deno.json`, ...flags, STAGE_MAIN],
     cwd: req.root,
-    env: { TMPDIR: req.tmpDir, NO_COLOR: "1" },
+    // Nothing of the engine's environment: only what the grant names.
+    clearEnv: true,
+    env: req.grant.env,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

@@ -17,6 +17,9 @@ const sourceText = z.string().min(1).superRefine((text, ctx) => {
   }
 });
 
+/** Hosts a source host is known to redirect file downloads to (GitHub's raw files). */
+const REDIRECT_HOSTS: Record<string, string[]> = { "github.com": ["raw.githubusercontent.com"] };
+
 /** Params of `download` (`with:`). */
 export const downloadParams = z.strictObject({
   /** Tried in order; see `sources.ts` for the accepted forms. */
@@ -42,7 +45,14 @@ export const kind: StageKind<DownloadParams> = {
   permissions(params) {
     const sources = params.sources.map(parseSource);
     return {
-      net: sources.some((source) => source.type === "http"),
+      // Only the hosts of its http(s) sources (host:port as in the URL), and where they redirect.
+      net: [
+        ...new Set(sources.flatMap((s) => {
+          if (s.type !== "http") return [];
+          const host = new URL(s.url).host;
+          return [host, ...(REDIRECT_HOSTS[host] ?? [])];
+        })),
+      ],
       read: sources.flatMap((source) => source.type === "dir" ? [source.dir] : []),
     };
   },

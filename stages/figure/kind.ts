@@ -34,7 +34,6 @@ export const kind: StageKind<FigureParams> = {
     evaluation: { description: "evaluate output: metrics.json" },
   },
   outputs: () => ["figure.png", "figure.svg"],
-  // resvg-js is a native Node addon: loading it needs FFI whatever the tfjs backend.
-  permissions: (params) => ({ ...backendPermissions(params), ffi: true }),
+  permissions: backendPermissions,
   runtime: resolvedBackend,
 };

@@ -1,13 +1,24 @@
 /**
  * Renders a Vega-Lite spec to SVG (vega's headless SVG renderer) and rasterises that SVG to
- * PNG with resvg, using only the bundled font: no system fonts, no canvas, no browser.
+ * PNG with resvg's WebAssembly build, using only the bundled font: no system fonts, no canvas, no
+ * browser, and no native addon (so the figure stage needs no FFI permission).
  *
  * @module
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
-import { Resvg } from "@resvg/resvg-js";
+import { initWasm, Resvg } from "@resvg/resvg-wasm";
+import { npmPackageDir } from "../lib/npm_dir.ts";
 import { FONT_FAMILY, fontPath } from "./font.ts";
+
+let ready: Promise<void> | undefined;
+
+/** Loads resvg's wasm module once per process, from the npm package's own file. */
+function resvgReady(): Promise<void> {
+  const wasm = `${npmPackageDir("@resvg/resvg-wasm")}index_bg.wasm`;
+  ready ??= Deno.readFile(wasm).then(initWasm);
+  return ready;
+}
 
 /** The figure as SVG text and PNG bytes. */
 export interface RenderedFigure {
@@ -20,11 +31,12 @@ export async function renderFigure(spec: TopLevelSpec, scale = 2): Promise<Rende
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   const svg = await view.toSVG();
   view.finalize();
+  await resvgReady();
   const resvg = new Resvg(svg, {
     background: "white",
     fitTo: { mode: "zoom", value: scale },
     font: {
-      fontFiles: [fontPath()],
+      fontBuffers: [await Deno.readFile(fontPath())],
       loadSystemFonts: false,
       defaultFontFamily: FONT_FAMILY,
       sansSerifFamily: FONT_FAMILY,

@@ -12,8 +12,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
-import { createRequire } from "node:module";
-import { dirname } from "node:path";
+import { npmPackageDir } from "./npm_dir.ts";
 import { probeBackend } from "./backend_probe.ts";
 import { openBlas } from "./blas/openblas.ts";
 import { BLAS_BACKEND, registerBlasBackend } from "./blas/backend.ts";
@@ -23,8 +22,7 @@ export type BackendName = "auto" | "blas" | "wasm" | "cpu";
 
 /** The directory holding the tfjs wasm binaries (`tfjs-backend-wasm-simd.wasm`, …). */
 export function wasmBinaryDir(): string {
-  const main = createRequire(import.meta.url).resolve("@tensorflow/tfjs-backend-wasm");
-  return dirname(main) + "/";
+  return `${npmPackageDir("@tensorflow/tfjs-backend-wasm")}dist/`;
 }
 
 async function initWasm(): Promise<string> {
@@ -38,8 +36,8 @@ async function initWasm(): Promise<string> {
   return "wasm";
 }
 
-async function initBlas(threads: number): Promise<string> {
-  registerBlasBackend(openBlas({ threads }));
+async function initBlas(library: string, threads: number): Promise<string> {
+  registerBlasBackend(openBlas({ library, threads }));
   if (!(await tf.setBackend(BLAS_BACKEND))) throw new Error("tfjs blas backend failed to start");
   return BLAS_BACKEND;
 }
@@ -61,7 +59,7 @@ export async function initBackend(name: BackendName): Promise<string> {
     case "auto":
     case "blas": {
       const probe = probeBackend(name);
-      if (probe.backend === "blas") return await initBlas(probe.threads!);
+      if (probe.backend === "blas") return await initBlas(probe.path!, probe.threads!);
       if (probe.notice) console.error(probe.notice);
       return await initWasm();
     }

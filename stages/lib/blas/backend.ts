@@ -16,7 +16,6 @@ import { elementwiseKernels } from "./elementwise_kernels.ts";
 import { indexingKernels } from "./indexing_kernels.ts";
 import { MathBackendCPU } from "@tensorflow/tfjs-backend-cpu";
 import { matMulKernels } from "./matmul_kernels.ts";
-import { keepLargeAllocationsInHeap } from "./malloc.ts";
 import { optimizerKernels } from "./optimizer_kernels.ts";
 import { PooledCpuBackend } from "./pool.ts";
 import type { OpenBlas } from "./openblas.ts";
@@ -52,7 +51,6 @@ export function registerBlasBackend(
 ): void {
   if (findBackendFactory(name)) return;
   registered.set(name, blas);
-  keepLargeAllocationsInHeap(); // fresh output arrays would otherwise fault in their pages
   const pooled = options.pooled ?? true;
   registerBackend(name, () => (pooled ? new PooledCpuBackend() : new MathBackendCPU()), 0);
   copyRegisteredKernels("cpu", name);

@@ -226,7 +226,10 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
   const configPtr = s.openblas_get_config();
   return {
     path,
-    config: configPtr ? new Deno.UnsafePointerView(configPtr).getCString().trim() : "",
+    // Read on demand: reading a C string needs unscoped FFI, which stage processes lack.
+    get config() {
+      return configPtr ? new Deno.UnsafePointerView(configPtr).getCString().trim() : "";
+    },
     threads: actual,
     sgemm(transA, transB, m, n, k, a, b, c) {
       gemm(transA, transB, m, n, k, a, b, c);
