@@ -3,7 +3,8 @@
  * (configs/smoke.yaml), from an empty cache, once with `--jobs 1` and once with `--jobs 2`, in
  * the same run on the same machine; reports both wall times and their ratio (target: `--jobs 2`
  * at most 0.65 × the serial time on 2 cores). Each is one whole `exp run --sweep` command on a
- * throw-away copy of the project (its own `artifacts/`). Writes `artifacts/bench/exp.json`.
+ * throw-away copy of the project (its own engine and `artifacts/`). Writes
+ * `artifacts/bench/exp.json`.
  *
  * @module
  */
@@ -24,11 +25,23 @@ async function copyDir(from: string, to: string): Promise<void> {
   }
 }
 
-/** A project copy with the code and configs (no artifacts). */
+/**
+ * A copy of the project without artifacts, run by its own engine (so stages find their npm
+ * files beside themselves): code and configs copied, `node_modules/` hard-linked.
+ */
 async function projectCopy(): Promise<string> {
   const root = await Deno.makeTempDir({ prefix: "exp_bench_" });
   for (const dir of ["pipeline", "common", "stages", "configs"]) {
     await copyDir(join(REPO, dir), join(root, dir));
+  }
+  for (const file of ["deno.json", "deno.lock"]) {
+    await Deno.copyFile(join(REPO, file), join(root, file));
+  }
+  const link = await new Deno.Command("cp", {
+    args: ["-al", join(REPO, "node_modules"), join(root, "node_modules")],
+  }).output();
+  if (!link.success) {
+    throw new Error(`cp -al node_modules: ${new TextDecoder().decode(link.stderr)}`);
   }
   return root;
 }
@@ -39,8 +52,8 @@ async function sweepSeconds(root: string, jobs: number): Promise<number> {
   const args = [
     "run",
     "-A",
-    `--config=${join(REPO, "deno.json")}`,
-    join(REPO, "pipeline", "cli", "main.ts"),
+    `--config=${join(root, "deno.json")}`,
+    join(root, "pipeline", "cli", "main.ts"),
     "--root",
     root,
     "exp",
