@@ -69,6 +69,12 @@ export interface StageKind<P> {
    */
   keyNeutralParams?: string[];
   /**
+   * What the end of a run shows of this stage, above the summary line: `metrics`, dotted keys
+   * into its `metrics.json` (e.g. `test_mse`), and `files`, declared outputs worth opening
+   * (e.g. `report.html`), by their published path.
+   */
+  headline?: { metrics?: string[]; files?: string[] };
+  /**
    * Permissions the subprocess gets. Read of its code and inputs and write of its own dirs are
    * always granted. `runtime` is what `runtime(params)` resolved (absent while it is being
    * resolved: then `ffi` lists the libraries the probe may try).
@@ -82,14 +88,28 @@ export interface StageKind<P> {
   runtime?(params: P): Promise<Record<string, string>>;
 }
 
-/** Progress of a long stage, shown as a bar with ETA on a terminal and as log lines in CI. */
+/**
+ * Progress of a long stage, on two levels: the current phase's units (`done` of `total`, e.g.
+ * batches of this epoch, k-means iterations, bytes) and, optionally, the phase's place in a
+ * series (`of`, e.g. epoch 3 of 20). A new `phase` name starts a new rate: the terminal's ETA
+ * comes from the units done per second since the current phase began, so a slow
+ * initialisation does not distort the training ETA. Shown as a bar with ETA on a terminal and
+ * as one line per phase in CI logs.
+ */
 export interface Progress {
-  /** Units done so far (e.g. batches, bytes). */
+  /** Units done so far in the current phase (or the current step of the series). */
   done: number;
-  /** Total units, when known. */
+  /** Total units of the phase (of one step of the series), when known. */
   total?: number;
-  /** Short text such as `epoch 3/20 loss 812.4`. */
+  /** Short text such as `loss 812.4`. */
   message?: string;
+  /** The phase, e.g. `load`, `init k-means`, `train`; omitted: one phase for the whole stage. */
+  phase?: string;
+  /**
+   * The outer level: steps of the phase finished (`done`, the current one not counted) of
+   * `total`, e.g. `{ done: 2, total: 20, unit: "epoch" }` while epoch 3 runs.
+   */
+  of?: { done: number; total: number; unit?: string };
 }
 
 /** What `run.ts` receives. */

@@ -31,13 +31,19 @@ async function readSpec(): Promise<ChildSpec> {
   return JSON.parse(buffered.slice(0, buffered.indexOf("\n")));
 }
 
-/** Sends progress at most every 100 ms (and always the final `done === total` step). */
+/**
+ * Sends progress at most every 100 ms, but always the final `done === total` step and the
+ * first report of a new phase or of a new step of the series (so no phase goes unseen).
+ */
 function progressReporter(): (p: Progress) => void {
   let last = 0;
+  let sent: Progress | undefined;
   return (p) => {
     const now = performance.now();
-    if (now - last < 100 && p.done !== p.total) return;
+    const turning = !sent || sent.phase !== p.phase || sent.of?.done !== p.of?.done;
+    if (now - last < 100 && p.done !== p.total && !turning) return;
     last = now;
+    sent = p;
     emit({ event: "progress", progress: p });
   };
 }

@@ -54,7 +54,7 @@ Deno.test("cli: exp run keeps a variant beside the config; params diff and metri
     assert.equal(unknown.code, 2);
     assert.match(
       unknown.stderr,
-      /"nope" is neither a config file nor an experiment \(experiments: s4\)/,
+      /"nope" is neither a config file nor an experiment \(configs: configs\/six\.yaml; experiments: s4\)/,
     );
   } finally {
     await p.dispose();
@@ -91,7 +91,7 @@ Deno.test("cli: check passes on a faithful regeneration and prints the drifts ot
     assert.equal(noLock.code, 2);
     assert.match(
       noLock.stderr,
-      /no lock file .*six\.lock\.json: run `pipeline run configs\/six\.yaml` and commit it/,
+      /no lock file .*six\.lock\.json: run `bin\/pipeline run configs\/six\.yaml` and commit it/,
     );
     assert.equal((await p.cli("run", CONFIG)).code, 0);
     const ok = await p.cli("check", CONFIG);

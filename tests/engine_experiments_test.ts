@@ -212,7 +212,7 @@ Deno.test("locks: two runs on disjoint stages proceed at once; on the same stage
     assert.equal(c1.code, 0, c1.stderr);
     assert.equal(c2.code, 0, c2.stderr);
     assert.equal((await manifests(p)).filter((m) => m.stage === "src").length, 3);
-    const waiter = [c1, c2].find((c) => /waiting for artifacts\/locks\//.test(c.stderr));
+    const waiter = [c1, c2].find((c) => /waiting for artifacts\/keylocks\//.test(c.stderr));
     assert.ok(waiter, `one run waits for the other: ${c1.stderr}\n${c2.stderr}`);
     assert.match(waiter.stderr, /held by pid \d+ on .* \(pipeline .*run configs\/\w+\.yaml\)/);
     assert.match(waiter.stderr, /src: reusing key [0-9a-f]{12}, computed meanwhile by another run/);

@@ -198,8 +198,8 @@ Deno.test("freshness: status --json lists every stage with its state, key and de
       assert.deepEqual(
         Object.keys(s).sort(),
         s.key
-          ? ["key", "reasons", "stage", "state", "uses"]
-          : ["reasons", "stage", "state", "uses"],
+          ? ["key", "mayCutOff", "reasons", "stage", "state", "uses"]
+          : ["mayCutOff", "reasons", "stage", "state", "uses"],
       );
       if (s.state === "fresh") assert.match(s.key, /^[0-9a-f]{64}$/);
       for (const reason of s.reasons) assert.equal(typeof reason.text, "string");

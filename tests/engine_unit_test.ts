@@ -8,7 +8,6 @@ import { describeReason } from "../pipeline/rebuilder/reasons.ts";
 import { metricDrifts } from "../pipeline/store/lock_drift.ts";
 import type { LockFile } from "../pipeline/store/lockfile.ts";
 import { schedule, Semaphore } from "../pipeline/scheduler/dag.ts";
-import { LiveView, PlainView } from "../pipeline/cli/view.ts";
 
 const base: Fingerprint = {
   engine: "1",
@@ -130,32 +129,4 @@ Deno.test("scheduler: a failure skips its transitive dependants only; the semaph
   });
   assert.deepEqual(skipped, ["d<-a", "e<-d"]);
   assert.equal(peak, 2);
-});
-
-Deno.test("view: the live view draws a progress bar with ETA; the plain view logs one line per event", () => {
-  let live = "";
-  const view = new LiveView(["train", "evaluate"], (s) => live += s);
-  view.state("train", "running");
-  view.progress("train", { done: 5, total: 10, message: "epoch 5/10" });
-  view.state("evaluate", "cached");
-  view.close();
-  const last = live.split("\x1b[J").pop()!;
-  assert.match(last, /▶ train +running \[##########----------\] +50% ETA \d+s epoch 5\/10\n/);
-  assert.match(last, /✓ evaluate +cached\n/);
-
-  const lines: string[] = [];
-  const plain = new PlainView((s) => lines.push(s));
-  plain.state("train", "running");
-  plain.progress("train", { done: 1, total: 10 });
-  plain.progress("train", { done: 2, total: 10 }); // within 5 s of the last: not printed
-  plain.progress("train", { done: 10, total: 10 }); // the last step always is
-  plain.log("train", "epoch 1 loss 812.4");
-  plain.state("train", "ran", "3.2s");
-  assert.deepEqual(lines.map((l) => l.replace(/^\[\d\d:\d\d:\d\d\] /, "")), [
-    "train: started\n",
-    "train: 1/10 (10%)\n",
-    "train: 10/10 (100%)\n",
-    "train | epoch 1 loss 812.4\n",
-    "train: ran (3.2s)\n",
-  ]);
 });

@@ -2,6 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
 import { kind, type TrainParams } from "../stages/train/kind.ts";
+import type { Progress } from "../pipeline/stage_kind.ts";
 import { run } from "../stages/train/run.ts";
 import { loadModel, reconstruct, reconstructWith } from "../stages/train/model.ts";
 import { dataInit } from "../stages/train/init.ts";
@@ -51,7 +52,7 @@ const base = {
 async function train(
   raw: Record<string, unknown>,
   stateDir?: string,
-  onProgress?: (m: string) => void,
+  onProgress?: (p: Progress) => void,
 ) {
   const ctx = await stageContext(
     kind,
@@ -61,7 +62,7 @@ async function train(
     "train",
   );
   if (stateDir) ctx.stateDir = stateDir;
-  if (onProgress) ctx.progress = (p) => onProgress(p.message ?? "");
+  if (onProgress) ctx.progress = onProgress;
   return ctx;
 }
 
@@ -157,8 +158,8 @@ async function sameModelAndResume(backend: string) {
     const modelA = await Deno.readFile(join(a.outDir, "model.safetensors"));
     deepStrictEqual(await Deno.readFile(join(b.outDir, "model.safetensors")), modelA);
     // Interrupt in epoch 3, then run again with the same state dir.
-    const c = await train(params, undefined, (message) => {
-      if (message.startsWith("epoch 3/")) throw new Error("interrupted");
+    const c = await train(params, undefined, (p) => {
+      if (p.phase === "train" && p.of?.done === 2) throw new Error("interrupted"); // epoch 3
     });
     await rejects(run(c), /interrupted/);
     const d = await train(params, c.stateDir);

@@ -1,5 +1,6 @@
 /**
- * Text renderings of a pipeline's stage graph for `dag`: Mermaid and Graphviz DOT.
+ * Text renderings of a pipeline's stage graph for `dag`: a plain-text drawing for the terminal,
+ * Mermaid and Graphviz DOT.
  *
  * @module
  */
@@ -25,6 +26,38 @@ export function toDot(p: Pipeline): string {
     lines.push(`  ${q(from)} -> ${q(to)} [label=${q(input)}];`);
   }
   lines.push("}");
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * A drawing in plain ASCII, one rank of the graph under the other (a stage sits one rank
+ * below the deepest stage it needs), each stage with its kind and where its inputs come from:
+ *
+ * ```text
+ * [download] (download)
+ *     |
+ *     v
+ * [shuffle] (shuffle)          <- raw: download
+ * ```
+ */
+export function toAscii(p: Pipeline): string {
+  const rank = new Map<string, number>();
+  for (const s of p.stages) {
+    const ups = Object.values(s.needs).flat();
+    rank.set(s.name, Math.max(-1, ...ups.map((u) => rank.get(u)!)) + 1);
+  }
+  const ranks = Math.max(...rank.values()) + 1;
+  const boxes = p.stages.map((s) => `[${s.name}] (${s.uses})`);
+  const width = Math.max(...boxes.map((b) => b.length)) + 2;
+  const lines: string[] = [];
+  for (let r = 0; r < ranks; r++) {
+    if (r > 0) lines.push("    |", "    v");
+    p.stages.forEach((s, i) => {
+      if (rank.get(s.name) !== r) return;
+      const from = Object.entries(s.needs).map(([input, ups]) => `${input}: ${ups.join(", ")}`);
+      lines.push(from.length ? `${boxes[i].padEnd(width)}<- ${from.join("; ")}` : boxes[i]);
+    });
+  }
   return lines.join("\n") + "\n";
 }
 

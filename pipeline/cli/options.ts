@@ -6,15 +6,17 @@
  */
 import { type Command, InvalidArgumentError } from "commander";
 import { loadPipeline, type Pipeline } from "../config/config.ts";
-import { findConfig } from "../config/experiments.ts";
+import type { RemoteFlags } from "../config/remote.ts";
+import { findConfig, notFound, resolveTarget, type Target } from "../config/experiments.ts";
 import { UsageError } from "../config/usage_error.ts";
 import { type Layout, layout as layoutOf, projectRoot } from "../store/layout.ts";
+import { remoteOptions } from "./remote_options.ts";
 
 /** The config of `reproduce` and the default of every command. */
 export const DEFAULT_CONFIG = "configs/paper.yaml";
 
 /** Options shared by commands that execute a pipeline. */
-export interface ExecOptions {
+export interface ExecOptions extends RemoteFlags {
   force?: boolean | string;
   dryRun?: boolean;
   jobs: number;
@@ -40,9 +42,26 @@ export function checkForceArg(force: ExecOptions["force"]): void {
 export async function load(layout: Layout, config: string, sets: string[]): Promise<Pipeline> {
   const path = await findConfig(layout, config);
   if (!path) {
-    throw new UsageError(`config file not found: ${config} (looked in . and ${layout.root})`);
+    throw await notFound(layout, config, `is not a config file (looked in . and ${layout.root})`);
   }
   return await loadPipeline(path, { sets, stagesRoot: layout.stages });
+}
+
+/**
+ * Loads a config file or an experiment (its base config with its overrides), then `sets`;
+ * `publishAs` is the experiment's name or the config's.
+ */
+export async function loadTarget(
+  layout: Layout,
+  arg: string,
+  sets: string[],
+): Promise<{ pipeline: Pipeline; target: Target; publishAs: string }> {
+  const target = await resolveTarget(layout, arg);
+  const pipeline = await loadPipeline(target.config, {
+    sets: [...target.sets, ...sets],
+    stagesRoot: layout.stages,
+  });
+  return { pipeline, target, publishAs: target.experiment ?? pipeline.name };
 }
 
 /** Parses a whole number ≥ 1. */
@@ -67,8 +86,8 @@ export const collect = (value: string, previous: string[]) => [...previous, valu
 /** Adds the options of commands that execute a pipeline (`--dry-run` unless `dryRun` is false). */
 export function execOptions(cmd: Command, o: { dryRun: boolean } = { dryRun: true }): Command {
   cmd.option("--force [stage]", "rerun every stage, or only STAGE (dependants follow its outputs)");
-  if (o.dryRun) cmd.option("--dry-run", "show what would run and why, run nothing");
-  return cmd
+  if (o.dryRun) cmd.option("-n, --dry-run", "show what would run and why, run nothing");
+  return remoteOptions(cmd)
     .option(
       "-j, --jobs <n>",
       "stage subprocesses at once",
@@ -76,8 +95,8 @@ export function execOptions(cmd: Command, o: { dryRun: boolean } = { dryRun: tru
       navigator.hardwareConcurrency,
     )
     .option(
-      "--set <key=value>",
-      "override a config value, e.g. stages.train.with.steps=3 (repeatable)",
+      "-S, --set <key=value>",
+      "override a config value, e.g. -S stages.train_llgae.with.epochs=3 (repeatable)",
       collect,
       [],
     )

@@ -2,7 +2,8 @@
  * Running a config (or, for a sweep, several at once) from the command line: `--dry-run`
  * prints the plan; otherwise take the repository lock shared (other runs may proceed; keys are
  * locked one by one), run with Ctrl-C handling, render the events on the terminal and print
- * the failures, the `--json` report and the summary line.
+ * the failures, the `--json` report and the end of the run (`run_end.ts`: headline numbers,
+ * report path, wall time, the summary line).
  *
  * @module
  */
@@ -13,17 +14,15 @@ import { planPipeline } from "../rebuilder/plan.ts";
 import type { EngineEvent } from "../rebuilder/events.ts";
 import { runPipelines } from "../rebuilder/multi.ts";
 import type { RunReport } from "../rebuilder/rebuild.ts";
-import type { Layout } from "../store/layout.ts";
+import { type Layout, stageLogPath } from "../store/layout.ts";
 import { readLock } from "../store/lockfile.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
 import type { ExecOptions } from "./options.ts";
-import { planText } from "./plan_view.ts";
+import { onRemoteOnly, planText } from "./plan_view.ts";
+import { remoteFor } from "./remote_options.ts";
+import { currentLockPath, saveLock } from "./lock_travel.ts";
+import { runEndLines, summaryLine, wallTime } from "./run_end.ts";
 import { createView, viewSink } from "./view.ts";
-
-/** The final summary line of every run. */
-function summaryLine(r: Pick<RunReport, "ran" | "cached" | "failed">): string {
-  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed`;
-}
 
 /** What to run and which lock file goes with it. */
 export interface RunConfigOptions {
@@ -31,7 +30,11 @@ export interface RunConfigOptions {
   pipeline: Pipeline;
   /** Outputs are published under `artifacts/out/<publishAs>/`. */
   publishAs: string;
-  /** The lock file: read for reasons, and rewritten after a successful run unless read-only. */
+  /**
+   * The lock file: read for reasons, and after a successful run (unless read-only) rewritten,
+   * or, when only the machine differs from it, kept beside this machine's lock
+   * (`lock_travel.ts`).
+   */
   lock: { path: string; mode: "write" | "read-only" };
   /** The command-line options. */
   cli: ExecOptions;
@@ -64,29 +67,40 @@ export interface RunConfigsOptions {
 export async function runConfigs(
   o: RunConfigsOptions,
 ): Promise<{ reports?: RunReport[]; code: number }> {
+  const started = performance.now();
   const { layout, cli: opts } = o;
-  for (const r of o.runs) checkForcedStage(r.pipeline, opts.force);
   const many = o.runs.length > 1;
+  const runs = [];
+  for (const r of o.runs) {
+    checkForcedStage(r.pipeline, opts.force);
+    const lockPath = await currentLockPath(layout, r.lock.path, r.publishAs);
+    runs.push({ ...r, lockPath, remote: remoteFor(opts, r.pipeline) });
+  }
   if (opts.dryRun) {
-    const totals = { stages: 0, stale: 0 };
-    for (const r of o.runs) {
+    const totals = { stages: 0, stale: 0, pull: 0 };
+    for (const r of runs) {
       const plans = await planPipeline({
         pipeline: r.pipeline,
         layout,
-        lock: await readLock(r.lock.path),
+        lock: await readLock(r.lockPath),
         force: opts.force,
+        remote: r.remote,
       });
+      const stale = plans.filter((p) => p.freshness.state === "stale");
       if (many) {
-        const runs = plans.filter((p) => p.freshness.state === "stale").map((p) => p.stage);
-        console.log(`${r.publishAs}: would run ${runs.join(", ") || "nothing (all cached)"}`);
+        const names = stale.map((p) => p.stage).join(", ");
+        console.log(`${r.publishAs}: would run ${names || "nothing (all cached)"}`);
       }
       for (const line of planText(plans, "dry-run")) console.log(many ? `  ${line}` : line);
       totals.stages += plans.length;
-      totals.stale += plans.filter((p) => p.freshness.state === "stale").length;
+      totals.stale += stale.length;
+      totals.pull += plans.filter(onRemoteOnly).length;
     }
+    const { stages, stale, pull } = totals;
     console.log(
-      `stages: 0 ran, ${totals.stages - totals.stale} cached, 0 failed (dry run: ${totals.stale} ` +
-        `would run${many ? `, over ${o.runs.length} experiments` : ""})`,
+      `stages: 0 ran, ${stages - stale - pull} cached, 0 failed (dry run: ${stale} would run` +
+        (pull ? `, ${pull} would be pulled from the remote cache` : "") +
+        (many ? `, over ${runs.length} experiments)` : ")"),
     );
     return { code: 0 };
   }
@@ -107,19 +121,19 @@ export async function runConfigs(
   Deno.addSignalListener("SIGTERM", onInterrupt);
   const shown = (run: string, stage: string) => many ? `${run}/${stage}` : stage;
   const view = createView(
-    o.runs.flatMap((r) => r.pipeline.stages.map((s) => shown(r.publishAs, s.name))),
+    runs.flatMap((r) => r.pipeline.stages.map((s) => shown(r.publishAs, s.name))),
   );
   const sink = viewSink(view);
   let reports: RunReport[];
   try {
-    const runs = await Promise.all(o.runs.map(async (r) => ({
-      pipeline: r.pipeline,
-      publishAs: r.publishAs,
-      lock: await readLock(r.lock.path),
-      writeLockTo: r.lock.mode === "write" ? r.lock.path : undefined,
-    })));
     reports = await runPipelines({
-      runs,
+      runs: await Promise.all(runs.map(async (r) => ({
+        pipeline: r.pipeline,
+        publishAs: r.publishAs,
+        lock: await readLock(r.lockPath),
+        writeLockTo: undefined, // saved below: the committed lock may be kept
+        remote: r.remote,
+      }))),
       layout,
       jobs: opts.jobs,
       force: opts.force,
@@ -132,19 +146,76 @@ export async function runConfigs(
     Deno.removeSignalListener("SIGINT", onInterrupt);
     Deno.removeSignalListener("SIGTERM", onInterrupt);
   }
-  for (const report of reports) printFailures(layout, report, many ? `${report.name}/` : "");
+  for (const [i, report] of reports.entries()) {
+    const r = runs[i];
+    if (r.lock.mode === "write" && report.lock) {
+      const saved = await saveLock({
+        layout,
+        path: r.lock.path,
+        publishAs: r.publishAs,
+        lock: report.lock,
+      });
+      report.lockPath = saved.path;
+      if (saved.note) console.error(saved.note);
+    }
+    printFailures(layout, report, r.publishAs, many ? `${r.publishAs}/` : "");
+  }
   if (opts.json) console.log(JSON.stringify(many ? reports : reports[0], null, 2));
-  const total = {
-    ran: sum(reports.map((r) => r.ran)),
-    cached: sum(reports.map((r) => r.cached)),
-    failed: sum(reports.map((r) => r.failed)),
-  };
-  const line = summaryLine(total) + (many ? ` (${reports.length} experiments)` : "");
-  if (opts.json) console.error(line);
-  else console.log(line);
+  const seconds = (performance.now() - started) / 1000;
+  const interrupted = controller.signal.aborted;
+  const rerun = `bin/pipeline ${withoutForce(Deno.args, opts.force).join(" ")}`;
+  const end = many
+    ? sweepEndLines(runs, reports, { seconds, interrupted, command: rerun, layout })
+    : runEndLines({
+      layout,
+      pipeline: runs[0].pipeline,
+      report: reports[0],
+      publishAs: runs[0].publishAs,
+      seconds,
+      interrupted,
+      command: rerun,
+    });
+  for (const line of end) (opts.json ? console.error : console.log)(line);
   const bad = reports.some((r) => r.failed + r.skipped > 0);
-  const code = controller.signal.aborted ? 130 : bad ? 1 : 0;
-  return { reports, code };
+  return { reports, code: interrupted ? 130 : bad ? 1 : 0 };
+}
+
+/**
+ * The end of a sweep: each experiment's headline lines prefixed with its name, the wall time,
+ * the summary line over all of them (and the resume hint after an interruption).
+ */
+function sweepEndLines(
+  runs: { pipeline: Pipeline; publishAs: string }[],
+  reports: RunReport[],
+  o: { seconds: number; interrupted: boolean; command: string; layout: Layout },
+): string[] {
+  const lines: string[] = [];
+  for (const [i, report] of reports.entries()) {
+    const own = runEndLines({
+      ...o,
+      pipeline: runs[i].pipeline,
+      report,
+      publishAs: runs[i].publishAs,
+    });
+    for (const l of own.filter((l) => /^(results|open): /.test(l))) {
+      lines.push(`${runs[i].publishAs}: ${l}`);
+    }
+  }
+  const sum = (f: (r: RunReport) => number | undefined) =>
+    reports.reduce((a, r) => a + (f(r) ?? 0), 0);
+  lines.push(`wall time ${wallTime(o.seconds)}`);
+  lines.push(
+    summaryLine({
+      ran: sum((r) => r.ran),
+      cached: sum((r) => r.cached),
+      pulled: sum((r) => r.pulled),
+      failed: sum((r) => r.failed),
+    }) + ` (${reports.length} experiments)`,
+  );
+  if (o.interrupted) {
+    lines.push(`interrupted: rerun \`${o.command}\` to resume (finished stages are cached)`);
+  }
+  return lines;
 }
 
 /** `--force STAGE` must name a stage of the config. */
@@ -164,14 +235,34 @@ function prefixed(run: string, e: EngineEvent): EngineEvent {
   return { ...e, stage: `${run}/${e.stage}` };
 }
 
-function sum(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0);
+/**
+ * The command line without `--force [stage]`: rerunning an interrupted forced run without it
+ * resumes where it stopped, while with it the stages it forced and finished would run again.
+ */
+export function withoutForce(args: string[], force: ExecOptions["force"]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i].startsWith("--force=")) continue;
+    if (args[i] === "--force") {
+      if (typeof force === "string" && args[i + 1] === force) i++;
+      continue;
+    }
+    out.push(args[i]);
+  }
+  return out;
 }
 
 /** Each failed stage's error (cut to 6 lines), its log, a permission hint; the skipped ones. */
-function printFailures(layout: Layout, report: RunReport, prefix: string): void {
+function printFailures(
+  layout: Layout,
+  report: RunReport,
+  publishAs: string,
+  prefix: string,
+): void {
   for (const s of report.stages.filter((s) => s.status === "failed")) {
-    const log = s.key ? ` (log: ${projectRelative(layout, `${layout.logs}/${s.key}.log`)})` : "";
+    const log = s.key
+      ? ` (log: ${projectRelative(layout, stageLogPath(layout, publishAs, s.stage))})`
+      : "";
     const lines = (s.error ?? "").split("\n");
     const shown = lines.length > 6
       ? [...lines.slice(0, 6), `    … ${lines.length - 6} more lines`]

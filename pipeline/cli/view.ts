@@ -1,16 +1,27 @@
 /**
  * What the user sees while a pipeline runs. On a terminal: a live table of stage states with a
- * progress bar and ETA for stages that report progress, log lines scrolling above it. Not on a
- * terminal (CI): one plain line per event, progress at most every 5 s per stage.
+ * progress bar and ETA (from the rate of the stage's current phase) for stages that report
+ * progress, log lines scrolling above it. Not on a terminal (CI): one plain line per event; a
+ * stage's progress is printed when it enters a new phase (or, for a stage without phases, when
+ * its message changes) and otherwise only after 30 s without a line from that stage, so a
+ * training run prints its epoch log lines and nothing twice.
  * Both write to stderr; stdout is kept for results (summary line, tables, `--json`).
  *
  * @module
  */
 import type { EventSink } from "../rebuilder/events.ts";
 import type { Progress } from "../stage_kind.ts";
+import { PhaseRate, positionText } from "./phase_rate.ts";
 
 /** A stage's state as shown. */
-export type StageState = "waiting" | "running" | "ran" | "cached" | "failed" | "skipped";
+export type StageState =
+  | "waiting"
+  | "running"
+  | "ran"
+  | "cached"
+  | "pulled"
+  | "failed"
+  | "skipped";
 
 /** What the terminal shows of a run: stage states, progress, log lines, warnings. */
 export interface View {
@@ -65,39 +76,47 @@ function formatSeconds(s: number): string {
   return m ? `${m}m${String(s % 60).padStart(2, "0")}s` : `${s}s`;
 }
 
+/** A plain line for a stage this long silent shows its progress anyway. */
+const PLAIN_HEARTBEAT_MS = 30_000;
+
 /** Plain view: one line per event. */
 export class PlainView implements View {
   #write: (s: string) => void;
-  #lastProgress = new Map<string, number>();
+  #now: () => number;
+  /** By stage: when its last line was printed, and its last progress. */
+  #last = new Map<string, { at: number; progress?: Progress }>();
 
-  constructor(write: (s: string) => void) {
+  /** `now` (ms) is for tests; default `performance.now`. */
+  constructor(write: (s: string) => void, now: () => number = () => performance.now()) {
     this.#write = write;
+    this.#now = now;
   }
 
-  #line(text: string) {
+  #line(text: string, stage?: string) {
     this.#write(`[${new Date().toISOString().slice(11, 19)}] ${text}\n`);
+    if (stage) this.#last.set(stage, { ...this.#last.get(stage), at: this.#now() });
   }
 
   state(stage: string, state: StageState, detail?: string) {
     if (state === "waiting") return;
     const label = state === "running" ? "started" : state;
-    this.#line(`${stage}: ${label}${detail ? ` (${detail})` : ""}`);
+    this.#line(`${stage}: ${label}${detail ? ` (${detail})` : ""}`, stage);
   }
 
   progress(stage: string, p: Progress) {
-    const now = performance.now();
-    if (now - (this.#lastProgress.get(stage) ?? -Infinity) < 5000 && p.done !== p.total) return;
-    this.#lastProgress.set(stage, now);
-    const frac = p.total ? ` (${Math.round((100 * p.done) / p.total)}%)` : "";
-    this.#line(
-      `${stage}: ${p.done}${p.total ? `/${p.total}` : ""}${frac}${
-        p.message ? ` ${p.message}` : ""
-      }`,
-    );
+    const last = this.#last.get(stage);
+    const before = last?.progress;
+    this.#last.set(stage, { at: last?.at ?? -Infinity, progress: p });
+    const news = !before || before.phase !== p.phase ||
+      (p.phase === undefined && before.message !== p.message);
+    if (!news && this.#now() - (last?.at ?? -Infinity) < PLAIN_HEARTBEAT_MS) return;
+    const frac = p.total && !p.of ? ` (${Math.round((100 * p.done) / p.total)}%)` : "";
+    const text = [positionText(p) + frac, p.message].filter(Boolean).join(" ");
+    this.#line(`${stage}: ${text}`, stage);
   }
 
   log(stage: string, line: string) {
-    this.#line(`${stage} | ${line}`);
+    this.#line(`${stage} | ${line}`, stage);
   }
 
   warn(message: string) {
@@ -112,6 +131,7 @@ interface Row {
   detail?: string;
   progress?: Progress;
   started?: number;
+  rate?: PhaseRate;
 }
 
 const SYMBOL: Record<StageState, string> = {
@@ -119,6 +139,7 @@ const SYMBOL: Record<StageState, string> = {
   running: "▶",
   ran: "✓",
   cached: "✓",
+  pulled: "↓",
   failed: "✗",
   skipped: "-",
 };
@@ -143,13 +164,19 @@ export class LiveView implements View {
     const row = this.#rows.get(stage) ?? { state };
     row.state = state;
     row.detail = detail;
-    if (state === "running") row.started = performance.now();
+    if (state === "running") {
+      row.started = performance.now();
+      row.rate = new PhaseRate();
+      row.progress = undefined;
+    }
     this.#rows.set(stage, row);
   }
 
   progress(stage: string, p: Progress) {
     const row = this.#rows.get(stage);
-    if (row) row.progress = p;
+    if (!row) return;
+    row.progress = p;
+    (row.rate ??= new PhaseRate()).update(p, performance.now());
   }
 
   log(stage: string, line: string) {
@@ -197,14 +224,30 @@ export class LiveView implements View {
   #rowText(name: string, row: Row): string {
     const head = `${SYMBOL[row.state]} ${name.padEnd(this.#width)} ${row.state.padEnd(7)}`;
     if (row.state !== "running") return `${head}${row.detail ? ` ${row.detail}` : ""}`.trimEnd();
-    const elapsed = (performance.now() - (row.started ?? performance.now())) / 1000;
-    const p = row.progress;
-    if (!p) return `${head} ${formatSeconds(elapsed)}`;
-    const msg = p.message ? ` ${p.message}` : "";
-    if (!p.total) return `${head} ${p.done}${msg} ${formatSeconds(elapsed)}`;
-    const frac = Math.min(1, p.done / p.total);
-    const bar = "#".repeat(Math.round(frac * 20)).padEnd(20, "-");
-    const eta = frac > 0 ? formatSeconds((elapsed * (1 - frac)) / frac) : "?";
-    return `${head} [${bar}] ${String(Math.round(frac * 100)).padStart(3)}% ETA ${eta}${msg}`;
+    return `${head} ${runningText(row, performance.now())}`;
   }
+}
+
+/**
+ * A running stage's progress: position in its phase, a bar over the whole phase, the ETA from
+ * the phase's measured rate, the stage's message and its elapsed time, e.g.
+ * `train epoch 3/20 71/167 [###-----------------]  14% ETA 52s loss 812.4 (31s)`.
+ */
+export function runningText(
+  row: { started?: number; progress?: Progress; rate?: PhaseRate },
+  now: number,
+): string {
+  const elapsed = formatSeconds((now - (row.started ?? now)) / 1000);
+  const p = row.progress;
+  if (!p) return elapsed;
+  const reading = row.rate?.read(now);
+  const parts = [positionText(p)];
+  if (reading?.fraction !== undefined) {
+    const bar = "#".repeat(Math.round(reading.fraction * 20)).padEnd(20, "-");
+    parts.push(`[${bar}] ${String(Math.round(reading.fraction * 100)).padStart(3)}%`);
+    parts.push(`ETA ${reading.etaSeconds === undefined ? "?" : formatSeconds(reading.etaSeconds)}`);
+  }
+  if (p.message) parts.push(p.message);
+  parts.push(`(${elapsed})`);
+  return parts.filter(Boolean).join(" ");
 }

@@ -14,6 +14,7 @@ import { validateParams } from "./params.ts";
 import { parseAllow } from "./allow.ts";
 import { describeViolation, policyViolations, type StageAllow } from "../permissions/policy.ts";
 import { parseSet } from "./set.ts";
+import { parseRemoteSection, type RemoteSettings } from "./remote.ts";
 import { type ConfigSource, readConfigSource } from "./source.ts";
 
 export { ConfigError } from "./errors.ts";
@@ -44,6 +45,8 @@ export interface Pipeline {
   name: string;
   /** The config's `description:`, if any. */
   description?: string;
+  /** The config's `remote:` cache, if any (not part of the digest: it changes no result). */
+  remote?: RemoteSettings;
   /** Stages in topological order, ties broken by declaration order. */
   stages: StageSpec[];
   /** sha256 of the canonical (sorted-key) JSON of `resolvedConfig(pipeline)`. */
@@ -58,7 +61,7 @@ export interface LoadOptions {
   stagesRoot?: string;
 }
 
-const TOP_KEYS = ["stages", "description", "extends"];
+const TOP_KEYS = ["stages", "description", "extends", "remote"];
 const STAGE_KEYS = ["uses", "needs", "with", "allow"];
 const NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../../stages", import.meta.url));
@@ -107,7 +110,10 @@ export async function loadPipeline(path: string, opts: LoadOptions = {}): Promis
   }
   const stages = topo.order.map((n) => specs.get(n)!);
   const description = top.description as string | undefined;
-  const pipeline = { path, name: configName(path), description, stages, digest: "" };
+  const remote = top.remote === undefined
+    ? undefined
+    : parseRemoteSection(top.remote, (at, problem) => fail(src, ["remote", ...at], problem));
+  const pipeline = { path, name: configName(path), description, remote, stages, digest: "" };
   pipeline.digest = canonicalDigest(resolvedConfig(pipeline));
   return pipeline;
 }

@@ -11,6 +11,7 @@ import { stableJsonText } from "../../common/stable_json.ts";
 import { lockPathFor } from "../store/lockfile.ts";
 import type { Layout } from "../store/layout.ts";
 import { dirEntries } from "../../common/dir_entries.ts";
+import { closest, listConfigs } from "./suggest.ts";
 import { UsageError } from "./usage_error.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
 
@@ -106,6 +107,8 @@ export interface Target {
   sets: string[];
   /** Its lock file. */
   lock: string;
+  /** The experiment's name, when the argument named one (its outputs publish under it). */
+  experiment?: string;
 }
 
 /** Resolves a command-line name: an existing config file, else an experiment name. */
@@ -118,12 +121,29 @@ export async function resolveTarget(layout: Layout, arg: string): Promise<Target
       config: resolve(layout.root, exp.config),
       sets: exp.sets,
       lock: experimentPaths(layout, arg).lock,
+      experiment: arg,
     };
   }
   const known = (await listExperiments(layout)).map((e) => e.name);
-  throw new UsageError(
-    `"${arg}" is neither a config file nor an experiment` +
-      (known.length ? ` (experiments: ${known.join(", ")})` : " (no experiments yet)"),
+  throw await notFound(layout, arg, "is neither a config file nor an experiment", known);
+}
+
+/**
+ * The error for a config (or experiment) name that names nothing: the closest name, if one
+ * is close, and the configs (and experiments) there are.
+ */
+export async function notFound(
+  layout: Layout,
+  arg: string,
+  what: string,
+  experiments?: string[],
+): Promise<UsageError> {
+  const configs = await listConfigs(layout);
+  const guess = closest(arg, [...configs, ...experiments ?? []]);
+  const there = [`configs: ${configs.join(", ") || "(none)"}`];
+  if (experiments) there.push(`experiments: ${experiments.join(", ") || "(none yet)"}`);
+  return new UsageError(
+    `"${arg}" ${what}${guess ? `; did you mean ${guess}?` : ""} (${there.join("; ")})`,
   );
 }
 

@@ -75,6 +75,8 @@ export class FreshnessLookup {
   readonly #o: LookupOptions;
   readonly #known: KnownOutputs = new Map();
   readonly #stale = new Set<string>();
+  /** By stale stage: every stale stage upstream of it. */
+  readonly #staleAbove = new Map<string, Set<string>>();
 
   constructor(o: LookupOptions) {
     this.#o = o;
@@ -101,6 +103,8 @@ export class FreshnessLookup {
       const notes: FreshNote[] = locked && locked.key !== key
         ? [{ kind: "lock-outdated", lockedKey: locked.key }]
         : [];
+      const origin = this.#o.cache.origin?.(key!);
+      if (origin) notes.push({ kind: "remote", ...origin });
       return {
         state: "fresh",
         key: key!,
@@ -111,8 +115,12 @@ export class FreshnessLookup {
       };
     }
     this.#stale.add(stage.name);
+    const above = new Set(staleUp.flatMap((u) => [u, ...this.#staleAbove.get(u) ?? []]));
+    this.#staleAbove.set(stage.name, above);
     this.#known.set(stage.name, locked && { outputs: locked.outputs, volatile });
-    const reasons: StaleReason[] = staleUp.map((s) => ({ kind: "upstream-stale", stage: s }));
+    // Only the nearest: a stale upstream that is itself above another one is not repeated.
+    const nearest = staleUp.filter((u) => !staleUp.some((v) => this.#staleAbove.get(v)?.has(u)));
+    const reasons: StaleReason[] = nearest.map((s) => ({ kind: "upstream-stale", stage: s }));
     if (verdict?.reason) reasons.push(verdict.reason);
     else reasons.push(...await this.#whyChanged(stage, locked, fingerprint, digest, staleUp));
     if (!reasons.length) reasons.push({ kind: "no-cached-result" });
@@ -122,6 +130,7 @@ export class FreshnessLookup {
   /** Records the outputs a run of `stage` produced (its dependants' inputs). */
   settle(stage: StageSpec, outputs: Record<string, string>): void {
     this.#stale.delete(stage.name);
+    this.#staleAbove.delete(stage.name);
     this.#known.set(stage.name, { outputs, volatile: volatileOutputs(stage) });
   }
 
@@ -150,7 +159,7 @@ export class FreshnessLookup {
     staleUp: string[],
   ): Promise<StaleReason[]> {
     if (!locked) return [{ kind: "never-run" }];
-    const before = await this.#o.cache.getTrace(locked.key);
+    const before = await this.#o.cache.getTrace(locked.key, { localOnly: true });
     const reasons = before
       ? fingerprintChanges(before.fingerprint, fp)
       : this.#lockChanges(stage, locked, fp, digest);

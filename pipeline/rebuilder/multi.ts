@@ -7,6 +7,7 @@
  * @module
  */
 import type { Pipeline } from "../config/config.ts";
+import type { RemoteSettings } from "../config/remote.ts";
 import type { Layout } from "../store/layout.ts";
 import type { LockFile } from "../store/lockfile.ts";
 import type { Executor } from "../scheduler/executor.ts";
@@ -21,6 +22,7 @@ export interface PipelineRun {
   publishAs: string;
   lock?: LockFile;
   writeLockTo?: string;
+  remote?: RemoteSettings;
 }
 
 /** How to run several pipelines. */

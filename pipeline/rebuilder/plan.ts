@@ -5,10 +5,12 @@
  * @module
  */
 import type { Pipeline } from "../config/config.ts";
-import { LocalCache } from "../store/cache.ts";
+import type { RemoteSettings } from "../config/remote.ts";
+import type { Cache } from "../store/cache.ts";
 import type { Layout } from "../store/layout.ts";
 import type { LockFile } from "../store/lockfile.ts";
 import { LocalStore } from "../store/objects.ts";
+import { openCache } from "./open_cache.ts";
 import { type Freshness, FreshnessLookup } from "./freshness.ts";
 import { ModuleGraphs } from "./module_graph.ts";
 
@@ -27,14 +29,26 @@ export interface PlanOptions {
   lock?: LockFile;
   /** As `run --force`. */
   force?: boolean | string;
+  /** A remote cache: results found there count as available (nothing is downloaded). */
+  remote?: RemoteSettings;
+  /** Receives the remote's warnings; default `console.warn`. */
+  onWarning?(message: string): void;
+  /** Plan against this cache instead (e.g. one that pulls what it finds: `pipeline pull`). */
+  cache?: Cache;
 }
 
 /** Plans every stage of the pipeline against the cache and the lock file. */
 export async function planPipeline(o: PlanOptions): Promise<StagePlan[]> {
-  const store = new LocalStore(o.layout.objects);
   const graphs = new ModuleGraphs(o.layout.root, o.layout.graphs);
+  const cache = o.cache ?? openCache({
+    layout: o.layout,
+    store: new LocalStore(o.layout.objects),
+    remote: o.remote,
+    mode: "peek",
+    onWarning: o.onWarning ?? ((message) => console.warn(`warning: ${message}`)),
+  });
   const lookup = new FreshnessLookup({
-    cache: new LocalCache(o.layout.cache, store),
+    cache,
     graphs,
     lock: o.lock,
     force: o.force,
@@ -43,7 +57,7 @@ export async function planPipeline(o: PlanOptions): Promise<StagePlan[]> {
   for (const stage of o.pipeline.stages) {
     plans.push({ stage: stage.name, uses: stage.uses, freshness: await lookup.lookup(stage) });
   }
-  await store.flush();
+  await cache.flush();
   await graphs.save();
   return plans;
 }

@@ -46,7 +46,9 @@ export type StaleReason =
 /** A note on a stage that is up to date. */
 export type FreshNote =
   /** Cached (e.g. by an experiment) under a key the config's lock file does not hold yet. */
-  { kind: "lock-outdated"; lockedKey: string };
+  | { kind: "lock-outdated"; lockedKey: string }
+  /** The result came from the remote cache (record `url`): downloaded, or only seen there. */
+  | { kind: "remote"; url: string; pulled: boolean };
 
 /** `"x"` for values, `(unset)` for undefined. */
 function show(v: unknown): string {
@@ -92,6 +94,10 @@ export function describeReason(r: StaleReason | FreshNote): string {
       return "no cached result for the current key";
     case "lock-outdated":
       return "cached from another run; lock file not yet updated";
+    case "remote":
+      return r.pulled
+        ? `pulled from the remote cache (${r.url}), every blob verified`
+        : `in the remote cache (${r.url}), not downloaded yet: run or pull fetches it`;
   }
 }
 

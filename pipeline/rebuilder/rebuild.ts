@@ -14,14 +14,16 @@
  * @module
  */
 import { hostname } from "node:os";
-import { join, relative } from "node:path";
+import { dirname, join, relative } from "node:path";
 import type { Pipeline, StageSpec } from "../config/config.ts";
-import { type Cache, LocalCache } from "../store/cache.ts";
-import type { Layout } from "../store/layout.ts";
+import type { RemoteSettings } from "../config/remote.ts";
+import type { Cache } from "../store/cache.ts";
+import { type Layout, stageLogPath } from "../store/layout.ts";
 import { type LockFile, writeLock } from "../store/lockfile.ts";
-import { writeManifest } from "../store/manifest.ts";
+import { type Manifest, writeManifest } from "../store/manifest.ts";
 import { LocalStore } from "../store/objects.ts";
 import { listFiles, pruneStageDirs, publishStageDir } from "../store/publish.ts";
+import { openCache } from "./open_cache.ts";
 import type { Trace } from "../store/trace.ts";
 import { schedule } from "../scheduler/dag.ts";
 import type { Executor, JobOutcome } from "../scheduler/executor.ts";
@@ -63,6 +65,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Runs stale stages; default: local subprocesses. */
   executor?: Executor;
+  /** A remote cache: asked on local misses (results pulled), and pushed to when `push`. */
+  remote?: RemoteSettings;
   /** Slots and key locks shared with concurrent runs (`runPipelines`); default: this run's own. */
   shared?: SharedRun;
 }
@@ -94,7 +98,13 @@ class Rebuild {
   constructor(o: RunOptions) {
     this.#o = o;
     this.#store = new LocalStore(o.layout.objects);
-    this.#cache = new LocalCache(o.layout.cache, this.#store);
+    this.#cache = openCache({
+      layout: o.layout,
+      store: this.#store,
+      remote: o.remote,
+      mode: "pull",
+      onWarning: (message) => o.onEvent({ type: "warning", message }),
+    });
     this.#graphs = new ModuleGraphs(o.layout.root, o.layout.graphs);
     this.#lookup = new FreshnessLookup({
       cache: this.#cache,
@@ -154,7 +164,10 @@ class Rebuild {
         join(this.#o.layout.out, this.#o.publishAs, stage.name),
         record.trace.outputs,
       );
-      this.#finish(record, record.freshness.state === "fresh" ? "cached" : "ran");
+      const done = record.freshness;
+      const pulled = done.state === "fresh" &&
+        done.notes.some((n) => n.kind === "remote" && n.pulled);
+      this.#finish(record, done.state === "fresh" ? (pulled ? "pulled" : "cached") : "ran");
       return true;
     } catch (e) {
       this.#finish(record, "failed", (e as Error).message);
@@ -273,8 +286,9 @@ class Rebuild {
     }
     const end = new Date();
     record.timings = { start, end, seconds: (end.getTime() - start.getTime()) / 1000 };
-    await this.#writeManifest(record, { trace, error, logPath });
+    const manifest = await this.#writeManifest(record, { trace, error, logPath });
     if (!trace) throw new Error(error ?? "failed");
+    await this.#cache.putTrace(trace, { manifest });
     return trace;
   }
 
@@ -290,9 +304,7 @@ class Rebuild {
       state: join(this.#o.layout.state, key),
     };
     await Promise.all(
-      [dirs.out, dirs.tmp, dirs.state, this.#o.layout.logs].map((d) =>
-        Deno.mkdir(d, { recursive: true })
-      ),
+      [dirs.out, dirs.tmp, dirs.state].map((d) => Deno.mkdir(d, { recursive: true })),
     );
     return dirs;
   }
@@ -314,12 +326,13 @@ class Rebuild {
     return inputs;
   }
 
-  /** Appends the run's header to the stage's log file; returns its path. */
+  /** Appends the run's header (with the key) to the stage's log file; returns its path. */
   async #openLog(stage: StageSpec, key: string, start: Date): Promise<string> {
-    const logPath = join(this.#o.layout.logs, `${key}.log`);
+    const logPath = stageLogPath(this.#o.layout, this.#o.publishAs, stage.name);
+    await Deno.mkdir(dirname(logPath), { recursive: true });
     await Deno.writeTextFile(
       logPath,
-      `--- ${stage.name} (${stage.uses}) ${start.toISOString()}\n`,
+      `--- ${stage.name} (${stage.uses}) key ${key} ${start.toISOString()}\n`,
       { append: true },
     );
     return logPath;
@@ -375,7 +388,7 @@ class Rebuild {
     });
   }
 
-  /** Checks the declared outputs, moves them into the cache and records the trace. */
+  /** Checks the declared outputs and moves them into the cache; returns their trace. */
   async #storeOutputs(record: StageRecord, outDir: string): Promise<Trace> {
     const stage = record.spec;
     const declared = stage.kind.outputs(stage.params);
@@ -400,19 +413,17 @@ class Rebuild {
     const outputs: Record<string, string> = {};
     for (const file of declared) outputs[file] = await this.#cache.putObject(join(outDir, file));
     const f = record.freshness!;
-    const trace: Trace = { key: f.key!, fingerprint: f.fingerprint, outputs, metrics };
-    await this.#cache.putTrace(trace);
-    return trace;
+    return { key: f.key!, fingerprint: f.fingerprint, outputs, metrics };
   }
 
   async #writeManifest(
     record: StageRecord,
     o: { trace?: Trace; error?: string; logPath: string },
-  ): Promise<void> {
+  ): Promise<Manifest> {
     const { layout } = this.#o;
     const f = record.freshness!;
     const t = record.timings!;
-    await writeManifest(layout.runs, {
+    const manifest: Manifest = {
       status: o.trace ? "ok" : "failed",
       config: this.#config.path,
       name: this.#o.publishAs,
@@ -429,7 +440,9 @@ class Rebuild {
       cores: navigator.hardwareConcurrency,
       host: hostname(),
       log: relative(layout.root, o.logPath),
-    });
+    };
+    await writeManifest(layout.runs, manifest);
+    return manifest;
   }
 }
 

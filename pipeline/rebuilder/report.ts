@@ -6,13 +6,13 @@
  */
 import { relative } from "node:path";
 import type { Pipeline, StageSpec } from "../config/config.ts";
-import type { LockedStage, LockFile } from "../store/lockfile.ts";
+import { type LockedStage, type LockFile, machineFacts } from "../store/lockfile.ts";
 import type { Trace } from "../store/trace.ts";
 import type { Provenance, StageProvenance } from "../stage_kind.ts";
 import type { Freshness } from "./freshness.ts";
 
 /** How one stage ended. */
-export type StageOutcome = "ran" | "cached" | "failed" | "skipped";
+export type StageOutcome = "ran" | "cached" | "pulled" | "failed" | "skipped";
 
 /** When a stage ran. */
 export interface Timings {
@@ -53,6 +53,8 @@ export interface RunReport {
   stages: StageReport[];
   ran: number;
   cached: number;
+  /** Stages whose result was downloaded from the remote cache (not counted as cached). */
+  pulled: number;
   failed: number;
   skipped: number;
   /** The lock content when the run succeeded. */
@@ -139,6 +141,7 @@ export function lockOf(records: StageRecord[], config: { path: string; digest: s
     };
   }
   return {
+    machine: machineFacts(),
     config: config.path,
     digest: config.digest,
     versions: Object.assign(
@@ -162,6 +165,7 @@ export function runReport(
     stages,
     ran: count("ran"),
     cached: count("cached"),
+    pulled: count("pulled"),
     failed: count("failed"),
     skipped: count("skipped"),
   };

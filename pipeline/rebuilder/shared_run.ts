@@ -22,7 +22,7 @@ export interface SharedRun {
 export function sharedRun(o: { layout: Layout; jobs: number; command?: string }): SharedRun {
   return {
     slots: new Semaphore(o.jobs),
-    keys: new KeyLocks({ dir: o.layout.locks, command: o.command ?? "pipeline" }),
+    keys: new KeyLocks({ dir: o.layout.keyLocks, command: o.command ?? "pipeline" }),
     computed: new Set(),
   };
 }

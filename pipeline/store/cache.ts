@@ -6,15 +6,22 @@
  *
  * @module
  */
-import type { ObjectState, ObjectStore } from "./objects.ts";
+import type { Manifest } from "./manifest.ts";
+import type { LocalStore, ObjectState } from "./objects.ts";
 import { readTrace, type Trace, writeTrace } from "./trace.ts";
 
 /** Where results are looked up by cache key and stored after a run. */
 export interface Cache {
-  /** The trace recorded for `key`, undefined on a miss. */
-  getTrace(key: string): Promise<Trace | undefined>;
-  /** Records a trace; called only after every object it names is stored. */
-  putTrace(trace: Trace): Promise<void>;
+  /**
+   * The trace recorded for `key`, undefined on a miss. A cache with a remote tier asks it on a
+   * local miss unless `localOnly` (e.g. for a past run's fingerprint, never worth a download).
+   */
+  getTrace(key: string, options?: { localOnly?: boolean }): Promise<Trace | undefined>;
+  /**
+   * Records a trace; called only after every object it names is stored. `run` is the
+   * manifest of the run that produced it, when it was just computed (a remote tier publishes it).
+   */
+  putTrace(trace: Trace, run?: { manifest: Manifest }): Promise<void>;
   /** Whether the object exists with exactly the bytes its digest names. */
   verify(digest: string): Promise<ObjectState>;
   /** Moves the file at `path` into the cache (the file is consumed); returns its sha256. */
@@ -23,15 +30,24 @@ export interface Cache {
   materialize(digest: string, dest: string): Promise<void>;
   /** Persists what was learnt during the run (e.g. verification memos). */
   flush(): Promise<void>;
+  /** Where the trace of `key` came from when not from the local disk (a remote tier's note). */
+  origin?(key: string): TraceOrigin | undefined;
+}
+
+/** A trace found in a remote cache: downloaded (`pulled`) or only seen there. */
+export interface TraceOrigin {
+  /** The URL of the record. */
+  url: string;
+  pulled: boolean;
 }
 
 /** The cache on the local disk: traces in `cacheDir`, objects in `store`. */
 export class LocalCache implements Cache {
   readonly #cacheDir: string;
-  readonly #store: ObjectStore;
+  readonly #store: LocalStore;
 
   /** `cacheDir` is `artifacts/cache`; `store` keeps the objects. */
-  constructor(cacheDir: string, store: ObjectStore) {
+  constructor(cacheDir: string, store: LocalStore) {
     this.#cacheDir = cacheDir;
     this.#store = store;
   }
@@ -54,6 +70,11 @@ export class LocalCache implements Cache {
 
   materialize(digest: string, dest: string): Promise<void> {
     return this.#store.materialize(digest, dest);
+  }
+
+  /** The file holding the object `digest` (read-only; to upload it). */
+  objectPath(digest: string): string {
+    return this.#store.path(digest);
   }
 
   flush(): Promise<void> {

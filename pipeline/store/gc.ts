@@ -1,7 +1,8 @@
 /**
  * Garbage collection: keeps the objects referenced by a lock file (configs' `*.lock.json`
- * under `configs/`, and experiments' locks), removes every other object, the traces and logs
- * that pointed at removed objects, published dirs of names without a lock, and resume state.
+ * under `configs/`, experiments' locks and machine-local locks), removes every other object,
+ * the traces and logs that pointed at removed objects, published dirs of names without a lock,
+ * and resume state.
  *
  * @module
  */
@@ -40,6 +41,7 @@ export async function collectGarbage(layout: Layout, store: ObjectStore): Promis
   const locks = [
     ...await findLocks(join(layout.root, "configs")),
     ...await findLocks(layout.experiments),
+    ...await findLocks(join(layout.artifacts, "locks")), // machine-local locks (cli/lock_travel.ts)
   ];
   const live = new Set<string>();
   const names = new Set<string>();
@@ -81,7 +83,7 @@ export async function collectGarbage(layout: Layout, store: ObjectStore): Promis
   bytes += await dirBytes(layout.state);
   await Deno.remove(layout.state, { recursive: true }).catch(() => {});
   await Deno.remove(layout.tmp, { recursive: true }).catch(() => {});
-  await Deno.remove(layout.locks, { recursive: true }).catch(() => {});
+  await Deno.remove(layout.keyLocks, { recursive: true }).catch(() => {});
   await store.flush();
   return { objects, bytes, traces, outDirs, locks };
 }

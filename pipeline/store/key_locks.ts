@@ -2,7 +2,7 @@
  * One lock per cache key, so that runs sharing an `artifacts/` dir (in one process, like the
  * experiments of a sweep, or in several) compute every key once: whoever needs a key that is
  * being computed waits for it, then finds its result in the cache. Across processes the lock is
- * an OS file lock on `artifacts/locks/<key>.lock` (released by the OS if the holder dies);
+ * an OS file lock on `artifacts/keylocks/<key>.lock` (released by the OS if the holder dies);
  * within a process, waiters queue on a promise so that a key takes one file lock at a time.
  *
  * Holding a key's lock also owns its scratch (`artifacts/tmp/<key>/`) and resume state
@@ -27,7 +27,7 @@ export class KeyLocks {
   readonly #command: string;
   readonly #local = new Map<string, Promise<void>>();
 
-  /** `dir` is `artifacts/locks`; `command` is recorded for waiting processes to read. */
+  /** `dir` is `artifacts/keylocks`; `command` is recorded for waiting processes to read. */
   constructor(o: { dir: string; command: string }) {
     this.#dir = o.dir;
     this.#command = o.command;

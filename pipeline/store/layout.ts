@@ -41,12 +41,12 @@ export interface Layout {
   out: string;
   /** Experiment records and their lock files. */
   experiments: string;
-  /** Stage logs by cache key. */
+  /** Stage logs: `logs/<config-or-experiment>/<stage>.log`, each run's key in its header. */
   logs: string;
   /** Module graphs kept between runs (see `rebuilder/module_graph.ts`). */
   graphs: string;
-  /** Per-cache-key lock files (see `store/key_locks.ts`). */
-  locks: string;
+  /** Per-cache-key lock files `keylocks/<key>.lock` (see `store/key_locks.ts`). */
+  keyLocks: string;
 }
 
 /** The layout under `root`. */
@@ -65,6 +65,11 @@ export function layout(root: string): Layout {
     experiments: join(artifacts, "experiments"),
     logs: join(artifacts, "logs"),
     graphs: join(artifacts, "graphs.json"),
-    locks: join(artifacts, "locks"),
+    keyLocks: join(artifacts, "keylocks"),
   };
+}
+
+/** `artifacts/logs/<config-or-experiment>/<stage>.log`: where a stage's runs are logged. */
+export function stageLogPath(layout: Layout, publishAs: string, stage: string): string {
+  return join(layout.logs, publishAs, `${stage}.log`);
 }

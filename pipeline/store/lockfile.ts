@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { cpus, hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { stableJsonText } from "../../common/stable_json.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
@@ -28,8 +29,32 @@ export interface LockedStage {
   metrics?: unknown;
 }
 
+/** Where a lock was written: provenance only, never part of a cache key. */
+export interface MachineFacts {
+  host: string;
+  /** CPU model name. */
+  cpu: string;
+  cores: number;
+  /** `<os>-<arch>`. */
+  platform: string;
+  deno: string;
+}
+
+/** The facts about this machine a lock records as provenance. */
+export function machineFacts(): MachineFacts {
+  return {
+    host: hostname(),
+    cpu: cpus()[0]?.model?.trim() || "unknown CPU",
+    cores: navigator.hardwareConcurrency,
+    platform: `${Deno.build.os}-${Deno.build.arch}`,
+    deno: Deno.version.deno,
+  };
+}
+
 /** A config's lock file. */
 export interface LockFile {
+  /** The machine that wrote it (absent in locks written before it was recorded). */
+  machine?: MachineFacts;
   /** Config path relative to the project root. */
   config: string;
   /** sha256 of the resolved config. */
@@ -54,6 +79,11 @@ export async function readLock(path: string): Promise<LockFile | undefined> {
   } catch {
     return undefined;
   }
+  return parseLock(path, text);
+}
+
+/** The lock in `text` (read from `path`); a clear error when it is not JSON. */
+function parseLock(path: string, text: string): LockFile {
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -61,11 +91,21 @@ export async function readLock(path: string): Promise<LockFile | undefined> {
   }
 }
 
-/** Writes a lock file when its content changed (keeps git diffs and mtimes quiet otherwise). */
+/**
+ * Writes a lock file when its content changed (keeps git diffs and mtimes quiet otherwise);
+ * a lock that differs only in `machine` (written elsewhere, same results) is left as it is.
+ */
 export async function writeLock(path: string, lock: LockFile): Promise<boolean> {
   const text = stableJsonText(lock);
   const old = await Deno.readTextFile(path).catch(() => undefined);
   if (old === text) return false;
+  if (old !== undefined && sameButMachine(parseLock(path, old), lock)) return false;
   await writeFileAtomic(path, text);
   return true;
+}
+
+/** True when two locks record the same run, whichever machine wrote each. */
+export function sameButMachine(a: LockFile, b: LockFile): boolean {
+  return stableJsonText({ ...a, machine: undefined }) ===
+    stableJsonText({ ...b, machine: undefined });
 }

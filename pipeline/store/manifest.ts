@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Fingerprint } from "../rebuilder/fingerprint.ts";
 import { stableJsonText } from "../../common/stable_json.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
+import { dirEntries } from "../../common/dir_entries.ts";
 
 /** The record of one stage run. */
 export interface Manifest {
@@ -44,4 +45,20 @@ export async function writeManifest(runsDir: string, m: Manifest): Promise<strin
   const path = join(runsDir, `${m.start.replace(/[:.]/g, "-")}_${m.name}_${m.stage}.json`);
   await writeFileAtomic(path, stableJsonText(m));
   return path;
+}
+
+/** The newest successful run manifest recorded for cache key `key` in `runsDir`, if any. */
+export async function findManifest(runsDir: string, key: string): Promise<Manifest | undefined> {
+  const names = (await dirEntries(runsDir))
+    .filter((e) => e.isFile && e.name.endsWith(".json"))
+    .map((e) => e.name)
+    .sort()
+    .reverse(); // names start with the run's ISO start time
+  for (const name of names) {
+    try {
+      const m = JSON.parse(await Deno.readTextFile(join(runsDir, name))) as Manifest;
+      if (m.key === key && m.status === "ok") return m;
+    } catch { /* a manifest being written or damaged: not this one */ }
+  }
+  return undefined;
 }

@@ -27,4 +27,5 @@ export const kind: StageKind<ReportParams> = {
     models: { description: "train outputs: metrics.json", many: true },
   },
   outputs: () => ["report.md", "report.html", "figure.png"],
+  headline: { files: ["report.html"] },
 };

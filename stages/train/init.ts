@@ -13,6 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { principalSubspace } from "../lib/pca.ts";
 import type { Rng } from "../lib/prng.ts";
+import type { Progress } from "../../pipeline/stage_kind.ts";
 import { chooseWith, type Encoder } from "./model.ts";
 
 /** Initial μ (K×D) and W (K×D×E), row-major. */
@@ -48,12 +49,20 @@ function nearest(x: tf.Tensor2D, centres: Float32Array, K: number, D: number): I
  * Seeded k-means (k-means++ seeding, then Lloyd iterations) on n×D rows; returns each row's
  * cluster. A cluster left empty keeps its previous centre.
  */
-export function kMeans(data: Float32Array, n: number, D: number, K: number, rng: Rng): Int32Array {
+export function kMeans(
+  data: Float32Array,
+  n: number,
+  D: number,
+  K: number,
+  rng: Rng,
+  progress?: (p: Progress) => void,
+): Int32Array {
   const centres = new Float32Array(K * D);
   // k-means++: first centre uniform, the next ones with probability ∝ squared distance.
   const dist = new Float64Array(n).fill(Infinity);
   let pick = rng.int(0, n - 1);
   for (let k = 0; k < K; k++) {
+    progress?.({ phase: "init k-means++", done: k, total: K });
     centres.set(data.subarray(pick * D, (pick + 1) * D), k * D);
     let total = 0;
     for (let i = 0; i < n; i++) {
@@ -76,6 +85,7 @@ export function kMeans(data: Float32Array, n: number, D: number, K: number, rng:
   let assign: Int32Array = new Int32Array(n);
   try {
     for (let iteration = 0; iteration < KMEANS_ITERATIONS; iteration++) {
+      progress?.({ phase: "init k-means", done: iteration, total: KMEANS_ITERATIONS });
       assign = nearest(x, centres, K, D);
       const sums = new Float64Array(K * D);
       const counts = new Float64Array(K);
@@ -130,6 +140,7 @@ function fitSubspaces(
  * k-means means and per-cluster principal directions scaled so that β WᵀW = I, then
  * `rounds` rounds of k-subspaces: every image moves to the component the model's encoder
  * chooses, and each component's mean and directions are refitted to its images.
+ * `progress` hears each phase (k-means, subspace fits) and its steps.
  */
 export function dataInit(
   data: Float32Array,
@@ -140,10 +151,14 @@ export function dataInit(
   encoder: Encoder,
   rng: Rng,
   rounds = SUBSPACE_ROUNDS,
+  progress?: (p: Progress) => void,
 ): InitialParams {
-  let assign = K === 1 ? new Int32Array(n) : kMeans(data, n, D, K, rng);
+  let assign = K === 1 ? new Int32Array(n) : kMeans(data, n, D, K, rng, progress);
+  const fits = 1 + (K === 1 ? 0 : rounds);
+  progress?.({ phase: "init subspaces", done: 0, total: fits });
   const init = { mu: new Float32Array(K * D), W: new Float32Array(K * D * E) };
   const sizes = fitSubspaces(data, n, D, E, encoder.beta, assign, rng, init);
+  progress?.({ phase: "init subspaces", done: 1, total: fits });
   const tooSmall = sizes.findIndex((size) => size <= E);
   if (tooSmall >= 0) {
     throw new Error(
@@ -162,6 +177,7 @@ export function dataInit(
       tf.dispose([params.mu, params.W]);
     }
     fitSubspaces(data, n, D, E, encoder.beta, assign, rng, init);
+    progress?.({ phase: "init subspaces", done: round + 2, total: fits });
   }
   return init;
 }

@@ -54,6 +54,7 @@ export const kind: StageKind<TrainParams> = {
   inputs: { data: { description: "shuffle output: train_images.npy and test_images.npy" } },
   outputs: () => ["model.safetensors", "history.jsonl", "metrics.json"],
   volatileOutputs: () => ["history.jsonl", "metrics.json"],
+  headline: { metrics: ["test_mse"] },
   permissions: backendPermissions,
   runtime: resolvedBackend,
 };

@@ -57,6 +57,7 @@ function batchOf(train: Images, order: Int32Array, start: number, rows: number):
 /** Trains and writes `model.safetensors`, `history.jsonl`, `metrics.json` into `ctx.outDir`. */
 export async function run(ctx: StageContext<TrainParams>): Promise<void> {
   const p = ctx.params;
+  ctx.progress({ phase: "load", done: 0 });
   const backend = await initBackend(p.backend);
   if (ctx.runtime.backend && ctx.runtime.backend !== backend) {
     throw new Error(
@@ -86,7 +87,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       `init ${p.init}: K=${K} E=${E} on ${train.n} images of ${D} pixels, backend ${backend}`,
     );
     start = p.init === "data"
-      ? dataInit(train.data, train.n, D, K, E, encoder, rng)
+      ? dataInit(train.data, train.n, D, K, E, encoder, rng, undefined, ctx.progress)
       : randomInit(K, D, E, rng);
   }
   const model: Params = tf.tidy(() => ({
@@ -96,6 +97,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
   const optimizer = makeOptimizer(p);
   try {
     const history: Record<string, unknown>[] = resumed?.history ?? [];
+    if (!resumed) ctx.progress({ phase: "init score", done: 0 });
     const initTestMse = resumed?.initTestMse ?? score(model, encoder, test, K).test_mse;
     if (!resumed) ctx.log(`after init: test MSE ${initTestMse.toFixed(2)}`);
     if (resumed) {
@@ -133,11 +135,11 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
         }
         lossSum += loss * rows;
         ctx.progress({
+          phase: "train",
+          of: { done: epoch - 1, total: p.epochs, unit: "epoch" },
           done: b + 1,
           total: batches,
-          message: `epoch ${epoch}/${p.epochs} loss ${
-            (lossSum / (b * p.batch_size + rows)).toFixed(1)
-          }`,
+          message: `loss ${(lossSum / (b * p.batch_size + rows)).toFixed(1)}`,
         });
       }
       const { test_mse, usage } = score(model, encoder, test, K);

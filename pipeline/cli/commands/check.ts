@@ -1,5 +1,7 @@
 /**
- * `check [config]`: regenerate a config and compare its metrics with its committed lock file.
+ * `check [config|experiment]`: regenerate a config and compare its metrics with its committed
+ * lock file (git's HEAD version when a run rewrote the working copy), naming the machine and
+ * runtime of both sides.
  *
  * @module
  */
@@ -7,7 +9,7 @@ import type { Command } from "commander";
 import { projectRelative } from "../../config/experiments.ts";
 import { UsageError } from "../../config/usage_error.ts";
 import { changedOutputs, DEFAULT_TOLERANCE, metricDrifts } from "../../store/lock_drift.ts";
-import { lockPathFor, readLock } from "../../store/lockfile.ts";
+import { committedLock, describeSide, runtimeDifferences } from "../lock_travel.ts";
 import { diffTable } from "../diff_table.ts";
 import { runConfig } from "../run_config.ts";
 import {
@@ -16,7 +18,7 @@ import {
   type ExecOptions,
   execOptions,
   layoutFrom,
-  load,
+  loadTarget,
   nonNegative,
 } from "../options.ts";
 
@@ -28,7 +30,7 @@ export function registerCheck(root: Command): void {
         "regenerate a config and compare its metrics with its committed lock file " +
           "(cached stages count as regenerated; add --force to recompute every stage)",
       )
-      .argument("[config]", "config file", DEFAULT_CONFIG)
+      .argument("[config]", "config file or experiment name", DEFAULT_CONFIG)
       .option(
         "--tolerance <rel>",
         "allowed relative difference |a-b|/max(|a|,|b|) per number (timing keys are skipped)",
@@ -39,18 +41,20 @@ export function registerCheck(root: Command): void {
   ).action(async (config: string, opts: ExecOptions & { tolerance: number }, cmd: Command) => {
     checkForceArg(opts.force);
     const layout = layoutFrom(cmd);
-    const p = await load(layout, config, opts.set);
-    const lockPath = lockPathFor(p.path);
-    const locked = await readLock(lockPath);
-    if (!locked) {
+    const { pipeline: p, target, publishAs } = await loadTarget(layout, config, opts.set);
+    const lockPath = target.lock;
+    const reference = await committedLock(layout, lockPath);
+    if (!reference) {
       throw new UsageError(
-        `no lock file ${lockPath}: run \`pipeline run ${config}\` and commit it`,
+        `no lock file ${projectRelative(layout, lockPath)}: run \`bin/pipeline run ${config}\` ` +
+          `and commit it`,
       );
     }
+    const locked = reference.lock;
     const { report, code } = await runConfig({
       layout,
       pipeline: p,
-      publishAs: p.name,
+      publishAs,
       lock: { path: lockPath, mode: "read-only" },
       cli: opts,
     });
@@ -58,6 +62,11 @@ export function registerCheck(root: Command): void {
       Deno.exitCode = code || 1;
       return;
     }
+    console.log(`check: comparing with ${reference.source}`);
+    console.log(`  ${describeSide("locked", locked)}`);
+    console.log(`  ${describeSide("now   ", report.lock)}`);
+    const differs = runtimeDifferences(locked, report.lock);
+    if (differs.length) console.log(`  runtime differs: ${differs.join("; ")}`);
     const drifts = metricDrifts(locked, report.lock, opts.tolerance);
     const bytes = changedOutputs(locked, report.lock);
     if (bytes.length) {
@@ -76,9 +85,7 @@ export function registerCheck(root: Command): void {
       Deno.exitCode = 1;
     } else {
       console.log(
-        `check: metrics match ${
-          projectRelative(layout, lockPath)
-        } within relative tolerance ${opts.tolerance}`,
+        `check: metrics match ${reference.source} within relative tolerance ${opts.tolerance}`,
       );
     }
   });

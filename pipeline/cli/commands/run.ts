@@ -1,5 +1,5 @@
 /**
- * `run [config]` and `reproduce`: run a config (only what changed).
+ * `run [config|experiment]` (alias `repro`) and `reproduce`: run a config (only what changed).
  *
  * @module
  */
@@ -13,23 +13,24 @@ import {
   execOptions,
   layoutFrom,
   load,
+  loadTarget,
 } from "../options.ts";
 
 /** Adds the command to the program. */
 export function registerRun(root: Command): void {
   execOptions(
-    root.command("run")
+    root.command("run").alias("repro")
       .description("run a config: only stages whose inputs, params, code or runtime changed")
-      .argument("[config]", "config file", DEFAULT_CONFIG),
+      .argument("[config]", "config file or experiment name", DEFAULT_CONFIG),
   ).action(async (config: string, opts: ExecOptions, cmd: Command) => {
     checkForceArg(opts.force);
     const layout = layoutFrom(cmd);
-    const p = await load(layout, config, opts.set);
+    const { pipeline, target, publishAs } = await loadTarget(layout, config, opts.set);
     const { code } = await runConfig({
       layout,
-      pipeline: p,
-      publishAs: p.name,
-      lock: { path: lockPathFor(p.path), mode: "write" },
+      pipeline,
+      publishAs,
+      lock: { path: target.lock, mode: "write" },
       cli: opts,
     });
     Deno.exitCode = code;
