@@ -82,6 +82,7 @@ async function recorded(layout: Layout, a: ExpRunArgs): Promise<Experiment[]> {
   const defs = one ? [one] : (await listExperiments(layout)).filter((e) => e.sweep === a.name);
   if (!defs.length) {
     await checkExperimentName(layout, a.name);
+    if (a.config) await load(layout, a.config, []); // a mistyped config is named first
     throw new UsageError(
       `experiment "${a.name}" does not exist yet; a new experiment needs an override, e.g. ` +
         `\`exp run ${a.name} ${
