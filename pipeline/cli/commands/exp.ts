@@ -15,8 +15,6 @@ import { readLock } from "../../store/lockfile.ts";
 import { loadCompared, showNames } from "../compare.ts";
 import { expRun } from "../exp_run.ts";
 import { showJson, showTable, showText } from "../exp_show.ts";
-import { writeExperimentsPage } from "../exp_html.ts";
-import { writeExperimentPlot } from "../exp_plot.ts";
 import {
   checkForceArg,
   collect,
@@ -131,6 +129,8 @@ export function registerExp(root: Command): void {
       const compared = await loadCompared(layout, await showNames(layout, names));
       const table = showTable(compared, { sort: opts.sort, all: opts.all });
       if (opts.html) {
+        // loaded on demand: the renderer (vega, resvg) stays out of the CLI's start-up
+        const { writeExperimentsPage } = await import("../exp_html.ts");
         const path = await writeExperimentsPage(layout, table, {
           output: opts.output,
           precision: opts.precision,
@@ -153,6 +153,7 @@ export function registerExp(root: Command): void {
     .action(async (names: string[], opts: { output?: string }, cmd: Command) => {
       const layout = layoutFrom(cmd);
       const expanded = await showNames(layout, names, { withConfigs: false });
+      const { writeExperimentPlot } = await import("../exp_plot.ts");
       const written = await writeExperimentPlot(layout, expanded, opts.output);
       console.log(`wrote ${written.png} and ${written.svg}`);
       if (written.missing.length) {
