@@ -1,10 +1,12 @@
 /**
  * Benchmarks of the `blas` tfjs backend: GFLOP/s of the training step's main product
- * (360×784 by 784×220) through tfjs on blas, raw OpenBLAS and wasm; then three LLGAE epochs
- * (60,000 seeded random images, K = 11, E = 20, T = 5, batch 360, the train stage's RMSprop) on
- * blas with a per-kernel profile of a few steps split into matrix products, elementwise work,
- * copies and time outside kernels. Prints readable lines and writes `artifacts/bench/blas.json`.
- * Timings on a shared machine are pessimistic.
+ * (360×784 by 784×220) through tfjs on blas, raw OpenBLAS and wasm; then LLGAE epochs (60,000
+ * seeded random images, K = 11, E = 20, T = 5, batch 360, the train stage's RMSprop) on blas,
+ * the fused step and the tfjs step (its reference) epoch by epoch in turn, the fused step's one
+ * batch-sized product timed alone, and PyTorch's epoch of the same formulation in the same run
+ * (Debian's python3-torch, `bench/torch_llgae_epoch.py`; `BENCH_TORCH_EPOCHS`, default 1).
+ * Prints readable lines and writes `artifacts/bench/blas.json`. Timings on a shared machine are
+ * pessimistic; read the ratios of one run.
  *
  * Run: `npx -y deno@2.9.6 run -A bench/blas_bench.ts`
  *
@@ -12,8 +14,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
-import { loss as fastLoss, type Params } from "../stages/train/model.ts";
-import { makeOptimizer } from "../stages/train/optimizer.ts";
+import { makeTrainer, type StepFormulation } from "../stages/train/trainer.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { DEFAULT_BLAS_THREADS, probeBackend } from "../stages/lib/backend_probe.ts";
 import { openBlas } from "../stages/lib/blas/openblas.ts";
@@ -22,6 +23,10 @@ import { writeFileAtomic } from "../common/atomic_write.ts";
 import process from "node:process";
 
 const [M, K, N] = [360, 784, 220];
+/** Epochs of each formulation, taken in turn. */
+const EPOCH_ROUNDS = 3;
+/** PyTorch epochs (10–90 s each on this shared machine). */
+const TORCH_EPOCHS = Number(Deno.env.get("BENCH_TORCH_EPOCHS") ?? 1);
 const FLOP = 2 * M * K * N;
 
 function randomValues(rng: Rng, n: number): Float32Array {
@@ -98,27 +103,6 @@ if (probe.backend !== "blas") {
   });
 }
 
-/** Kernels that only move or reshape data. */
-const COPY_KERNELS = new Set([
-  "Transpose",
-  "Reshape",
-  "Slice",
-  "Concat",
-  "Pack",
-  "Unpack",
-  "GatherV2",
-  "Tile",
-  "Cast",
-  "OneHot",
-  "ExpandDims",
-  "Identity",
-  "ZerosLike",
-  "OnesLike",
-  "Fill",
-  "UnsortedSegmentSum",
-]);
-const MATMUL_KERNELS = new Set(["BatchMatMul", "_FusedMatMul"]);
-
 /** Seeded images on the 0–255 scale, each centred on its own mean (like the shuffle stage). */
 function randomImages(rng: Rng, n: number, d: number): Float32Array {
   const x = new Float32Array(n * d);
@@ -131,108 +115,151 @@ function randomImages(rng: Rng, n: number, d: number): Float32Array {
   return x;
 }
 
+const [LK, LD, LE, BATCH] = [11, 784, 20, 360];
+
 /**
- * `epochs` LLGAE epochs on the active backend after a short warm-up: seeded shuffled batches,
- * the train stage's RMSprop(1e-3) on μ and W through the model's fast formulation. Returns the
- * wall and process CPU seconds of each epoch and a kernel profile of `profiled` further steps.
+ * A trainer in `formulation` on the active backend (the train stage's RMSprop(1e-3), PyTorch's
+ * formula) with a warm-up of 5 steps, and a function running one epoch of seeded shuffled
+ * batches that returns its wall and process CPU seconds and last loss.
  */
-async function llgaeEpochs(images: Float32Array, n: number, epochs: number, profiled: number) {
-  const [K, D, E, batch] = [11, 784, 20, 360];
+function epochRunner(images: Float32Array, n: number, formulation: StepFormulation) {
   const rng = new Rng(28);
-  const params: Params = {
-    mu: tf.variable(tf.tensor2d(randomValues(rng, K * D), [K, D])) as unknown as tf.Tensor2D,
-    W: tf.variable(
-      tf.tensor3d(randomValues(rng, K * D * E).map((v) => v * 0.05), [K, D, E]),
-    ) as unknown as tf.Tensor3D,
-  };
-  const encoder = { steps: 5, beta: 0.01, latentDecay: 1 };
-  const optimizer = makeOptimizer({ optimizer: "rmsprop", lr: 1e-3 });
-  const rows = new Float32Array(batch * D);
-  const step = (order: Int32Array, start: number) => {
-    const size = Math.min(batch, n - start);
-    for (let i = 0; i < size; i++) {
-      rows.set(images.subarray(order[start + i] * D, (order[start + i] + 1) * D), i * D);
-    }
-    const x = tf.tensor2d(rows.slice(0, size * D), [size, D]);
-    const loss = optimizer.minimize(() => fastLoss(params, x, encoder), true)!;
-    const value = loss.dataSync()[0];
-    tf.dispose([x, loss]);
-    return value;
-  };
-  const warm = rng.permutation(n);
-  for (let s = 0; s < 5; s++) step(warm, s * batch);
-
-  const seconds: number[] = [], cpuSeconds: number[] = [];
-  let loss = 0, order = warm;
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    order = rng.permutation(n);
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    for (let start = 0; start < n; start += batch) loss = step(order, start);
-    seconds.push((performance.now() - t0) / 1000);
-    const cpu = process.cpuUsage(cpu0);
-    cpuSeconds.push((cpu.user + cpu.system) / 1e6);
-  }
-
-  const byKernel = new Map<string, number>();
-  const p0 = performance.now();
-  const info = await tf.profile(() => {
-    for (let s = 0; s < profiled; s++) step(order, s * batch);
-    return tf.scalar(0);
+  const trainer = makeTrainer({
+    dims: { K: LK, D: LD, E: LE },
+    encoder: { steps: 5, beta: 0.01, latentDecay: 1 },
+    optimizer: { optimizer: "rmsprop", lr: 1e-3 },
+    start: {
+      mu: randomValues(rng, LK * LD),
+      W: randomValues(rng, LK * LD * LE).map((v) => v * 0.05),
+    },
+    backend: tf.getBackend(),
+    formulation,
   });
-  const wallMs = (performance.now() - p0) / profiled;
-  for (const k of info.kernels) {
-    // Skip scopes such as customGrad's, whose kernels are listed on their own as well.
-    if (!tf.getKernel(k.name, tf.getBackend())) continue;
-    byKernel.set(k.name, (byKernel.get(k.name) ?? 0) + (k.kernelTimeMs as number) / profiled);
-  }
-  tf.dispose([params.mu, params.W]);
-  optimizer.dispose();
+  const batch = new Float32Array(BATCH * LD);
+  const steps = (order: Int32Array, count: number) => {
+    let loss = 0;
+    for (let start = 0; start < count * BATCH && start < n; start += BATCH) {
+      const rows = Math.min(BATCH, n - start);
+      for (let i = 0; i < rows; i++) {
+        batch.set(images.subarray(order[start + i] * LD, (order[start + i] + 1) * LD), i * LD);
+      }
+      loss = trainer.step(batch, rows);
+    }
+    return loss;
+  };
+  steps(rng.permutation(n), 5);
   return {
-    seconds,
-    cpuSeconds,
-    loss,
-    wallMs,
-    byKernel,
-    kernelsPerStep: info.kernels.length / profiled,
+    epoch() {
+      const order = rng.permutation(n);
+      const t0 = performance.now(), cpu0 = process.cpuUsage();
+      const loss = steps(order, Infinity);
+      const cpu = process.cpuUsage(cpu0);
+      return {
+        seconds: (performance.now() - t0) / 1000,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        loss,
+      };
+    },
+    dispose: () => trainer.dispose(),
   };
 }
 
+/** PyTorch's epochs of the same model and formulation (Debian's python3-torch), or why not. */
+async function torchEpochs(epochs: number): Promise<{ seconds?: number[]; note: string }> {
+  const script = new URL("torch_llgae_epoch.py", import.meta.url).pathname;
+  for (const python of ["/usr/bin/python3", "python3"]) {
+    try {
+      const out = await new Deno.Command(python, { args: [script, String(epochs)] }).output();
+      if (!out.success) continue;
+      const result = JSON.parse(new TextDecoder().decode(out.stdout));
+      return {
+        seconds: result.epoch_seconds,
+        note: `PyTorch ${result.torch}, ${result.threads} threads (${python})`,
+      };
+    } catch {
+      continue;
+    }
+  }
+  return { note: "PyTorch not measured: no python3 with torch (apt-get install python3-torch)" };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
+
 if (probe.backend === "blas") {
   const n = 60000;
-  const images = randomImages(new Rng(7), n, 784);
+  const images = randomImages(new Rng(7), n, LD);
   await initBackend("blas");
-  const epoch = await llgaeEpochs(images, n, 3, 5);
-  const median = [...epoch.seconds].sort((a, b) => a - b)[1];
-  const category = (name: string) =>
-    MATMUL_KERNELS.has(name) ? "matmul" : COPY_KERNELS.has(name) ? "copies" : "elementwise";
-  const breakdown: Record<string, number> = { matmul: 0, elementwise: 0, copies: 0 };
-  for (const [name, ms] of epoch.byKernel) breakdown[category(name)] += ms;
-  const inKernels = breakdown.matmul + breakdown.elementwise + breakdown.copies;
-  breakdown.outside_kernels = Math.max(0, epoch.wallMs - inKernels);
-  const top = [...epoch.byKernel].sort((a, b) => b[1] - a[1]).slice(0, 12);
-  const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(", ");
-  const epochs = `${list(epoch.seconds)} s, median ${median.toFixed(2)} s`;
-  const cpuTimes = `process CPU time ${list(epoch.cpuSeconds)} s incl. BLAS threads`;
+  // The two formulations epoch by epoch in turn, so load on the shared machine hits both alike.
+  const runners = {
+    fused: epochRunner(images, n, "fused"),
+    tfjs: epochRunner(images, n, "tfjs"),
+  };
+  const epochs: Record<StepFormulation, ReturnType<typeof runners.fused.epoch>[]> = {
+    fused: [],
+    tfjs: [],
+  };
+  for (let round = 0; round < EPOCH_ROUNDS; round++) {
+    for (const f of ["fused", "tfjs"] as const) epochs[f].push(runners[f].epoch());
+  }
+  runners.fused.dispose();
+  runners.tfjs.dispose();
+  // Where a fused step's time goes: its one batch-sized product, timed alone, against the step.
+  const blas = openBlas({ threads: DEFAULT_BLAS_THREADS });
+  const NC = LK * LE + LK;
+  const packed = new Float32Array(LD * NC), product = new Float32Array(BATCH * NC);
+  const productMs = bestMs(
+    () => blas.sgemm(false, false, BATCH, NC, LD, images, packed, product),
+    100,
+  );
+  const stepsPerEpoch = Math.ceil(n / BATCH);
+  const torch = await torchEpochs(TORCH_EPOCHS);
+  const fusedSeconds = epochs.fused.map((e) => e.seconds);
+  const tfjsSeconds = epochs.tfjs.map((e) => e.seconds);
+  const fusedMedian = median(fusedSeconds), tfjsMedian = median(tfjsSeconds);
+  const stepMs = fusedMedian / stepsPerEpoch * 1000;
   console.log(
-    `LLGAE epochs on blas (60000 images, K=11 E=20 T=5 batch 360): ${epochs} ` +
-      `(target <= 2 s; ${cpuTimes}), last batch loss ${epoch.loss.toFixed(1)}`,
+    `LLGAE epoch on blas, fused step (60000 images, K=11 E=20 T=5 batch 360): ` +
+      `${list(fusedSeconds)} s, median ${fusedMedian.toFixed(2)} s (target <= 0.6 s; process ` +
+      `CPU ${list(epochs.fused.map((e) => e.cpuSeconds))} s), last loss ${
+        epochs.fused.at(-1)!.loss.toFixed(1)
+      }`,
   );
   console.log(
-    `profiled step (${epoch.kernelsPerStep} kernels, tf.profile adds overhead): ` +
-      `${epoch.wallMs.toFixed(1)} ms = ` +
-      Object.entries(breakdown).map(([k, ms]) => `${k} ${ms.toFixed(1)}`).join(" + "),
+    `LLGAE epoch on blas, tfjs step (the reference), same rounds: ${list(tfjsSeconds)} s, ` +
+      `median ${tfjsMedian.toFixed(2)} s; fused is ${
+        (tfjsMedian / fusedMedian).toFixed(1)
+      }× faster`,
   );
   console.log(
-    "top kernels (ms per step): " + top.map(([k, ms]) => `${k} ${ms.toFixed(2)}`).join(", "),
+    `fused step ${stepMs.toFixed(2)} ms (median epoch / ${stepsPerEpoch} steps), of which the ` +
+      `batch-sized product ${BATCH}x${LD} by ${LD}x${NC} takes ${productMs.toFixed(2)} ms alone`,
+  );
+  console.log(
+    torch.seconds
+      ? `LLGAE epoch in ${torch.note}, same run: ${list(torch.seconds)} s, median ${
+        median(torch.seconds).toFixed(2)
+      } s (${(median(torch.seconds) / fusedMedian).toFixed(1)}× the fused step's)`
+      : torch.note,
   );
   Object.assign(summary, {
-    llgae_epoch_seconds: epoch.seconds,
-    llgae_epoch_median_seconds: median,
-    llgae_epoch_cpu_seconds: epoch.cpuSeconds,
-    llgae_epoch_target_seconds: 2,
-    llgae_step_profile_ms: breakdown,
-    llgae_top_kernels_ms: Object.fromEntries(top),
+    llgae_epoch_seconds: { fused: fusedSeconds, tfjs: tfjsSeconds, pytorch: torch.seconds },
+    llgae_epoch_median_seconds: {
+      fused: fusedMedian,
+      tfjs: tfjsMedian,
+      pytorch: torch.seconds ? median(torch.seconds) : null,
+    },
+    llgae_epoch_cpu_seconds: {
+      fused: epochs.fused.map((e) => e.cpuSeconds),
+      tfjs: epochs.tfjs.map((e) => e.cpuSeconds),
+    },
+    llgae_epoch_target_seconds: 0.6,
+    pytorch: torch.note,
+    fused_step_ms: stepMs,
+    fused_step_product_ms: productMs,
   });
 }
 

@@ -12,7 +12,7 @@ import { openBlas } from "../stages/lib/blas/openblas.ts";
 import { registerBlasBackend } from "../stages/lib/blas/backend.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { forward } from "../stages/train/model.ts";
-import { FusedRmspropOptimizer } from "../stages/train/optimizer.ts";
+import { Rmsprop } from "../stages/train/optimizer.ts";
 import { principalSubspace } from "../stages/lib/pca.ts";
 
 const probe = probeBackend("auto");
@@ -644,52 +644,107 @@ Deno.test({
   },
 });
 
+/** One variable's optimizer under test: applies a gradient, reports its slots. */
+interface Updater {
+  apply(gradient: tf.Tensor): void;
+  slots(): Promise<Float32Array[]>;
+  dispose(): void;
+}
+
+/** A tfjs optimizer as an {@link Updater} of the variable named `rmsprop_v`. */
+function optimizerUpdater(optimizer: tf.Optimizer): Updater {
+  return {
+    apply: (gradient) => optimizer.applyGradients({ rmsprop_v: gradient }),
+    async slots() {
+      const weights = await optimizer.getWeights();
+      tf.dispose(weights[0].tensor); // the iteration count is a fresh scalar
+      return weights.slice(1).map((w) => w.tensor.dataSync().slice() as Float32Array);
+    },
+    dispose: () => optimizer.dispose(),
+  };
+}
+
+/**
+ * The reference: PyTorch's RMSprop written out in tfjs ops, ms′ = ms·ρ + g²·(1 − ρ),
+ * m′ = m·momentum + g·lr / (√ms′ + ε), v′ = v − m′ (slots in tfjs's order: ms, then m).
+ */
+function pytorchReference(v: tf.Variable, lr: number, rho: number, momentum: number): Updater {
+  const ms = tf.zerosLike(v).variable(false), m = tf.zerosLike(v).variable(false);
+  return {
+    apply: (g) =>
+      tf.tidy(() => {
+        const ms2 = tf.add(tf.mul(ms, rho), tf.mul(tf.square(g), 1 - rho));
+        const m2 = tf.add(tf.mul(m, momentum), tf.div(tf.mul(g, lr), tf.add(tf.sqrt(ms2), 1e-8)));
+        ms.assign(ms2);
+        m.assign(m2);
+        v.assign(tf.sub(v, m2));
+      }),
+    slots: () => Promise.resolve([ms, m].map((t) => t.dataSync().slice() as Float32Array)),
+    dispose: () => tf.dispose([ms, m]),
+  };
+}
+
+/**
+ * Applies 8 seeded gradients (tiny ones among them, so that the mean square is of the order of
+ * ε and the two formulas differ) to a variable on `backend`; returns the value and the slots
+ * after each step.
+ */
+async function rmspropTrajectory(
+  backend: string,
+  makeUpdater: (v: tf.Variable) => Updater,
+): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const rng = new Rng(16);
+  const shape = [3, 41];
+  const value = tf.variable(tf.tensor(randomValues(rng, 123), shape), true, "rmsprop_v");
+  const updater = makeUpdater(value);
+  const out: Float32Array[] = [];
+  for (let step = 0; step < 8; step++) {
+    const scale = step % 2 === 0 ? 1e-5 : 0.3;
+    const gradient = tf.tensor(randomValues(rng, 123).map((g) => g * scale), shape);
+    updater.apply(gradient);
+    gradient.dispose();
+    out.push(value.dataSync().slice() as Float32Array, ...await updater.slots());
+  }
+  updater.dispose();
+  value.dispose();
+  return out;
+}
+
 Deno.test({
-  name: "blas fused RMSprop: parameters and slots bit-identical to tfjs's RMSprop, with and " +
-    "without momentum",
+  name: "blas fused RMSprop: values and slots bit-identical to the cpu backend's tfjs ops, " +
+    "PyTorch's formula and tfjs's, with and without momentum",
   ignore,
   async fn() {
-    await tf.setBackend("blas");
-    const rng = new Rng(16);
-    const [K, D, E, B] = [3, 48, 4, 25];
-    const data = [operand(rng, [K, D]), operand(rng, [K, D, E]), operand(rng, [B, D])];
-    data[2].values = data[2].values.map((v) => v * 100);
-    const train = async (optimizer: tf.Optimizer) => {
-      const mu = tf.variable(tf.tensor2d(data[0].values, [K, D]));
-      const W = tf.variable(tf.tensor3d(data[1].values, [K, D, E]));
-      const x = tf.tensor2d(data[2].values, [B, D]);
-      const params = { mu: mu as unknown as tf.Tensor2D, W: W as unknown as tf.Tensor3D };
-      for (let i = 0; i < 8; i++) {
-        tf.dispose(
-          optimizer.minimize(
-            () => forward(params, x, { steps: 5, beta: 0.01, latentDecay: 1 }).loss,
-            true,
-          )!,
-        );
-      }
-      const slots = await optimizer.getWeights();
-      const out = [
-        mu.dataSync().slice(),
-        W.dataSync().slice(),
-        ...slots.map((s) => s.tensor.dataSync().slice()),
-      ];
-      assert.deepEqual(slots.map((s) => s.name).slice(1), [
-        `${mu.name}/rms`,
-        `${W.name}/rms`,
-        `${mu.name}/momentum`,
-        `${W.name}/momentum`,
-      ]);
-      tf.dispose([mu, W, x, slots[0].tensor]);
-      optimizer.dispose();
-      return out;
-    };
     for (const momentum of [0, 0.5]) {
-      const fused = await train(new FusedRmspropOptimizer(3e-3, 0.99, momentum, 1e-8));
-      const reference = await train(tf.train.rmsprop(3e-3, 0.99, momentum, 1e-8));
-      assert.equal(fused.length, 7); // mu, W, the iteration count and four slots
+      const options = { learningRate: 3e-3, decay: 0.99, momentum, epsilon: 1e-8 };
+      const pytorch = () => optimizerUpdater(new Rmsprop({ ...options, formula: "pytorch" }));
+      const reference = await rmspropTrajectory(
+        "cpu",
+        (v) => pytorchReference(v, 3e-3, 0.99, momentum),
+      );
+      const fused = await rmspropTrajectory("blas", pytorch);
+      const unfused = await rmspropTrajectory("cpu", pytorch); // the ops path of other backends
+      const tfjsFused = await rmspropTrajectory(
+        "blas",
+        () => optimizerUpdater(new Rmsprop({ ...options, formula: "tfjs" })),
+      );
+      const tfjsReference = await rmspropTrajectory(
+        "cpu",
+        () => optimizerUpdater(tf.train.rmsprop(3e-3, 0.99, momentum, 1e-8)),
+      );
+      assert.equal(fused.length, 8 * 3); // value, mean square, moment after each of 8 steps
       for (let i = 0; i < fused.length; i++) {
-        assert.deepEqual(fused[i], reference[i], `momentum ${momentum}, tensor ${i}`);
+        assert.deepEqual(fused[i], reference[i], `pytorch, momentum ${momentum}, tensor ${i}`);
+        assert.deepEqual(
+          unfused[i],
+          reference[i],
+          `pytorch ops, momentum ${momentum}, tensor ${i}`,
+        );
+        assert.deepEqual(tfjsFused[i], tfjsReference[i], `tfjs, momentum ${momentum}, tensor ${i}`);
       }
+      // The formulas differ where the mean square is of the order of ε (the first step).
+      assert.notDeepEqual(fused[0], tfjsFused[0]);
     }
   },
 });

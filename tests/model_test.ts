@@ -3,22 +3,13 @@ import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import { ok, strictEqual } from "node:assert/strict";
 import { forward, lossLiteral, type Params } from "../stages/train/model.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
-import { Rng } from "../stages/lib/prng.ts";
+import { llgaeProblem } from "./fixtures/llgae_problem.ts";
 
 await initBackend("wasm");
 
-/** Images near K well-separated centres, and parameters near (not at) a good fit. */
+/** The shared test problem as tensors: the images and μ, W as variables. */
 function problem(K: number, D: number, E: number, B: number, seed: number) {
-  const rng = new Rng(seed);
-  const u = (s: number) => (rng.float() * 2 - 1) * s;
-  const centres = Array.from({ length: K }, () => Array.from({ length: D }, () => u(80)));
-  const x = new Float32Array(B * D);
-  for (let i = 0; i < B; i++) {
-    const c = centres[i % K];
-    for (let j = 0; j < D; j++) x[i * D + j] = c[j] + u(20);
-  }
-  const mu = Float32Array.from(centres.flat(), (v) => v + u(5));
-  const W = Float32Array.from({ length: K * D * E }, () => u(0.8));
+  const { x, mu, W } = llgaeProblem({ K, D, E }, B, seed);
   return {
     x: tf.tensor2d(x, [B, D]),
     params: { mu: tf.variable(tf.tensor2d(mu, [K, D])), W: tf.variable(tf.tensor3d(W, [K, D, E])) },

@@ -84,3 +84,31 @@ Deno.test("pca: bad shapes are clear errors", () => {
   }
   ok(message.includes("10 values, expected 3×4"), message);
 });
+
+Deno.test("pca: the rows option gives the PCA of just those rows", () => {
+  const n = 600, d = 10;
+  const { x } = synthetic(n, d, [6, 4, 3, 2, 1, 1, 0.5, 0.5, 0.2, 0.1], 12);
+  const rows = Int32Array.from({ length: 200 }, (_, i) => 3 * i + 1);
+  const picked = new Float32Array(rows.length * d);
+  rows.forEach((i, r) => picked.set(x.subarray(i * d, (i + 1) * d), r * d));
+  const a = principalSubspace(x, n, d, 3, { rows, seed: 4 });
+  const b = principalSubspace(picked, rows.length, d, 3, { seed: 4 });
+  for (let i = 0; i < d * 3; i++) {
+    ok(Math.abs(a.components[i] - b.components[i]) < 1e-5, `component value ${i}`);
+  }
+  for (let i = 0; i < d; i++) ok(Math.abs(a.mean[i] - b.mean[i]) < 1e-4, `mean[${i}]`);
+});
+
+Deno.test("pca: starting from the answer converges sooner to the same directions", () => {
+  const n = 3000, d = 40;
+  const scales = Array.from({ length: d }, (_, i) => 10 / (1 + i) ** 0.3);
+  const { x } = synthetic(n, d, scales, 13);
+  const cold = principalSubspace(x, n, d, 5, { seed: 1 });
+  const warm = principalSubspace(x, n, d, 5, { seed: 2, start: cold.components });
+  ok(warm.iterations < cold.iterations, `${warm.iterations} vs ${cold.iterations} iterations`);
+  for (let a = 0; a < 5; a++) {
+    let cos = 0;
+    for (let i = 0; i < d; i++) cos += warm.components[a * d + i] * cold.components[a * d + i];
+    ok(Math.abs(cos - 1) < 1e-6, `direction ${a}: cos ${cos}`);
+  }
+});

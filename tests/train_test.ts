@@ -74,7 +74,7 @@ Deno.test("train: params reject bad values with messages naming the key", () => 
     [{ components: 2, beta: 0 }, "beta must be > 0"],
     [{ components: 2, steps: 0 }, "steps (T) must be at least 1"],
     [{ components: 2, batch_size: 0 }, "batch_size must be at least 1"],
-    [{ components: 2, optimizer: "sgd" }, "optimizer must be rmsprop or adam"],
+    [{ components: 2, optimizer: "sgd" }, "optimizer must be rmsprop, rmsprop_tfjs or adam"],
   ];
   for (const [raw, message] of cases) {
     const result = kind.params.safeParse(raw);
@@ -98,10 +98,8 @@ Deno.test("train: params reject bad values with messages naming the key", () => 
     [20, 5, 0.01, 360, 1e-3, 28],
   );
   strictEqual(defaults.backend, "auto");
-  const blas = { backend: "blas", blas_library: "/usr/lib/libopenblas.so.0 (OpenBLAS)" };
-  deepStrictEqual(kind.permissions!(defaults, blas).ffi, ["/usr/lib/libopenblas.so.0"]);
-  strictEqual(kind.permissions!(defaults, blas).env?.GLIBC_TUNABLES?.includes("mmap"), true);
-  deepStrictEqual(kind.permissions!(defaults, { backend: "wasm" }), {});
+  // The backend is a runtime fact the engine resolves (and grants FFI for), asked as data.
+  deepStrictEqual(kind.runtime!(defaults), { tfjs: "auto" });
 });
 
 Deno.test("train: writes the model, history and metrics; the model reloads to the same test MSE", async () => {
@@ -155,6 +153,8 @@ async function sameModelAndResume(backend: string) {
     await run(a);
     const b = await train(params);
     await run(b);
+    const formulation = backend === "blas" ? "fused" : "tfjs";
+    ok(a.logs.includes(`training step: ${formulation} formulation`), a.logs.join("\n"));
     const modelA = await Deno.readFile(join(a.outDir, "model.safetensors"));
     deepStrictEqual(await Deno.readFile(join(b.outDir, "model.safetensors")), modelA);
     // Interrupt in epoch 3, then run again with the same state dir.
@@ -179,7 +179,7 @@ async function sameModelAndResume(backend: string) {
 }
 
 async function flatTensorCount(backend: string) {
-  for (const optimizer of ["rmsprop", "adam"]) {
+  for (const optimizer of ["rmsprop", "rmsprop_tfjs", "adam"]) {
     await tensorCountOver4Epochs({ ...base, epochs: 4, optimizer, backend });
   }
 }
@@ -218,7 +218,13 @@ Deno.test("train init data: k-subspace rounds do not increase the training error
   const { data: x, shape: [n] } = await readNpyFloat32(join(data, "train_images.npy"));
   const encoder = { steps: 5, beta: 0.01, latentDecay: 0 };
   const error = (rounds: number) => {
-    const init = dataInit(x, n, D, 3, 2, encoder, new Rng(1), rounds);
+    const init = dataInit({
+      images: { data: x, n },
+      dims: { K: 3, D, E: 2 },
+      encoder,
+      rng: new Rng(1),
+      rounds,
+    });
     const params = { mu: tf.tensor2d(init.mu, [3, D]), W: tf.tensor3d(init.W, [3, D, 2]) };
     const { sqErr } = reconstructWith(params, encoder, x, n);
     tf.dispose([params.mu, params.W]);

@@ -43,7 +43,11 @@ export async function loadCompared(layout: Layout, names: string[]): Promise<Com
   return await Promise.all(names.map(async (name) => {
     const isConfig = await findConfig(layout, name) !== undefined;
     const t = await resolveTarget(layout, name);
-    const p = await loadPipeline(t.config, { sets: t.sets, stagesRoot: layout.stages });
+    const p = await loadPipeline(t.config, {
+      sets: t.sets,
+      stagesRoot: layout.stages,
+      cache: layout,
+    });
     const params = new Map<string, unknown>();
     for (const s of p.stages) {
       for (const [k, v] of flatten(s.params as Record<string, unknown>, `${s.name}.`)) {

@@ -24,6 +24,12 @@ import { currentLockPath, saveLock } from "./lock_travel.ts";
 import { runEndLines, summaryLine, wallTime } from "./run_end.ts";
 import { createView, viewSink } from "./view.ts";
 
+/**
+ * A second SIGINT this soon after the first is the same Ctrl-C delivered twice (`deno task`
+ * forwards the terminal's signal to the engine, which the terminal signalled already).
+ */
+const DUPLICATE_SIGNAL_MS = 500;
+
 /** What to run and which lock file goes with it. */
 export interface RunConfigOptions {
   layout: Layout;
@@ -38,6 +44,8 @@ export interface RunConfigOptions {
   lock: { path: string; mode: "write" | "read-only" };
   /** The command-line options. */
   cli: ExecOptions;
+  /** Re-hash every cached output it uses instead of trusting the verification memo. */
+  verifyContent?: boolean;
 }
 
 /** Plans (dry run) or runs a pipeline; returns the report (undefined for a dry run) and exit code. */
@@ -48,6 +56,7 @@ export async function runConfig(
     layout: o.layout,
     runs: [{ pipeline: o.pipeline, publishAs: o.publishAs, lock: o.lock }],
     cli: o.cli,
+    verifyContent: o.verifyContent,
   });
   return { report: reports?.[0], code };
 }
@@ -55,8 +64,10 @@ export async function runConfig(
 /** Several configs to run at once (a sweep's experiments). */
 export interface RunConfigsOptions {
   layout: Layout;
-  runs: Omit<RunConfigOptions, "layout" | "cli">[];
+  runs: Omit<RunConfigOptions, "layout" | "cli" | "verifyContent">[];
   cli: ExecOptions;
+  /** Re-hash every cached output it uses instead of trusting the verification memo. */
+  verifyContent?: boolean;
 }
 
 /**
@@ -112,8 +123,14 @@ export async function runConfigs(
       console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(holder)}`),
   });
   const controller = new AbortController();
+  let firstSignal = 0;
   const onInterrupt = () => {
-    if (controller.signal.aborted) Deno.exit(130);
+    if (controller.signal.aborted) {
+      if (performance.now() - firstSignal < DUPLICATE_SIGNAL_MS) return;
+      console.error("interrupted again: quitting at once (stages are stopped as they notice)");
+      Deno.exit(130);
+    }
+    firstSignal = performance.now();
     console.error("interrupted: stopping running stages (Ctrl-C again to quit at once)");
     controller.abort();
   };
@@ -140,6 +157,7 @@ export async function runConfigs(
       onEvent: (run, e) => sink(many ? prefixed(run, e) : e),
       signal: controller.signal,
       command,
+      verifyContent: o.verifyContent,
     });
   } finally {
     view.close();

@@ -38,6 +38,8 @@ export interface MultiRunOptions {
   executor?: Executor;
   /** Shown to other processes waiting for a key this process computes. */
   command?: string;
+  /** Re-hash every cached output used instead of trusting the verification memo. */
+  verifyContent?: boolean;
 }
 
 /** Runs every pipeline concurrently; one report per run, in the order given. */
@@ -52,6 +54,7 @@ export async function runPipelines(o: MultiRunOptions): Promise<RunReport[]> {
       onEvent: (e) => o.onEvent(r.publishAs, e),
       signal: o.signal,
       executor: o.executor,
+      verifyContent: o.verifyContent,
       shared,
     })
   ));

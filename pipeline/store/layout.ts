@@ -47,6 +47,8 @@ export interface Layout {
   graphs: string;
   /** Per-cache-key lock files `keylocks/<key>.lock` (see `store/key_locks.ts`). */
   keyLocks: string;
+  /** Stage kinds' declarations from the kind sandbox (see `permissions/kind_sandbox.ts`). */
+  declarations: string;
 }
 
 /** The layout under `root`. */
@@ -66,6 +68,7 @@ export function layout(root: string): Layout {
     logs: join(artifacts, "logs"),
     graphs: join(artifacts, "graphs.json"),
     keyLocks: join(artifacts, "keylocks"),
+    declarations: join(artifacts, "declarations.json"),
   };
 }
 

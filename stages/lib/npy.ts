@@ -76,7 +76,10 @@ export function decodeNpy(bytes: Uint8Array, source = "<bytes>"): NpyArray {
   const shape = shapeText.split(",").map((s) => s.trim()).filter((s) => s).map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const start = headerStart + headerLength;
-  const body = bytes.slice(start); // copy: aligned, owned buffer
+  // A view when the data starts 4-byte aligned (numpy and encodeNpy pad the header so it does):
+  // no second copy of a large file in memory. Otherwise a copy, which is aligned.
+  const aligned = (bytes.byteOffset + start) % 4 === 0;
+  const body = aligned ? bytes.subarray(start) : bytes.slice(start);
   const expectBytes = (size: number) => {
     if (body.byteLength !== count * size) {
       throw new Error(
@@ -87,10 +90,10 @@ export function decodeNpy(bytes: Uint8Array, source = "<bytes>"): NpyArray {
   switch (descr) {
     case "<f4":
       expectBytes(4);
-      return { data: new Float32Array(body.buffer), shape };
+      return { data: new Float32Array(body.buffer, body.byteOffset, count), shape };
     case "<i4":
       expectBytes(4);
-      return { data: new Int32Array(body.buffer), shape };
+      return { data: new Int32Array(body.buffer, body.byteOffset, count), shape };
     case "|u1":
     case "<u1":
       expectBytes(1);
@@ -105,9 +108,20 @@ export async function writeNpy(path: string, array: NpyArray): Promise<void> {
   await writeFileAtomic(path, encodeNpy(array));
 }
 
-/** Reads an array from `path`. */
+/**
+ * Reads an array from `path` into one buffer of the file's size (`Deno.readFile` holds a second
+ * copy of a large file while it reads).
+ */
 export async function readNpy(path: string): Promise<NpyArray> {
-  return decodeNpy(await Deno.readFile(path), path);
+  using file = await Deno.open(path);
+  const bytes = new Uint8Array((await file.stat()).size);
+  let filled = 0;
+  while (filled < bytes.length) {
+    const read = await file.read(bytes.subarray(filled));
+    if (read === null) break;
+    filled += read;
+  }
+  return decodeNpy(bytes.subarray(0, filled), path);
 }
 
 /** Reads a float32 array from `path`; throws naming the file when it holds another dtype. */

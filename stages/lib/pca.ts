@@ -1,20 +1,23 @@
 /**
  * Principal subspace of a data matrix (tfjs has no SVD or eigendecomposition).
  *
- * The covariance is one tfjs matrix product on the active backend; the rest is float64 in
- * JavaScript on a d×d matrix: seeded subspace (block power) iteration with a QR step each
- * round, then a Rayleigh–Ritz step (Jacobi eigendecomposition of the small projected matrix)
- * to get the individual directions and their variances.
+ * The covariance of the chosen rows is accumulated in float32 over blocks of centred rows
+ * ({@link GramSum}: `cblas_ssyrk` when the started backend has an OpenBLAS, else tfjs). The
+ * rest is float64 on d×d and d×k matrices: seeded subspace (block power) iteration, each round
+ * a Rayleigh–Ritz step (Jacobi eigendecomposition of the small projected matrix) whose Ritz
+ * vectors rotate the block, then a Cholesky QR; products by `dgemm` when there is an OpenBLAS.
+ * Rotating the block into the Ritz basis keeps the next projected matrix nearly diagonal, so
+ * Jacobi needs a sweep or two.
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
-import { blasOf, isBlasBackend } from "./blas/backend.ts";
+import { backendTraits } from "./backend_traits.ts";
+import { GRAM_BLOCK_ROWS, GramSum } from "./gram.ts";
 import type { OpenBlas } from "./blas/openblas.ts";
 import { Rng } from "./prng.ts";
 
-/** Options of {@link principalSubspace}. */
-export interface PcaOptions {
+/** Options of {@link leadingEigenvectors}. */
+export interface EigenOptions {
   /** Seed of the random starting block (default 28). */
   seed?: number;
   /** Extra directions iterated beyond `e`, which speeds convergence (default 10). */
@@ -23,6 +26,27 @@ export interface PcaOptions {
   maxIterations?: number;
   /** Stop when no leading variance changes by more than this relative amount (default 1e-12). */
   tolerance?: number;
+  /**
+   * Starting directions as rows (s×d, s ≤ e, e.g. an earlier fit's components): the first s
+   * columns of the starting block, the rest seeded random. Near the answer, fewer iterations.
+   */
+  start?: Float32Array;
+}
+
+/** Options of {@link principalSubspace}. */
+export interface PcaOptions extends EigenOptions {
+  /** Only these rows of the data (indices, default all n). */
+  rows?: Int32Array;
+}
+
+/** Leading eigenvectors of a covariance matrix and their eigenvalues. */
+export interface Eigenvectors {
+  /** e×d, orthonormal rows, by decreasing eigenvalue; each row's largest entry is positive. */
+  components: Float32Array;
+  /** The eigenvalues (variances), length e. */
+  variances: Float64Array;
+  /** Block power iterations run. */
+  iterations: number;
 }
 
 /** Mean, leading principal directions and their variances. */
@@ -37,47 +61,58 @@ export interface PrincipalSubspace {
   iterations: number;
 }
 
-/** Rows per block of the covariance product. */
-const BLOCK_ROWS = 4096;
+/** Products of float64 row-major matrices: `dgemm` when there is an OpenBLAS, else loops. */
+type Gemm = (
+  transA: boolean,
+  m: number,
+  n: number,
+  k: number,
+  a: Float64Array,
+  b: Float64Array,
+  out: Float64Array,
+) => void;
 
-/** Column means and the covariance (divided by n) of row-major x (n×d), in float64. */
-function covariance(x: Float32Array, n: number, d: number) {
+function gemmOf(blas: OpenBlas | undefined): Gemm {
+  if (blas) return (transA, m, n, k, a, b, out) => blas.dgemm(transA, false, m, n, k, a, b, out);
+  return (transA, m, n, k, a, b, out) => {
+    out.fill(0, 0, m * n);
+    for (let i = 0; i < m; i++) {
+      for (let l = 0; l < k; l++) {
+        const ail = transA ? a[l * m + i] : a[i * k + l];
+        if (ail === 0) continue;
+        for (let j = 0; j < n; j++) out[i * n + j] += ail * b[l * n + j];
+      }
+    }
+  };
+}
+
+/**
+ * Column means and the covariance (divided by the row count) of the chosen rows of row-major x
+ * (·×d), in float64; the sums of products in float32 over blocks of centred rows.
+ */
+function covariance(x: Float32Array, d: number, rows: Int32Array) {
+  const n = rows.length;
   const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) {
+  for (const i of rows) {
     const row = i * d;
     for (let j = 0; j < d; j++) mean[j] += x[row + j];
   }
   for (let j = 0; j < d; j++) mean[j] /= n;
-  // Σ = X̃ᵀX̃ / n, summed over blocks of rows so the backend never holds the whole data. The
-  // explicit transpose except on blas: tfjs-wasm's transposed matMul is ~10× slower.
-  const meanTensor = tf.tensor1d(Float32Array.from(mean));
-  let cov: tf.Tensor = tf.zeros([d, d]);
-  for (let start = 0; start < n; start += BLOCK_ROWS) {
-    const rows = Math.min(BLOCK_ROWS, n - start);
-    const next = tf.tidy(() => {
-      const xc = tf.sub(
-        tf.tensor2d(x.subarray(start * d, (start + rows) * d), [rows, d]),
-        meanTensor,
-      );
-      const gram = isBlasBackend(tf.getBackend())
-        ? tf.matMul(xc, xc, true, false)
-        : tf.matMul(tf.transpose(xc), xc);
-      return tf.add(cov, gram);
-    });
-    cov.dispose();
-    cov = next;
+  const block = new Float32Array(Math.min(GRAM_BLOCK_ROWS, n) * d);
+  const gram = new GramSum(d);
+  for (let start = 0; start < n; start += GRAM_BLOCK_ROWS) {
+    const count = Math.min(GRAM_BLOCK_ROWS, n - start);
+    for (let r = 0; r < count; r++) {
+      const from = rows[start + r] * d, to = r * d;
+      for (let j = 0; j < d; j++) block[to + j] = x[from + j] - mean[j];
+    }
+    gram.add(block, count);
   }
-  meanTensor.dispose();
-  const c = Float64Array.from(cov.dataSync(), (v) => v / n);
-  cov.dispose();
-  for (let i = 0; i < d; i++) { // symmetrise float32 rounding
-    for (let j = i + 1; j < d; j++) c[i * d + j] = c[j * d + i] = (c[i * d + j] + c[j * d + i]) / 2;
-  }
-  return { mean, cov: c };
+  return { mean, cov: gram.symmetric(1 / n) };
 }
 
 /** Orthonormalises the k columns of q (d×k, row-major) in place: modified Gram–Schmidt. */
-function orthonormalise(q: Float64Array, d: number, k: number): void {
+function gramSchmidt(q: Float64Array, d: number, k: number): void {
   for (let a = 0; a < k; a++) {
     for (let pass = 0; pass < 2; pass++) { // re-orthogonalise once for float64 accuracy
       for (let b = 0; b < a; b++) {
@@ -94,29 +129,42 @@ function orthonormalise(q: Float64Array, d: number, k: number): void {
   }
 }
 
-/** out (d×k) = c (d×d) · q (d×k), by `blas` in float64 when given. */
-function multiply(
-  blas: OpenBlas | undefined,
-  c: Float64Array,
-  q: Float64Array,
-  d: number,
-  k: number,
-): Float64Array<ArrayBuffer> {
-  const out = new Float64Array(d * k);
-  if (blas) {
-    blas.dgemm(false, false, d, k, d, c, q, out);
-    return out;
-  }
-  for (let i = 0; i < d; i++) {
-    const o = i * k;
-    for (let l = 0; l < d; l++) {
-      const cil = c[i * d + l];
-      if (cil === 0) continue;
-      const ql = l * k;
-      for (let a = 0; a < k; a++) out[o + a] += cil * q[ql + a];
+/**
+ * Orthonormalises the k columns of z (d×k) in place by Cholesky QR: G = zᵀz = RᵀR, z ← zR⁻¹.
+ * Returns false (z unchanged) when G is not numerically positive definite.
+ */
+function choleskyQr(gemm: Gemm, z: Float64Array, d: number, k: number): boolean {
+  const g = new Float64Array(k * k);
+  gemm(true, k, k, d, z, z, g);
+  const r = new Float64Array(k * k); // upper triangular, G = RᵀR
+  for (let j = 0; j < k; j++) {
+    for (let i = 0; i <= j; i++) {
+      let s = g[i * k + j];
+      for (let l = 0; l < i; l++) s -= r[l * k + i] * r[l * k + j];
+      if (i === j) {
+        if (!(s > 1e-14 * g[j * k + j])) return false;
+        r[j * k + j] = Math.sqrt(s);
+      } else r[i * k + j] = s / r[i * k + i];
     }
   }
-  return out;
+  const inv = new Float64Array(k * k); // R⁻¹, upper triangular
+  for (let j = k - 1; j >= 0; j--) {
+    inv[j * k + j] = 1 / r[j * k + j];
+    for (let i = j - 1; i >= 0; i--) {
+      let s = 0;
+      for (let l = i + 1; l <= j; l++) s += r[i * k + l] * inv[l * k + j];
+      inv[i * k + j] = -s / r[i * k + i];
+    }
+  }
+  const out = new Float64Array(d * k);
+  gemm(false, d, k, k, z, inv, out);
+  z.set(out);
+  return true;
+}
+
+/** Orthonormal columns of z (d×k) in place: Cholesky QR twice, Gram–Schmidt if that fails. */
+function orthonormalise(gemm: Gemm, z: Float64Array, d: number, k: number): void {
+  if (!choleskyQr(gemm, z, d, k) || !choleskyQr(gemm, z, d, k)) gramSchmidt(z, d, k);
 }
 
 /** Eigen-decomposition of a symmetric k×k matrix by cyclic Jacobi rotations. */
@@ -165,9 +213,9 @@ function symmetricEigen(
 }
 
 /**
- * The top `e` principal directions of the n×d row-major data `x`: the mean, the directions
- * as orthonormal rows (e×d) and the variance along each. Deterministic for a given seed and
- * backend.
+ * The top `e` principal directions of the n×d row-major data `x` (or of the rows `opts.rows`):
+ * the mean, the directions as orthonormal rows (e×d) and the variance along each.
+ * Deterministic for a given seed and backend.
  */
 export function principalSubspace(
   x: Float32Array,
@@ -178,57 +226,72 @@ export function principalSubspace(
 ): PrincipalSubspace {
   if (x.length !== n * d) throw new Error(`pca: data has ${x.length} values, expected ${n}×${d}`);
   if (!(e >= 1 && e <= d)) throw new Error(`pca: number of components ${e} must be in 1..${d}`);
+  const rows = opts.rows ?? Int32Array.from({ length: n }, (_, i) => i);
+  if (rows.some((i) => !(i >= 0 && i < n))) {
+    throw new Error(`pca: a row index is outside 0..${n - 1}`);
+  }
+  const { mean, cov } = covariance(x, d, rows);
+  return { mean: Float32Array.from(mean), ...leadingEigenvectors(cov, d, e, opts) };
+}
+
+/**
+ * The `e` leading eigenvectors of the symmetric d×d matrix `cov` (float64, row-major) and their
+ * eigenvalues, by seeded subspace iteration. Deterministic for a given seed and backend.
+ */
+export function leadingEigenvectors(
+  cov: Float64Array,
+  d: number,
+  e: number,
+  opts: EigenOptions = {},
+): Eigenvectors {
+  if (cov.length !== d * d) throw new Error(`pca: matrix has ${cov.length} values, not ${d}×${d}`);
+  if (!(e >= 1 && e <= d)) throw new Error(`pca: number of components ${e} must be in 1..${d}`);
   const { seed = 28, oversample = 10, maxIterations = 300, tolerance = 1e-12 } = opts;
+  const start = opts.start ?? new Float32Array(0);
+  if (start.length % d !== 0 || start.length / d > e) {
+    throw new Error(`pca: start has ${start.length} values, not up to ${e} rows of ${d}`);
+  }
   const k = Math.min(d, e + oversample);
-  const blas = blasOf(tf.getBackend()); // float64 products by the BLAS when the backend has one
-  const { mean, cov } = covariance(x, n, d);
+  const gemm = gemmOf(backendTraits().blas); // float64 products by the BLAS when there is one
   const rng = new Rng(seed);
-  let q = new Float64Array(d * k).map(() => rng.float() - 0.5);
-  orthonormalise(q, d, k);
+  const q = new Float64Array(d * k).map(() => rng.float() - 0.5);
+  for (let a = 0; a < start.length / d; a++) {
+    for (let i = 0; i < d; i++) q[i * k + a] = start[a * d + i];
+  }
+  gramSchmidt(q, d, k);
   let previous = new Float64Array(e);
   let ritz = { values: new Float64Array(k), vectors: new Float64Array(k * k) };
+  const z = new Float64Array(d * k), h = new Float64Array(k * k);
   let iterations = 0;
   while (iterations < maxIterations) {
     iterations++;
-    const cq = multiply(blas, cov, q, d, k); // block power step: Q ← Σ Q, then QR
-    // Rayleigh–Ritz on the current block: H = Qᵀ Σ Q, eigendecomposed.
-    const h = new Float64Array(k * k);
-    if (blas) blas.dgemm(true, false, k, k, d, q, cq, h);
-    else {
-      for (let i = 0; i < d; i++) {
-        for (let a = 0; a < k; a++) {
-          const qa = q[i * k + a];
-          for (let b = 0; b < k; b++) h[a * k + b] += qa * cq[i * k + b];
-        }
-      }
-    }
+    gemm(false, d, k, d, cov, q, z); // block power step: Z = Σ Q
+    gemm(true, k, k, d, q, z, h); // Rayleigh–Ritz on the current block: H = Qᵀ Σ Q
     ritz = symmetricEigen(h, k);
     const top = Array.from(ritz.values).sort((a, b) => b - a).slice(0, e);
     const change = Math.max(...top.map((v, i) => Math.abs(v - previous[i]) / Math.max(v, 1e-300)));
     previous = Float64Array.from(top);
     if (change < tolerance || iterations === maxIterations) break;
-    q = cq;
-    orthonormalise(q, d, k);
+    gemm(false, d, k, k, z, ritz.vectors, q); // Q ← Z V (the next H nearly diagonal), then QR
+    orthonormalise(gemm, q, d, k);
   }
   // Directions = Q · (Ritz vectors), by decreasing Ritz value.
   const order = Array.from({ length: k }, (_, i) => i).sort((a, b) =>
     ritz.values[b] - ritz.values[a]
   );
+  const directions = new Float64Array(d * k);
+  gemm(false, d, k, k, q, ritz.vectors, directions);
   const components = new Float32Array(e * d);
   const variances = new Float64Array(e);
   for (let r = 0; r < e; r++) {
     const col = order[r];
     variances[r] = ritz.values[col];
-    const dir = new Float64Array(d);
-    for (let i = 0; i < d; i++) {
-      let s = 0;
-      for (let a = 0; a < k; a++) s += q[i * k + a] * ritz.vectors[a * k + col];
-      dir[i] = s;
-    }
     let big = 0;
-    for (let i = 0; i < d; i++) if (Math.abs(dir[i]) > Math.abs(dir[big])) big = i;
-    const sign = dir[big] < 0 ? -1 : 1;
-    for (let i = 0; i < d; i++) components[r * d + i] = sign * dir[i];
+    for (let i = 0; i < d; i++) {
+      if (Math.abs(directions[i * k + col]) > Math.abs(directions[big * k + col])) big = i;
+    }
+    const sign = directions[big * k + col] < 0 ? -1 : 1;
+    for (let i = 0; i < d; i++) components[r * d + i] = sign * directions[i * k + col];
   }
-  return { mean: Float32Array.from(mean), components, variances, iterations };
+  return { components, variances, iterations };
 }

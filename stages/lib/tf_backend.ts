@@ -16,6 +16,7 @@ import { npmPackageDir } from "./npm_dir.ts";
 import { probeBackend } from "./backend_probe.ts";
 import { openBlas } from "./blas/openblas.ts";
 import { BLAS_BACKEND, registerBlasBackend } from "./blas/backend.ts";
+import { recordBackendTraits } from "./backend_traits.ts";
 
 /** The backend names a config may ask for. */
 export type BackendName = "auto" | "blas" | "wasm" | "cpu";
@@ -44,9 +45,16 @@ async function initBlas(library: string, threads: number): Promise<string> {
 
 /**
  * Makes `name` the active tfjs backend and returns the backend actually set up
- * (`"blas"`, `"wasm"` or `"cpu"`).
+ * (`"blas"`, `"wasm"` or `"cpu"`), whose traits (stages/lib/backend_traits.ts) the research
+ * code then reads.
  */
 export async function initBackend(name: BackendName): Promise<string> {
+  const backend = await startBackend(name);
+  recordBackendTraits(backend);
+  return backend;
+}
+
+async function startBackend(name: BackendName): Promise<string> {
   // Mutes tfjs's console advice to install tfjs-node (which cannot install here) on the first
   // tensor of a cpu-based backend. In tfjs 4.22 `PROD` only gates tfjs's own warnings and logs.
   tf.env().set("PROD", true);

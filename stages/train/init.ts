@@ -11,10 +11,14 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { principalSubspace } from "../lib/pca.ts";
-import type { Rng } from "../lib/prng.ts";
+import { backendTraits } from "../lib/backend_traits.ts";
+import { GRAM_BLOCK_ROWS, GramSum } from "../lib/gram.ts";
+import { leadingEigenvectors } from "../lib/pca.ts";
 import type { Progress } from "../../pipeline/stage_kind.ts";
-import { chooseWith, type Encoder } from "./model.ts";
+import type { Rng } from "../lib/prng.ts";
+import { fusedErrors } from "./fused_gradients.ts";
+import { kMeans } from "./kmeans.ts";
+import { chooseWith, type Encoder, type ModelDims } from "./model.ts";
 
 /** Initial μ (K×D) and W (K×D×E), row-major. */
 export interface InitialParams {
@@ -23,11 +27,12 @@ export interface InitialParams {
 }
 
 const RANDOM_SCALE = 0.1;
-const KMEANS_ITERATIONS = 25;
 const SUBSPACE_ROUNDS = 3;
+/** Relative change of the leading variances at which a component's PCA stops. */
+const PCA_TOLERANCE = 1e-6;
 
 /** μ and W uniform in [−0.1, 0.1]. */
-export function randomInit(K: number, D: number, E: number, rng: Rng): InitialParams {
+export function randomInit({ K, D, E }: ModelDims, rng: Rng): InitialParams {
   const uniform = () => (rng.float() * 2 - 1) * RANDOM_SCALE;
   return {
     mu: Float32Array.from({ length: K * D }, uniform),
@@ -35,149 +40,161 @@ export function randomInit(K: number, D: number, E: number, rng: Rng): InitialPa
   };
 }
 
-/** Index of the nearest centre of every row: argmin_k ‖x − c_k‖², one tfjs product. */
-function nearest(x: tf.Tensor2D, centres: Float32Array, K: number, D: number): Int32Array {
-  return tf.tidy(() => {
-    const c = tf.tensor2d(centres, [K, D]);
-    // ‖x‖² is the same for every k: argmin_k ‖c_k‖² − 2 xᵀc_k.
-    const score = tf.sub(tf.sum(tf.square(c), 1), tf.mul(2, tf.matMul(x, tf.transpose(c))));
-    return tf.argMin(score, 1).dataSync() as Int32Array;
-  });
+/** Float64 sums, counts and float32 sums of xxᵀ of each cluster's images. */
+class ClusterMoments {
+  readonly #grams: GramSum[];
+  readonly #sums: Float64Array;
+  readonly counts: Float64Array;
+  readonly #block: Float32Array;
+
+  constructor(readonly data: Float32Array, readonly D: number, K: number) {
+    this.#grams = Array.from({ length: K }, () => new GramSum(D));
+    this.#sums = new Float64Array(K * D);
+    this.counts = new Float64Array(K);
+    this.#block = new Float32Array(GRAM_BLOCK_ROWS * D);
+  }
+
+  /** Adds (`sign` 1) or removes (−1) the images `rows` to or from cluster k. */
+  add(k: number, rows: number[], sign: number): void {
+    const { data, D } = this;
+    this.counts[k] += sign * rows.length;
+    for (let start = 0; start < rows.length; start += GRAM_BLOCK_ROWS) {
+      const count = Math.min(GRAM_BLOCK_ROWS, rows.length - start);
+      for (let r = 0; r < count; r++) {
+        const i = rows[start + r];
+        this.#block.set(data.subarray(i * D, (i + 1) * D), r * D);
+        for (let j = 0; j < D; j++) this.#sums[k * D + j] += sign * data[i * D + j];
+      }
+      this.#grams[k].add(this.#block, count, sign);
+    }
+  }
+
+  /** Moves every image whose cluster differs between `from` and `to`. */
+  move(from: Int32Array, to: Int32Array): void {
+    const K = this.counts.length;
+    const out = Array.from({ length: K }, () => [] as number[]);
+    const into = Array.from({ length: K }, () => [] as number[]);
+    for (let i = 0; i < from.length; i++) {
+      if (from[i] === to[i]) continue;
+      out[from[i]].push(i);
+      into[to[i]].push(i);
+    }
+    for (let k = 0; k < K; k++) {
+      this.add(k, out[k], -1);
+      this.add(k, into[k], 1);
+    }
+  }
+
+  /** Cluster k's mean and covariance (divided by its size), float64. */
+  covariance(k: number): { mean: Float64Array; cov: Float64Array } {
+    const { D } = this;
+    const n = this.counts[k];
+    const mean = Float64Array.from(this.#sums.subarray(k * D, (k + 1) * D), (s) => s / n);
+    const cov = this.#grams[k].symmetric(1 / n); // E[xxᵀ] − mean meanᵀ
+    for (let i = 0; i < D; i++) {
+      for (let j = 0; j < D; j++) cov[i * D + j] -= mean[i] * mean[j];
+    }
+    return { mean, cov };
+  }
 }
 
 /**
- * Seeded k-means (k-means++ seeding, then Lloyd iterations) on n×D rows; returns each row's
- * cluster. A cluster left empty keeps its previous centre.
+ * Refits each component with more than E images: its mean, and its top-E principal directions
+ * scaled by 1/√β (the previous fit's directions start the iteration). Others keep theirs.
  */
-export function kMeans(
-  data: Float32Array,
-  n: number,
-  D: number,
-  K: number,
+function fitSubspaces(
+  moments: ClusterMoments,
+  { K, D, E }: ModelDims,
+  beta: number,
   rng: Rng,
-  progress?: (p: Progress) => void,
-): Int32Array {
-  const centres = new Float32Array(K * D);
-  // k-means++: first centre uniform, the next ones with probability ∝ squared distance.
-  const dist = new Float64Array(n).fill(Infinity);
-  let pick = rng.int(0, n - 1);
+  into: InitialParams & { directions: (Float32Array | undefined)[] },
+): void {
+  const scale = 1 / Math.sqrt(beta);
   for (let k = 0; k < K; k++) {
-    progress?.({ phase: "init k-means++", done: k, total: K });
-    centres.set(data.subarray(pick * D, (pick + 1) * D), k * D);
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let j = 0; j < D; j++) s += (data[i * D + j] - centres[k * D + j]) ** 2;
-      dist[i] = Math.min(dist[i], s);
-      total += dist[i];
+    const seed = rng.int(0, 2 ** 31 - 1);
+    if (moments.counts[k] <= E) continue;
+    const { mean, cov } = moments.covariance(k);
+    const { components } = leadingEigenvectors(cov, D, E, {
+      seed,
+      tolerance: PCA_TOLERANCE,
+      start: into.directions[k],
+    });
+    into.directions[k] = components;
+    into.mu.set(mean, k * D);
+    for (let j = 0; j < D; j++) {
+      for (let e = 0; e < E; e++) into.W[(k * D + j) * E + e] = components[e * D + j] * scale;
     }
-    let target = rng.float() * total;
-    pick = n - 1;
-    for (let i = 0; i < n; i++) {
-      target -= dist[i];
-      if (target < 0) {
-        pick = i;
-        break;
-      }
-    }
-  }
-  const x = tf.tensor2d(data, [n, D]);
-  let assign: Int32Array = new Int32Array(n);
-  try {
-    for (let iteration = 0; iteration < KMEANS_ITERATIONS; iteration++) {
-      progress?.({ phase: "init k-means", done: iteration, total: KMEANS_ITERATIONS });
-      assign = nearest(x, centres, K, D);
-      const sums = new Float64Array(K * D);
-      const counts = new Float64Array(K);
-      for (let i = 0; i < n; i++) {
-        const k = assign[i];
-        counts[k]++;
-        for (let j = 0; j < D; j++) sums[k * D + j] += data[i * D + j];
-      }
-      for (let k = 0; k < K; k++) {
-        if (counts[k] > 0) {
-          for (let j = 0; j < D; j++) centres[k * D + j] = sums[k * D + j] / counts[k];
-        }
-      }
-    }
-    return nearest(x, centres, K, D);
-  } finally {
-    x.dispose();
   }
 }
 
-/** Per-cluster means and top-E directions scaled by 1/√β; a cluster of ≤ E images keeps its old ones. */
-function fitSubspaces(
-  data: Float32Array,
-  n: number,
-  D: number,
-  E: number,
-  beta: number,
-  assign: Int32Array,
-  rng: Rng,
-  into: InitialParams,
-): number[] {
-  const K = into.mu.length / D;
-  const scale = 1 / Math.sqrt(beta);
-  const sizes: number[] = [];
-  for (let k = 0; k < K; k++) {
-    const members = [];
-    for (let i = 0; i < n; i++) if (assign[i] === k) members.push(i);
-    sizes.push(members.length);
-    if (members.length <= E) continue;
-    const rows = new Float32Array(members.length * D);
-    members.forEach((i, r) => rows.set(data.subarray(i * D, (i + 1) * D), r * D));
-    const pca = principalSubspace(rows, members.length, D, E, { seed: rng.int(0, 2 ** 31 - 1) });
-    into.mu.set(pca.mean, k * D);
-    for (let j = 0; j < D; j++) {
-      for (let e = 0; e < E; e++) into.W[(k * D + j) * E + e] = pca.components[e * D + j] * scale;
-    }
+/** The component the encoder chooses for each image: fused on a blas backend, else by tfjs. */
+function choose(
+  { mu, W }: InitialParams,
+  dims: ModelDims,
+  encoder: Encoder,
+  { data, n }: { data: Float32Array; n: number },
+): Int32Array {
+  const { blas } = backendTraits();
+  if (blas) return fusedErrors({ blas, dims, encoder, images: data, n, mu, W }).choice;
+  const { K, D, E } = dims;
+  const params = tf.tidy(() => ({ mu: tf.tensor2d(mu, [K, D]), W: tf.tensor3d(W, [K, D, E]) }));
+  try {
+    return chooseWith(params, encoder, data, n);
+  } finally {
+    tf.dispose([params.mu, params.W]);
   }
-  return sizes;
+}
+
+/** What {@link dataInit} starts from. */
+export interface DataInitOptions {
+  /** The training images, row-major n×D. */
+  images: { data: Float32Array; n: number };
+  dims: ModelDims;
+  encoder: Encoder;
+  rng: Rng;
+  /** k-subspace rounds after the k-means start (default 3). */
+  rounds?: number;
+  /** Hears each phase (k-means, subspace fits) and its steps. */
+  progress?: (p: Progress) => void;
 }
 
 /**
  * k-means means and per-cluster principal directions scaled so that β WᵀW = I, then
  * `rounds` rounds of k-subspaces: every image moves to the component the model's encoder
  * chooses, and each component's mean and directions are refitted to its images.
- * `progress` hears each phase (k-means, subspace fits) and its steps.
  */
 export function dataInit(
-  data: Float32Array,
-  n: number,
-  D: number,
-  K: number,
-  E: number,
-  encoder: Encoder,
-  rng: Rng,
-  rounds = SUBSPACE_ROUNDS,
-  progress?: (p: Progress) => void,
+  { images, dims, encoder, rng, rounds = SUBSPACE_ROUNDS, progress }: DataInitOptions,
 ): InitialParams {
-  let assign = K === 1 ? new Int32Array(n) : kMeans(data, n, D, K, rng, progress);
-  const fits = 1 + (K === 1 ? 0 : rounds);
-  progress?.({ phase: "init subspaces", done: 0, total: fits });
-  const init = { mu: new Float32Array(K * D), W: new Float32Array(K * D * E) };
-  const sizes = fitSubspaces(data, n, D, E, encoder.beta, assign, rng, init);
-  progress?.({ phase: "init subspaces", done: 1, total: fits });
-  const tooSmall = sizes.findIndex((size) => size <= E);
+  const { data, n } = images;
+  const { K, D, E } = dims;
+  let assign = K === 1 ? new Int32Array(n) : kMeans({ images, D, K, rng, progress });
+  const moments = new ClusterMoments(data, D, K);
+  const members = Array.from({ length: K }, () => [] as number[]);
+  for (let i = 0; i < n; i++) members[assign[i]].push(i);
+  members.forEach((rows, k) => moments.add(k, rows, 1));
+  const tooSmall = members.findIndex((rows) => rows.length <= E);
   if (tooSmall >= 0) {
     throw new Error(
-      `init data: k-means cluster ${tooSmall} has ${sizes[tooSmall]} images, too few for ` +
-        `latent_dim ${E}; use init: random, fewer components or more training images`,
+      `init data: k-means cluster ${tooSmall} has ${members[tooSmall].length} images, too few ` +
+        `for latent_dim ${E}; use init: random, fewer components or more training images`,
     );
   }
+  const init = {
+    mu: new Float32Array(K * D),
+    W: new Float32Array(K * D * E),
+    directions: new Array<Float32Array | undefined>(K),
+  };
+  const fits = K === 1 ? 1 : rounds + 1;
+  progress?.({ phase: "init subspaces", done: 0, total: fits });
+  fitSubspaces(moments, dims, encoder.beta, rng, init);
+  progress?.({ phase: "init subspaces", done: 1, total: fits });
   for (let round = 0; round < (K === 1 ? 0 : rounds); round++) {
-    const params = tf.tidy(() => ({
-      mu: tf.tensor2d(init.mu, [K, D]),
-      W: tf.tensor3d(init.W, [K, D, E]),
-    }));
-    try {
-      assign = chooseWith(params, encoder, data, n);
-    } finally {
-      tf.dispose([params.mu, params.W]);
-    }
-    fitSubspaces(data, n, D, E, encoder.beta, assign, rng, init);
+    const next = choose(init, dims, encoder, images);
+    moments.move(assign, next);
+    assign = next;
+    fitSubspaces(moments, dims, encoder.beta, rng, init);
     progress?.({ phase: "init subspaces", done: round + 2, total: fits });
   }
-  return init;
+  return { mu: init.mu, W: init.W };
 }

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
-import { backendParam, backendPermissions, resolvedBackend } from "../lib/backend_param.ts";
+import { backendParam, backendRequest } from "../lib/backend_param.ts";
 
 /** Params of `train` (`with:`). Defaults are the note's published run except `components`. */
 export const trainParams = z.strictObject({
@@ -32,8 +32,14 @@ export const trainParams = z.strictObject({
     .default(360),
   /** Passes over the training set. */
   epochs: z.int("epochs must be an integer").min(1, "epochs must be at least 1").default(600),
-  /** `rmsprop` (the note's) or `adam`. */
-  optimizer: z.enum(["rmsprop", "adam"], "optimizer must be rmsprop or adam").default("rmsprop"),
+  /**
+   * `rmsprop` (the note's: PyTorch's RMSprop, ε outside the root), `rmsprop_tfjs` (tfjs's, ε
+   * inside the root) or `adam`.
+   */
+  optimizer: z.enum(
+    ["rmsprop", "rmsprop_tfjs", "adam"],
+    "optimizer must be rmsprop, rmsprop_tfjs or adam",
+  ).default("rmsprop"),
   /** Learning rate. */
   lr: z.number("lr must be a number").positive("lr must be > 0").default(1e-3),
   /** `random` (the note's small uniform weights) or `data` (k-means + per-cluster PCA). */
@@ -55,6 +61,5 @@ export const kind: StageKind<TrainParams> = {
   outputs: () => ["model.safetensors", "history.jsonl", "metrics.json"],
   volatileOutputs: () => ["history.jsonl", "metrics.json"],
   headline: { metrics: ["test_mse"] },
-  permissions: backendPermissions,
-  runtime: resolvedBackend,
+  runtime: backendRequest,
 };

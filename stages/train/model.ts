@@ -13,12 +13,13 @@
  * Two formulations compute the same numbers: {@link lossLiteral} writes the steps as above (the
  * reference), {@link forward} works with P_k = W_kᵀ(x − μ_k), Gram matrices C_k = W_kᵀW_k and
  * the T steps folded into one E×E matrix per component ({@link stepsMatrix}).
- * Call `initBackend` (stages/lib/tf_backend.ts) before using either.
+ * Call `initBackend` (stages/lib/tf_backend.ts) before using either: the formulation follows
+ * the backend it started (stages/lib/backend_traits.ts).
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { isBlasBackend } from "../lib/blas/backend.ts";
+import { backendTraits } from "../lib/backend_traits.ts";
 import { readSafeTensors } from "../lib/safetensors.ts";
 
 /** The encoder's settings. */
@@ -29,6 +30,16 @@ export interface Encoder {
   beta: number;
   /** λ, weight of the Gaussian prior's gradient −λb in each step (0 in the note's equation). */
   latentDecay: number;
+}
+
+/** The model's sizes. */
+export interface ModelDims {
+  /** Components. */
+  K: number;
+  /** Pixels per image. */
+  D: number;
+  /** Latent dimension. */
+  E: number;
 }
 
 /** The trainable parameters: μ [K,D] and W [K,D,E]. */
@@ -48,7 +59,7 @@ function swap(a: tf.Tensor): tf.Tensor {
  * elsewhere the operand is transposed explicitly.
  */
 function matMulT(a: tf.Tensor, b: tf.Tensor, ta: boolean, tb: boolean): tf.Tensor {
-  if (isBlasBackend(tf.getBackend())) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
+  if (backendTraits().blas) return tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D, ta, tb);
   return tf.matMul((ta ? swap(a) : a) as tf.Tensor3D, (tb ? swap(b) : b) as tf.Tensor3D);
 }
 
@@ -155,7 +166,7 @@ function encode({ mu, W }: Params, x: tf.Tensor2D, encoder: Encoder) {
   // W_kᵀ x for every k, [K,B,E]: on blas a batched product with x shared by all k (which the
   // backend packs into one wide product); elsewhere one product against [W_1 … W_K] spelled out
   // (wasm is slow with many small products).
-  const xw = isBlasBackend(tf.getBackend())
+  const xw = backendTraits().blas
     ? mmData(x, W)
     : tf.transpose(tf.reshape(mmData(x, concatW(W)), [B, K, E]), [1, 0, 2]);
   const muW = mm(tf.reshape(mu, [K, 1, D]), W); // μ_kᵀ W_k, [K,1,E]
@@ -279,6 +290,27 @@ export function reconstructWith(
     sqErr.set(out.sqErr.dataSync(), start);
   });
   return { recon, choice, sqErr };
+}
+
+/**
+ * The chosen component and the mean squared error of each of `n` images (row-major n×D), as
+ * {@link reconstructWith} gives them, without keeping the reconstructions.
+ */
+export function errorsWith(
+  params: Params,
+  encoder: Encoder,
+  images: Float32Array,
+  n: number,
+  batchSize = 1000,
+): { choice: Int32Array; sqErr: Float32Array } {
+  const choice = new Int32Array(n);
+  const sqErr = new Float32Array(n);
+  eachBatch(images, n, params.mu.shape[1], batchSize, (x, start) => {
+    const out = forward(params, x, encoder);
+    choice.set(out.choice.dataSync(), start);
+    sqErr.set(out.sqErr.dataSync(), start);
+  });
+  return { choice, sqErr };
 }
 
 /** The chosen component k* of each of `n` images (row-major n×D), by the encoder alone. */

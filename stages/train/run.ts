@@ -18,8 +18,8 @@ import { initBackend } from "../lib/tf_backend.ts";
 import { type Checkpoint, latestCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { dataInit, type InitialParams, randomInit } from "./init.ts";
 import type { TrainParams } from "./kind.ts";
-import { type Encoder, loss as fastLoss, type Params, reconstructWith } from "./model.ts";
-import { makeOptimizer } from "./optimizer.ts";
+import type { Encoder, ModelDims, Params } from "./model.ts";
+import { makeTrainer, type Trainer } from "./trainer.ts";
 
 /** Images as a row-major matrix. */
 interface Images {
@@ -37,21 +37,25 @@ async function readImages(path: string): Promise<Images> {
 }
 
 /** Test MSE (mean over images of the per-image mean squared pixel error) and component usage. */
-function score(model: Params, encoder: Encoder, test: Images, K: number) {
-  const { choice, sqErr } = reconstructWith(model, encoder, test.data, test.n);
+function score(trainer: Trainer, test: Images, K: number) {
+  const { choice, sqErr } = trainer.score(test.data, test.n);
   const usage = new Array<number>(K).fill(0);
   for (const k of choice) usage[k]++;
   return { test_mse: sqErr.reduce((a, b) => a + b, 0) / test.n, usage };
 }
 
-/** The images of `order[start..start+rows)` as one batch tensor. */
-function batchOf(train: Images, order: Int32Array, start: number, rows: number): tf.Tensor2D {
-  const buffer = new Float32Array(rows * train.d);
+/** Copies the images of `order[start..start+rows)` into `batch` (row-major). */
+function fillBatch(
+  train: Images,
+  order: Int32Array,
+  start: number,
+  rows: number,
+  batch: Float32Array,
+) {
   for (let r = 0; r < rows; r++) {
     const i = order[start + r];
-    buffer.set(train.data.subarray(i * train.d, (i + 1) * train.d), r * train.d);
+    batch.set(train.data.subarray(i * train.d, (i + 1) * train.d), r * train.d);
   }
-  return tf.tensor2d(buffer, [rows, train.d]);
 }
 
 /** Trains and writes `model.safetensors`, `history.jsonl`, `metrics.json` into `ctx.outDir`. */
@@ -68,6 +72,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
   const train = await readImages(join(dataDir, "train_images.npy"));
   const test = await readImages(join(dataDir, "test_images.npy"));
   const D = train.d, K = p.components, E = p.latent_dim;
+  const dims: ModelDims = { K, D, E };
   if (test.d !== D) {
     throw new Error(`train: test images have ${test.d} pixels, training images ${D}`);
   }
@@ -87,18 +92,16 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       `init ${p.init}: K=${K} E=${E} on ${train.n} images of ${D} pixels, backend ${backend}`,
     );
     start = p.init === "data"
-      ? dataInit(train.data, train.n, D, K, E, encoder, rng, undefined, ctx.progress)
-      : randomInit(K, D, E, rng);
+      ? dataInit({ images: train, dims, encoder, rng, progress: ctx.progress })
+      : randomInit(dims, rng);
   }
-  const model: Params = tf.tidy(() => ({
-    mu: tf.variable(tf.tensor2d(start.mu, [K, D])),
-    W: tf.variable(tf.tensor3d(start.W, [K, D, E])),
-  }));
-  const optimizer = makeOptimizer(p);
+  const trainer = makeTrainer({ dims, encoder, optimizer: p, start, backend });
+  const { params: model, optimizer } = trainer;
+  ctx.log(`training step: ${trainer.formulation} formulation`);
   try {
     const history: Record<string, unknown>[] = resumed?.history ?? [];
     if (!resumed) ctx.progress({ phase: "init score", done: 0 });
-    const initTestMse = resumed?.initTestMse ?? score(model, encoder, test, K).test_mse;
+    const initTestMse = resumed?.initTestMse ?? score(trainer, test, K).test_mse;
     if (!resumed) ctx.log(`after init: test MSE ${initTestMse.toFixed(2)}`);
     if (resumed) {
       const slots = resumed.optimizerSlots.map((name, i) => {
@@ -116,16 +119,15 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
     // Replay the batch orders of finished epochs so a resumed run continues the same stream.
     for (let epoch = 1; epoch < firstEpoch; epoch++) shuffleRng.permutation(train.n);
 
+    const batch = new Float32Array(Math.min(p.batch_size, train.n) * D);
     for (let epoch = firstEpoch; epoch <= p.epochs; epoch++) {
       const began = performance.now();
       const order = shuffleRng.permutation(train.n);
       let lossSum = 0;
       for (let b = 0; b < batches; b++) {
         const rows = Math.min(p.batch_size, train.n - b * p.batch_size);
-        const x = batchOf(train, order, b * p.batch_size, rows);
-        const cost = optimizer.minimize(() => fastLoss(model, x, encoder), true)!;
-        const loss = cost.dataSync()[0];
-        tf.dispose([x, cost]);
+        fillBatch(train, order, b * p.batch_size, rows, batch);
+        const loss = trainer.step(batch, rows);
         if (!Number.isFinite(loss)) {
           throw new Error(
             `train: loss is ${loss} at epoch ${epoch}, batch ${b + 1}/${batches}; ` +
@@ -142,7 +144,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
           message: `loss ${(lossSum / (b * p.batch_size + rows)).toFixed(1)}`,
         });
       }
-      const { test_mse, usage } = score(model, encoder, test, K);
+      const { test_mse, usage } = score(trainer, test, K);
       const seconds = (performance.now() - began) / 1000;
       const line = { epoch, train_loss: lossSum / train.n, test_mse, usage, seconds };
       history.push(line);
@@ -198,8 +200,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       JSON.stringify(metrics, null, 2) + "\n",
     );
   } finally {
-    optimizer.dispose();
-    tf.dispose([model.mu, model.W]);
+    trainer.dispose();
   }
 }
 

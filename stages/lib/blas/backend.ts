@@ -26,14 +26,9 @@ export const BLAS_BACKEND = "blas";
 const registered = new Map<string, OpenBlas>();
 
 /**
- * Whether `name` is a backend registered by {@link registerBlasBackend}: its matrix products
- * read transposed operands for free through the BLAS flags.
+ * The OpenBLAS behind backend `name`, if {@link registerBlasBackend} registered it (its matrix
+ * products read transposed operands for free through the BLAS flags).
  */
-export function isBlasBackend(name: string): boolean {
-  return registered.has(name);
-}
-
-/** The OpenBLAS behind backend `name`, if {@link registerBlasBackend} registered it. */
 export function blasOf(name: string): OpenBlas | undefined {
   return registered.get(name);
 }

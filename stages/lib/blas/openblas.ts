@@ -60,6 +60,10 @@ const SYMBOLS = {
     ],
     result: "void",
   },
+  cblas_ssyrk: { // order, uplo, trans, N, K, alpha, A, lda, beta, C, ldc
+    parameters: ["i32", "i32", "i32", "i32", "i32", "f32", "buffer", "i32", "f32", "buffer", "i32"],
+    result: "void",
+  },
   cblas_saxpy: {
     parameters: ["i32", "f32", "buffer", "i32", "buffer", "i32"], // n, alpha, x, incx, y, incy
     result: "void",
@@ -75,6 +79,7 @@ const NO_TRANS = 111;
 /** Products with fewer multiply-adds (m·n·k) than this run on one thread. */
 const SINGLE_THREAD_GEMM = 1 << 23;
 const TRANS = 112;
+const UPPER = 121;
 
 /** A loaded OpenBLAS with a fixed thread count. */
 export interface OpenBlas {
@@ -110,10 +115,51 @@ export interface OpenBlas {
     b: Float64Array,
     c: Float64Array,
   ): void;
+  /**
+   * C ← alpha·op(A)·op(B) + beta·C in float32 on blocks of larger row-major arrays: each operand
+   * starts at element 0 of its view and has its own leading dimension (elements between rows).
+   */
+  sgemmStrided(g: StridedGemm<Float32Array>): void;
+  /** {@link sgemmStrided} in float64. */
+  dgemmStrided(g: StridedGemm<Float64Array>): void;
+  /**
+   * The upper triangle (row-major) of C ← alpha·AᵀA + beta·C for `a` holding `rows` rows of n
+   * floats (C is n×n; its strict lower triangle is left as it was). beta 1 accumulates.
+   */
+  ssyrkUpper(
+    n: number,
+    rows: number,
+    alpha: number,
+    a: Float32Array,
+    beta: number,
+    c: Float32Array,
+  ): void;
   /** y ← alpha·x + y over n elements of y; x is read with stride `incx` (0 repeats x[0]). */
   saxpy(n: number, alpha: number, x: Float32Array, incx: number, y: Float32Array): void;
   /** x ← alpha·x over n elements. */
   sscal(n: number, alpha: number, x: Float32Array): void;
+}
+
+/** The arguments of a strided GEMM, as `cblas_?gemm` takes them (row-major). */
+export interface StridedGemm<T extends Float32Array | Float64Array> {
+  transA: boolean;
+  transB: boolean;
+  /** Rows of C and of op(A). */
+  m: number;
+  /** Columns of C and of op(B). */
+  n: number;
+  /** Columns of op(A), rows of op(B). */
+  k: number;
+  alpha: number;
+  /** A (M×K, or K×M when `transA`), `lda` elements from one row to the next. */
+  a: T;
+  lda: number;
+  b: T;
+  ldb: number;
+  /** 0 overwrites C (whatever it held), 1 accumulates. */
+  beta: number;
+  c: T;
+  ldc: number;
 }
 
 /**
@@ -184,7 +230,41 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
       `asked OpenBLAS at ${path} for ${threads} threads but it reports ${actual}`,
     );
   }
-  /** Row-major C = op(A)·op(B) through `cblas_dgemm` (float64 arrays) or `cblas_sgemm`. */
+  /** C ← alpha·op(A)·op(B) + beta·C with explicit leading dimensions. */
+  const strided = (g: StridedGemm<Float32Array> | StridedGemm<Float64Array>) => {
+    if (g.m === 0 || g.n === 0) return;
+    if (g.k === 0) { // C ← beta·C, row by row
+      for (let r = 0; r < g.m; r++) {
+        const row = g.c.subarray(r * g.ldc, r * g.ldc + g.n);
+        if (g.beta === 0) row.fill(0);
+        else for (let i = 0; i < g.n; i++) row[i] *= g.beta;
+      }
+      return;
+    }
+    // Small products run on one thread: waking a second one costs more than it saves. The
+    // last bits can differ from a threaded run, but the choice depends only on the shape, so
+    // results stay deterministic.
+    const single = g.m * g.n * g.k < SINGLE_THREAD_GEMM && actual > 1;
+    if (single) s.openblas_set_num_threads(1);
+    (g.c instanceof Float64Array ? s.cblas_dgemm : s.cblas_sgemm)(
+      ROW_MAJOR,
+      g.transA ? TRANS : NO_TRANS,
+      g.transB ? TRANS : NO_TRANS,
+      g.m,
+      g.n,
+      g.k,
+      g.alpha,
+      g.a,
+      g.lda,
+      g.b,
+      g.ldb,
+      g.beta,
+      g.c,
+      g.ldc,
+    );
+    if (single) s.openblas_set_num_threads(actual);
+  };
+  /** Row-major C = op(A)·op(B) on whole (contiguous) matrices. */
   const gemm = (
     transA: boolean,
     transB: boolean,
@@ -194,35 +274,24 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
     a: Float32Array | Float64Array,
     b: Float32Array | Float64Array,
     c: Float32Array | Float64Array,
-  ) => {
-    if (m === 0 || n === 0) return;
-    if (k === 0) {
-      c.fill(0, 0, m * n);
-      return;
-    }
-    // Small products run on one thread: waking a second one costs more than it saves. The
-    // last bits can differ from a threaded run, but the choice depends only on the shape, so
-    // results stay deterministic.
-    const single = m * n * k < SINGLE_THREAD_GEMM && actual > 1;
-    if (single) s.openblas_set_num_threads(1);
-    (c instanceof Float64Array ? s.cblas_dgemm : s.cblas_sgemm)(
-      ROW_MAJOR,
-      transA ? TRANS : NO_TRANS,
-      transB ? TRANS : NO_TRANS,
-      m,
-      n,
-      k,
-      1,
-      a,
-      transA ? m : k,
-      b,
-      transB ? k : n,
-      0,
-      c,
-      n,
+  ) =>
+    strided(
+      {
+        transA,
+        transB,
+        m,
+        n,
+        k,
+        alpha: 1,
+        a,
+        lda: transA ? m : k,
+        b,
+        ldb: transB ? k : n,
+        beta: 0,
+        c,
+        ldc: n,
+      } as StridedGemm<Float32Array> | StridedGemm<Float64Array>,
     );
-    if (single) s.openblas_set_num_threads(actual);
-  };
   const configPtr = s.openblas_get_config();
   return {
     path,
@@ -237,6 +306,18 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
     dgemm(transA, transB, m, n, k, a, b, c) {
       gemm(transA, transB, m, n, k, a, b, c);
     },
+    ssyrkUpper(n, rows, alpha, a, beta, c) {
+      if (n === 0) return;
+      if (rows === 0) { // C ← beta·C on the upper triangle
+        for (let i = 0; i < n; i++) {
+          for (let j = i; j < n; j++) c[i * n + j] = beta === 0 ? 0 : beta * c[i * n + j];
+        }
+        return;
+      }
+      s.cblas_ssyrk(ROW_MAJOR, UPPER, TRANS, n, rows, alpha, a, n, beta, c, n);
+    },
+    sgemmStrided: strided,
+    dgemmStrided: strided,
     // Level 1 runs on one thread: it is memory-bound, so waking a second thread costs more
     // than it gains (much more when other processes hold the cores). Results are the same.
     saxpy(n, alpha, x, incx, y) {

@@ -1,10 +1,12 @@
 /**
- * A fused RMSprop update for the `blas` backend: one pass over a variable computes what
- * tfjs's `RMSPropOptimizer` (not centered) computes with eleven elementwise kernels, each
- * intermediate rounded to float32 as those kernels round it, so the results are bit-identical:
+ * A fused RMSprop update for the `blas` backend: one pass over a variable computes what a chain
+ * of tfjs's elementwise kernels computes, each intermediate rounded to float32 as those kernels
+ * round it, so the results are bit-identical to them. Two formulas, chosen by the attr
+ * `epsilonInsideSqrt`:
  *
  *   ms′  = ms·ρ + g²·(1 − ρ)
- *   m′   = m·momentum + g·lr / √(ms′ + ε)
+ *   m′   = m·momentum + g·lr / (√ms′ + ε)      PyTorch's `RMSprop` (epsilonInsideSqrt 0)
+ *   m′   = m·momentum + g·lr / √(ms′ + ε)      tfjs's `RMSPropOptimizer` (epsilonInsideSqrt 1)
  *   v′   = v − m′
  *
  * (float32 products, sums, quotients and square roots computed in float64 and rounded once are
@@ -33,7 +35,7 @@ export interface RmspropInputs {
   moment: TensorInfo;
 }
 
-/** The hyperparameters, as `tf.train.rmsprop` takes them. */
+/** The hyperparameters, as `tf.train.rmsprop` takes them, and the formula. */
 export interface RmspropAttrs {
   [name: string]: number;
   learningRate: number;
@@ -42,6 +44,8 @@ export interface RmspropAttrs {
   momentum: number;
   /** ε. */
   epsilon: number;
+  /** 1: ε inside the square root (tfjs's formula); 0: added to √ms′ (PyTorch's). */
+  epsilonInsideSqrt: number;
 }
 
 /** Returns [v′, ms′, m′] as new tensors; the inputs are left as they were. */
@@ -62,6 +66,7 @@ function fusedRmsprop(
   // tfjs turns each scalar into a float32 tensor, so each is rounded first.
   const rho = f(attrs.decay), keep = f(1 - attrs.decay), lr = f(attrs.learningRate);
   const eps = f(attrs.epsilon), momentum = f(attrs.momentum);
+  const inside = attrs.epsilonInsideSqrt === 1;
   const v = valuesOf(backend, value), g = valuesOf(backend, gradient);
   const ms = valuesOf(backend, meanSquare), m = valuesOf(backend, moment);
   const n = v.length;
@@ -70,7 +75,10 @@ function fusedRmsprop(
   for (let i = 0; i < n; i++) {
     const gi = g[i];
     const msi = f(f(ms[i] * rho) + f(f(gi * gi) * keep)); // ms·ρ + g²·(1 − ρ)
-    const step = f(f(gi * lr) / f(Math.sqrt(f(msi + eps)))); // g·lr / √(ms′ + ε)
+    const denominator = inside
+      ? f(Math.sqrt(f(msi + eps))) // √(ms′ + ε)
+      : f(f(Math.sqrt(msi)) + eps); // √ms′ + ε
+    const step = f(f(gi * lr) / denominator); // g·lr / denominator
     const mi = f(f(m[i] * momentum) + step); // m·momentum + step
     newMs[i] = msi;
     newM[i] = mi;
