@@ -7,8 +7,8 @@
  * @module
  */
 import type { TopLevelSpec } from "vega-lite";
-import { historyLine } from "../../stages/evaluate/training_outputs.ts";
-import { parseJson } from "../../stages/evaluate/json_file.ts";
+import { historyLine } from "../../stages/train/outputs.ts";
+import { parseJson } from "../../stages/lib/json_file.ts";
 import { FONT_FAMILY } from "../../stages/figure/font.ts";
 import { UsageError } from "../config/usage_error.ts";
 import type { Layout } from "../store/layout.ts";
