@@ -8,7 +8,8 @@ import {
   resolvedConfig,
 } from "../pipeline/config/config.ts";
 import { toDot, toMermaid } from "../pipeline/cli/dag_text.ts";
-import { diffTable } from "../pipeline/cli/diff_table.ts";
+import { differing, diffTable } from "../pipeline/cli/diff_table.ts";
+import { flatten } from "../pipeline/cli/flatten.ts";
 
 const stagesRoot = fileURLToPath(new URL("./fixtures/stages", import.meta.url));
 
@@ -541,22 +542,29 @@ Deno.test({
   },
 });
 
-Deno.test("diffTable: one aligned row per differing dotted key, numbers with relative change", async () => {
+Deno.test("diffTable: one aligned row per differing dotted key, numbers with absolute and relative change", async () => {
   const { p: a } = await load(CHAIN);
   const { p: b } = await load(CHAIN, ["stages.double.with.scale=3", "stages.src.with.label=x"]);
-  const table = diffTable(resolvedConfig(a), resolvedConfig(b), ["base", "variant"]);
+  const [fa, fb] = [a, b].map((p) => flatten(resolvedConfig(p)));
+  const keys = [...new Set([...fa.keys(), ...fb.keys()])];
+  const rows = differing(keys.map((key) => ({ key, values: [fa.get(key), fb.get(key)] })));
+  const table = diffTable({ labels: ["base", "variant"], rows, format: "text", precision: 4 });
   assert.equal(
     table,
     [
-      "key                      | base     | variant | change",
-      "-------------------------|----------|---------|-------",
-      "stages.double.with.scale | 2        | 3       | +50.0%",
-      "stages.src.with.label    | (absent) | x       |",
+      "key                       base  variant   Δ      Δ%",
+      "------------------------  ----  -------  --  ------",
+      "stages.double.with.scale     2  3        +1  +50.0%",
+      "stages.src.with.label        —  x",
     ].join("\n"),
   );
-  assert.equal(diffTable(resolvedConfig(a), resolvedConfig(a), ["x", "y"]), "no differences");
   assert.equal(
-    diffTable({ m: { loss: 0.5 } }, { m: { loss: 0.4 } }, ["r1", "r2"]).split("\n")[2],
-    "m.loss | 0.5 | 0.4 | -20.0%",
+    diffTable({ labels: ["x", "y"], rows: [], format: "text", precision: 4 }),
+    "no differences",
+  );
+  const loss = [{ key: "m.loss", values: [0.5, 0.4] }];
+  assert.equal(
+    diffTable({ labels: ["r1", "r2"], rows: loss, format: "md", precision: 4 }).split("\n")[2],
+    "| m.loss | 0.5 | 0.4 | -0.1 | -20.0% |",
   );
 });

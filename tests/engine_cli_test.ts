@@ -41,13 +41,13 @@ Deno.test("cli: exp run keeps a variant beside the config; params diff and metri
 
     const params = await p.cli("params", "diff", CONFIG, "s4");
     assert.equal(params.code, 0, params.stderr);
-    assert.match(params.stdout, /^mb\.scale +\| 3 +\| 4 +\| \+33\.3%$/m);
+    assert.match(params.stdout, /^mb\.scale +3 +4 +\+1 +\+33\.3%$/m);
     assert.equal(params.stdout.trim().split("\n").length, 3, params.stdout); // header, rule, one row
 
     const metrics = await p.cli("metrics", "diff", CONFIG, "s4");
     assert.equal(metrics.code, 0, metrics.stderr);
-    assert.match(metrics.stdout, /^mb\.sum +\| 180 +\| 240 +\| \+33\.3%$/m);
-    assert.match(metrics.stdout, /^final\.sum +\| 192 +\| 252 /m);
+    assert.match(metrics.stdout, /^mb\.sum +180 +240 +\+60 +\+33\.3%$/m);
+    assert.match(metrics.stdout, /^final\.sum +192 +252 /m);
     assert.doesNotMatch(metrics.stdout, /^ma\./m);
 
     const unknown = await p.cli("metrics", "diff", CONFIG, "nope");
@@ -116,7 +116,7 @@ Deno.test("cli: check passes on a faithful regeneration and prints the drifts ot
     await p.write("configs/six.lock.json", JSON.stringify(lock));
     const drift = await p.cli("check", CONFIG);
     assert.equal(drift.code, 1);
-    assert.match(drift.stdout, /^final\.sum +\| 192\.01 +\| 192 +\| /m);
+    assert.match(drift.stdout, /^final\.sum +192\.01 +192 +-0\.01 +-0\.01%$/m);
     assert.doesNotMatch(drift.stdout, /train_seconds/);
     assert.match(drift.stdout, /check: 1 metric\(s\) drifted beyond relative tolerance 0\.000001/);
     const loose = await p.cli("check", CONFIG, "--tolerance", "1e-4");

@@ -1,58 +1,95 @@
 /**
- * The table behind `params diff` and `metrics diff`: which dotted keys differ between two
- * nested records, with the relative change of numbers.
+ * The table behind `params diff` and `metrics diff`: one row per key that differs between two
+ * or more configs/experiments, the first one's value, then for each other its value, the
+ * absolute and the relative change against the first. Fits a terminal of `width` columns:
+ * the absolute change columns give way first, then long keys are shortened in the middle.
  *
  * @module
  */
+import { formatValue, renderTable, type TableFormat } from "./table_text.ts";
 
-/**
- * Flattens `a` and `b` to dotted keys (lists are leaf values) and returns an aligned text
- * table with one row per differing key: key, a's value, b's value, and for two numbers the
- * relative change. Returns `no differences` when nothing differs.
- */
-export function diffTable(
-  a: Record<string, unknown>,
-  b: Record<string, unknown>,
-  labels: [string, string],
-): string {
-  const fa = flatten(a);
-  const fb = flatten(b);
-  const keys = [...new Set([...fa.keys(), ...fb.keys()])];
-  const rows = keys
-    .filter((k) => JSON.stringify(fa.get(k)) !== JSON.stringify(fb.get(k)))
-    .map((k) => [k, cell(fa.get(k)), cell(fb.get(k)), change(fa.get(k), fb.get(k))]);
-  if (rows.length === 0) return "no differences";
-  const table = [["key", labels[0], labels[1], "change"], ...rows];
-  const widths = table[0].map((_, c) => Math.max(...table.map((r) => r[c].length)));
-  const line = (r: string[]) => r.map((v, c) => v.padEnd(widths[c])).join(" | ").trimEnd();
-  return [line(table[0]), widths.map((w) => "-".repeat(w)).join("-|-"), ...rows.map(line)].join(
-    "\n",
-  );
+/** One row: a key and its value in each target (undefined where absent). */
+export interface DiffRow {
+  key: string;
+  values: unknown[];
 }
 
-/** Dotted key → leaf value; nested plain objects are descended, lists and scalars are leaves. */
-function flatten(obj: Record<string, unknown>, prefix = "", out = new Map<string, unknown>()) {
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix + k;
-    if (typeof v === "object" && v !== null && !Array.isArray(v) && Object.keys(v).length > 0) {
-      flatten(v as Record<string, unknown>, `${key}.`, out);
-    } else {
-      out.set(key, v);
-    }
+/** How to render the table. */
+export interface DiffTableOptions {
+  /** The targets' names, in argument order. */
+  labels: string[];
+  rows: DiffRow[];
+  format: TableFormat;
+  /** Significant digits of numbers. */
+  precision: number;
+  /** Terminal columns to fit (text format); default 100. */
+  width?: number;
+}
+
+/** The rows whose values are not all equal. */
+export function differing(rows: DiffRow[]): DiffRow[] {
+  return rows.filter((r) => new Set(r.values.map((v) => JSON.stringify(v))).size > 1);
+}
+
+/** The table, or `no differences`. */
+export function diffTable(o: DiffTableOptions): string {
+  if (!o.rows.length) return "no differences";
+  const width = o.width ?? 100;
+  const build = (withAbs: boolean, keyWidth: number) => {
+    const header = ["key", o.labels[0]];
+    for (const l of o.labels.slice(1)) header.push(l, ...(withAbs ? ["Δ"] : []), "Δ%");
+    const cells = o.rows.map((r) => {
+      const row = [shorten(r.key, keyWidth), formatValue(r.values[0], o.precision)];
+      for (const v of r.values.slice(1)) {
+        row.push(formatValue(v, o.precision));
+        const c = change(r.values[0], v);
+        if (withAbs) row.push(c ? `${c.abs > 0 ? "+" : ""}${formatValue(c.abs, o.precision)}` : "");
+        row.push(c ? c.rel : "");
+      }
+      return row;
+    });
+    return renderTable(header, cells, o.format);
+  };
+  if (o.format !== "text") return build(true, Infinity);
+  const widest = (t: string) => Math.max(...t.split("\n").map((l) => l.length));
+  // the absolute changes give way first, then long keys are shortened
+  for (const withAbs of [true, false]) {
+    const full = build(withAbs, Infinity);
+    if (widest(full) <= width) return full;
   }
-  return out;
+  const full = build(false, Infinity);
+  const longest = Math.max(...o.rows.map((r) => r.key.length));
+  return build(false, Math.max(16, longest - (widest(full) - width)));
 }
 
-function cell(v: unknown): string {
-  if (v === undefined) return "(absent)";
-  return typeof v === "string" ? v : JSON.stringify(v);
+/** The rows as JSON for scripts: full precision, changes against the first target. */
+export function diffJson(o: { labels: string[]; rows: DiffRow[]; note?: string }): unknown {
+  return {
+    targets: o.labels,
+    note: o.note,
+    rows: o.rows.map((r) => ({
+      key: r.key,
+      values: Object.fromEntries(o.labels.map((l, i) => [l, r.values[i] ?? null])),
+      changes: Object.fromEntries(
+        o.labels.slice(1).map((l, i) => [l, change(r.values[0], r.values[i + 1]) ?? null]),
+      ),
+    })),
+  };
 }
 
-/** `+12.5%`-style relative change from `a` to `b` when both are numbers, else empty. */
-function change(a: unknown, b: unknown): string {
-  if (typeof a !== "number" || typeof b !== "number") return "";
-  if (a === 0) return b === 0 ? "" : "n/a (from 0)";
-  const pct = ((b - a) / Math.abs(a)) * 100;
+/** Absolute and relative (`+12.5%`) change from `a` to `b` when both are numbers. */
+function change(a: unknown, b: unknown): { abs: number; rel: string } | undefined {
+  if (typeof a !== "number" || typeof b !== "number") return undefined;
+  const abs = b - a;
+  if (a === 0) return { abs, rel: b === 0 ? "0%" : "n/a" };
+  const pct = (abs / Math.abs(a)) * 100;
   const digits = Math.abs(pct) >= 100 ? 0 : Math.abs(pct) >= 1 ? 1 : 2;
-  return `${pct >= 0 ? "+" : ""}${pct.toFixed(digits)}%`;
+  return { abs, rel: `${pct >= 0 ? "+" : ""}${pct.toFixed(digits)}%` };
+}
+
+/** `key` cut in the middle to `max` characters. */
+function shorten(key: string, max: number): string {
+  if (key.length <= max) return key;
+  const head = Math.ceil((max - 1) / 2);
+  return `${key.slice(0, head)}…${key.slice(key.length - (max - 1 - head))}`;
 }

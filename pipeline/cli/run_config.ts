@@ -1,7 +1,8 @@
 /**
- * Running a config from the command line: `--dry-run` prints the plan; otherwise take the
- * repository lock, run with Ctrl-C handling, render the events on the terminal and print the
- * failures, the `--json` report and the end of the run (`run_end.ts`: headline numbers,
+ * Running a config (or, for a sweep, several at once) from the command line: `--dry-run`
+ * prints the plan; otherwise take the repository lock shared (other runs may proceed; keys are
+ * locked one by one), run with Ctrl-C handling, render the events on the terminal and print
+ * the failures, the `--json` report and the end of the run (`run_end.ts`: headline numbers,
  * report path, wall time, the summary line).
  *
  * @module
@@ -10,7 +11,9 @@ import type { Pipeline } from "../config/config.ts";
 import { projectRelative } from "../config/experiments.ts";
 import { UsageError } from "../config/usage_error.ts";
 import { planPipeline } from "../rebuilder/plan.ts";
-import { runPipeline, type RunReport } from "../rebuilder/rebuild.ts";
+import type { EngineEvent } from "../rebuilder/events.ts";
+import { runPipelines } from "../rebuilder/multi.ts";
+import type { RunReport } from "../rebuilder/rebuild.ts";
 import { type Layout, stageLogPath } from "../store/layout.ts";
 import { readLock } from "../store/lockfile.ts";
 import { acquireRepoLock, describeHolder } from "../store/repo_lock.ts";
@@ -19,7 +22,7 @@ import type { ExecOptions } from "./options.ts";
 import { onRemoteOnly, planText } from "./plan_view.ts";
 import { remoteFor } from "./remote_options.ts";
 import { currentLockPath, saveLock } from "./lock_travel.ts";
-import { runEndLines } from "./run_end.ts";
+import { runEndLines, summaryLine, wallTime } from "./run_end.ts";
 import { createView, viewSink } from "./view.ts";
 
 /**
@@ -50,39 +53,77 @@ export interface RunConfigOptions {
 export async function runConfig(
   o: RunConfigOptions,
 ): Promise<{ report?: RunReport; code: number }> {
+  const { code, reports } = await runConfigs({
+    layout: o.layout,
+    runs: [{ pipeline: o.pipeline, publishAs: o.publishAs, lock: o.lock }],
+    cli: o.cli,
+    verifyContent: o.verifyContent,
+  });
+  return { report: reports?.[0], code };
+}
+
+/** Several configs to run at once (a sweep's experiments). */
+export interface RunConfigsOptions {
+  layout: Layout;
+  runs: Omit<RunConfigOptions, "layout" | "cli" | "verifyContent">[];
+  cli: ExecOptions;
+  /** Re-hash every cached output it uses instead of trusting the verification memo. */
+  verifyContent?: boolean;
+}
+
+/**
+ * Plans (dry run) or runs several pipelines at once, `--jobs` stage executions across all of
+ * them, shared stages computed once. With more than one run, stage names are shown as
+ * `<run>/<stage>` and the summary line adds up all runs.
+ */
+export async function runConfigs(
+  o: RunConfigsOptions,
+): Promise<{ reports?: RunReport[]; code: number }> {
   const started = performance.now();
-  const { layout, pipeline, publishAs, cli: opts } = o;
-  const lockPath = await currentLockPath(layout, o.lock.path, publishAs);
-  const names = pipeline.stages.map((s) => s.name);
-  if (typeof opts.force === "string" && !names.includes(opts.force)) {
-    throw new UsageError(
-      `--force ${opts.force}: no such stage in ${pipeline.path} (stages: ${names.join(", ")})`,
-    );
+  const { layout, cli: opts } = o;
+  const many = o.runs.length > 1;
+  const runs = [];
+  for (const r of o.runs) {
+    checkForcedStage(r.pipeline, opts.force);
+    const lockPath = await currentLockPath(layout, r.lock.path, r.publishAs);
+    runs.push({ ...r, lockPath, remote: remoteFor(opts, r.pipeline) });
   }
-  const remote = remoteFor(opts, pipeline);
   if (opts.dryRun) {
-    const plans = await planPipeline({
-      pipeline,
-      layout,
-      lock: await readLock(lockPath),
-      force: opts.force,
-      remote,
-    });
-    for (const line of planText(plans, "dry-run")) console.log(line);
-    const stale = plans.filter((p) => p.freshness.state === "stale").length;
-    const pull = plans.filter(onRemoteOnly).length;
+    const totals = { stages: 0, stale: 0, pull: 0 };
+    for (const r of runs) {
+      const plans = await planPipeline({
+        pipeline: r.pipeline,
+        layout,
+        lock: await readLock(r.lockPath),
+        force: opts.force,
+        remote: r.remote,
+      });
+      const stale = plans.filter((p) => p.freshness.state === "stale");
+      if (many) {
+        const names = stale.map((p) => p.stage).join(", ");
+        console.log(`${r.publishAs}: would run ${names || "nothing (all cached)"}`);
+      }
+      for (const line of planText(plans, "dry-run")) console.log(many ? `  ${line}` : line);
+      totals.stages += plans.length;
+      totals.stale += stale.length;
+      totals.pull += plans.filter(onRemoteOnly).length;
+    }
+    const { stages, stale, pull } = totals;
     console.log(
-      `stages: 0 ran, ${
-        plans.length - stale - pull
-      } cached, 0 failed (dry run: ${stale} would run` +
-        (pull ? `, ${pull} would be pulled from the remote cache)` : ")"),
+      `stages: 0 ran, ${stages - stale - pull} cached, 0 failed (dry run: ${stale} would run` +
+        (pull ? `, ${pull} would be pulled from the remote cache` : "") +
+        (many ? `, over ${runs.length} experiments)` : ")"),
     );
     return { code: 0 };
   }
-  const choice = await chooseExecutor(pipeline, opts);
+  // A sweep's experiments share their base config, and so its executor block.
+  const choice = await chooseExecutor(runs[0].pipeline, opts);
   const command = `pipeline ${Deno.args.join(" ")}`;
-  using _lock = await acquireRepoLock(layout.artifacts, command, (holder) => {
-    console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(holder)}`);
+  using _lock = await acquireRepoLock(layout.artifacts, {
+    mode: "shared",
+    command,
+    onWait: (holder) =>
+      console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(holder)}`),
   });
   const controller = new AbortController();
   let firstSignal = 0;
@@ -99,48 +140,123 @@ export async function runConfig(
   Deno.addSignalListener("SIGINT", onInterrupt);
   Deno.addSignalListener("SIGTERM", onInterrupt);
   if (choice.note) console.error(choice.note);
-  const view = createView(pipeline.stages.map((s) => s.name));
-  let report: RunReport;
+  const shown = (run: string, stage: string) => many ? `${run}/${stage}` : stage;
+  const view = createView(
+    runs.flatMap((r) => r.pipeline.stages.map((s) => shown(r.publishAs, s.name))),
+  );
+  const sink = viewSink(view);
+  let reports: RunReport[];
   try {
-    report = await runPipeline({
-      pipeline,
+    reports = await runPipelines({
+      runs: await Promise.all(runs.map(async (r) => ({
+        pipeline: r.pipeline,
+        publishAs: r.publishAs,
+        lock: await readLock(r.lockPath),
+        writeLockTo: undefined, // saved below: the committed lock may be kept
+        remote: r.remote,
+      }))),
       layout,
-      publishAs,
-      lock: await readLock(lockPath),
-      writeLockTo: undefined, // saved below: the committed lock may be kept
       jobs: choice.jobs,
       retries: opts.retries,
       executor: choice.executor,
       force: opts.force,
-      onEvent: viewSink(view),
+      onEvent: (run, e) => sink(many ? prefixed(run, e) : e),
       signal: controller.signal,
+      command,
       verifyContent: o.verifyContent,
-      remote,
     });
   } finally {
     view.close();
     Deno.removeSignalListener("SIGINT", onInterrupt);
     Deno.removeSignalListener("SIGTERM", onInterrupt);
   }
-  if (o.lock.mode === "write" && report.lock) {
-    const saved = await saveLock({ layout, path: o.lock.path, publishAs, lock: report.lock });
-    report.lockPath = saved.path;
-    if (saved.note) console.error(saved.note);
+  for (const [i, report] of reports.entries()) {
+    const r = runs[i];
+    if (r.lock.mode === "write" && report.lock) {
+      const saved = await saveLock({
+        layout,
+        path: r.lock.path,
+        publishAs: r.publishAs,
+        lock: report.lock,
+      });
+      report.lockPath = saved.path;
+      if (saved.note) console.error(saved.note);
+    }
+    printFailures(layout, report, r.publishAs, many ? `${r.publishAs}/` : "");
   }
-  printFailures(layout, report, publishAs);
-  if (opts.json) console.log(JSON.stringify(report, null, 2));
-  const end = runEndLines({
-    layout,
-    pipeline,
-    report,
-    publishAs,
-    seconds: (performance.now() - started) / 1000,
-    interrupted: controller.signal.aborted,
-    command: `bin/pipeline ${withoutForce(Deno.args, opts.force).join(" ")}`,
-  });
+  if (opts.json) console.log(JSON.stringify(many ? reports : reports[0], null, 2));
+  const seconds = (performance.now() - started) / 1000;
+  const interrupted = controller.signal.aborted;
+  const rerun = `bin/pipeline ${withoutForce(Deno.args, opts.force).join(" ")}`;
+  const end = many
+    ? sweepEndLines(runs, reports, { seconds, interrupted, command: rerun, layout })
+    : runEndLines({
+      layout,
+      pipeline: runs[0].pipeline,
+      report: reports[0],
+      publishAs: runs[0].publishAs,
+      seconds,
+      interrupted,
+      command: rerun,
+    });
   for (const line of end) (opts.json ? console.error : console.log)(line);
-  const code = controller.signal.aborted ? 130 : report.failed + report.skipped > 0 ? 1 : 0;
-  return { report, code };
+  const bad = reports.some((r) => r.failed + r.skipped > 0);
+  return { reports, code: interrupted ? 130 : bad ? 1 : 0 };
+}
+
+/**
+ * The end of a sweep: each experiment's headline lines prefixed with its name, the wall time,
+ * the summary line over all of them (and the resume hint after an interruption).
+ */
+function sweepEndLines(
+  runs: { pipeline: Pipeline; publishAs: string }[],
+  reports: RunReport[],
+  o: { seconds: number; interrupted: boolean; command: string; layout: Layout },
+): string[] {
+  const lines: string[] = [];
+  for (const [i, report] of reports.entries()) {
+    const own = runEndLines({
+      ...o,
+      pipeline: runs[i].pipeline,
+      report,
+      publishAs: runs[i].publishAs,
+    });
+    for (const l of own.filter((l) => /^(results|open): /.test(l))) {
+      lines.push(`${runs[i].publishAs}: ${l}`);
+    }
+  }
+  const sum = (f: (r: RunReport) => number | undefined) =>
+    reports.reduce((a, r) => a + (f(r) ?? 0), 0);
+  lines.push(`wall time ${wallTime(o.seconds)}`);
+  lines.push(
+    summaryLine({
+      ran: sum((r) => r.ran),
+      cached: sum((r) => r.cached),
+      pulled: sum((r) => r.pulled),
+      failed: sum((r) => r.failed),
+    }) + ` (${reports.length} experiments)`,
+  );
+  if (o.interrupted) {
+    lines.push(`interrupted: rerun \`${o.command}\` to resume (finished stages are cached)`);
+  }
+  return lines;
+}
+
+/** `--force STAGE` must name a stage of the config. */
+function checkForcedStage(pipeline: Pipeline, force: ExecOptions["force"]): void {
+  const names = pipeline.stages.map((s) => s.name);
+  if (typeof force === "string" && !names.includes(force)) {
+    throw new UsageError(
+      `--force ${force}: no such stage in ${pipeline.path} (stages: ${names.join(", ")})`,
+    );
+  }
+}
+
+/** The event with its stage shown as `<run>/<stage>`. */
+function prefixed(run: string, e: EngineEvent): EngineEvent {
+  if (e.type === "run-finished") return e;
+  if (e.type === "warning") return { ...e, message: `${run}: ${e.message}` };
+  return { ...e, stage: `${run}/${e.stage}` };
 }
 
 /**
@@ -161,7 +277,12 @@ export function withoutForce(args: string[], force: ExecOptions["force"]): strin
 }
 
 /** Each failed stage's error (cut to 6 lines), its log, a permission hint; the skipped ones. */
-function printFailures(layout: Layout, report: RunReport, publishAs: string): void {
+function printFailures(
+  layout: Layout,
+  report: RunReport,
+  publishAs: string,
+  prefix: string,
+): void {
   for (const s of report.stages.filter((s) => s.status === "failed")) {
     const log = s.key
       ? ` (log: ${projectRelative(layout, stageLogPath(layout, publishAs, s.stage))})`
@@ -170,7 +291,7 @@ function printFailures(layout: Layout, report: RunReport, publishAs: string): vo
     const shown = lines.length > 6
       ? [...lines.slice(0, 6), `    … ${lines.length - 6} more lines`]
       : lines;
-    console.error(`failed: ${s.stage}: ${shown.join("\n")}${log}`);
+    console.error(`failed: ${prefix}${s.stage}: ${shown.join("\n")}${log}`);
     const denied = /NotCapable: Requires (\w+) access/.exec(s.error ?? "")?.[1];
     if (denied) {
       const wants: Record<string, string> = {
@@ -187,7 +308,7 @@ function printFailures(layout: Layout, report: RunReport, publishAs: string): vo
       );
     }
   }
-  const skipped = report.stages.filter((s) => s.status === "skipped").map((s) => s.stage);
+  const skipped = report.stages.filter((s) => s.status === "skipped").map((s) => prefix + s.stage);
   if (skipped.length) {
     console.error(`not run because an upstream stage failed: ${skipped.join(", ")}`);
   }

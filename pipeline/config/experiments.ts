@@ -26,9 +26,15 @@ export interface Experiment {
   sets: string[];
   /** When it was (last) run. */
   created: string;
+  /** The sweep it belongs to (`exp run NAME --sweep …` makes `NAME-<suffix>`s). */
+  sweep?: string;
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
+
+/** Orders names with their numbers by value: k5 before k11. */
+export const byName: (a: string, b: string) => number =
+  new Intl.Collator("en", { numeric: true }).compare;
 
 /**
  * Throws unless `name` can name an experiment: safe as a directory name, and not the name of a
@@ -37,7 +43,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 export async function checkExperimentName(layout: Layout, name: string): Promise<void> {
   if (!NAME.test(name)) {
     throw new UsageError(
-      `experiment name "${name}" is not allowed: use letters, digits, "_", "." or "-" (e.g. k20)`,
+      `experiment name "${name}" is not allowed: start with a letter or digit, then use letters, ` +
+        `digits and "_.,=+-" (e.g. k20)`,
     );
   }
   for (const ext of ["yaml", "yml"]) {
@@ -82,6 +89,14 @@ export async function readExperiment(
   return r.state === "ok" ? r.value : undefined;
 }
 
+/** Removes an experiment's record, lock file and published outputs (objects stay until gc). */
+export async function removeExperiment(layout: Layout, name: string): Promise<void> {
+  const paths = experimentPaths(layout, name);
+  await Deno.remove(join(layout.out, name), { recursive: true }).catch(() => {});
+  await Deno.remove(paths.lock).catch(() => {});
+  await Deno.remove(paths.record);
+}
+
 /** Every experiment record: the readable ones by name, and the malformed ones. */
 export async function listExperimentRecords(
   layout: Layout,
@@ -90,7 +105,7 @@ export async function listExperimentRecords(
     .map((e) => e.name)
     .filter((n) => n.endsWith(".json") && !n.endsWith(".lock.json"))
     .map((n) => n.slice(0, -5))
-    .sort();
+    .sort(byName);
   const experiments: Experiment[] = [];
   const bad: { name: string; message: string }[] = [];
   for (const name of names) {

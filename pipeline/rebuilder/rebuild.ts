@@ -8,6 +8,8 @@
  * Everything known about a stage is kept in one `StageRecord`; the provenance, the lock file
  * (written at the end of a successful run) and the run report are derived from the records.
  * Progress is reported as typed events (`events.ts`); nothing here prints.
+ * A stale key is computed holding its lock (`store/key_locks.ts`), so concurrent runs and the
+ * experiments of a sweep (`multi.ts`) compute it once and the others take the cached result.
  *
  * @module
  */
@@ -23,7 +25,7 @@ import { LocalStore } from "../store/objects.ts";
 import { listFiles, pruneStageDirs, publishStageDir } from "../store/publish.ts";
 import { openCache } from "./open_cache.ts";
 import type { Trace } from "../store/trace.ts";
-import { schedule, Semaphore } from "../scheduler/dag.ts";
+import { schedule } from "../scheduler/dag.ts";
 import type { Executor, JobOutcome } from "../scheduler/executor.ts";
 import { LocalExecutor } from "../scheduler/local.ts";
 import type { ChildSpec } from "../protocol.ts";
@@ -31,6 +33,7 @@ import type { EventSink } from "./events.ts";
 import { FreshnessLookup } from "./freshness.ts";
 import { ModuleGraphs } from "./module_graph.ts";
 import { resolveStageGrant } from "../permissions/grant.ts";
+import { type SharedRun, sharedRun } from "./shared_run.ts";
 import {
   configPath,
   lockOf,
@@ -68,6 +71,8 @@ export interface RunOptions {
   verifyContent?: boolean;
   /** A remote cache: asked on local misses (results pulled), and pushed to when `push`. */
   remote?: RemoteSettings;
+  /** Slots and key locks shared with concurrent runs (`runPipelines`); default: this run's own. */
+  shared?: SharedRun;
 }
 
 /** Runs the pipeline; never throws for stage failures (they are in the report). */
@@ -91,8 +96,7 @@ class Rebuild {
   readonly #lookup: FreshnessLookup;
   readonly #executor: Executor;
   readonly #records: Map<string, StageRecord>;
-  readonly #slots: Semaphore;
-  readonly #runDir: string;
+  readonly #shared: SharedRun;
   readonly #config: { path: string; digest: string };
 
   constructor(o: RunOptions) {
@@ -115,16 +119,12 @@ class Rebuild {
     });
     this.#executor = o.executor ?? new LocalExecutor();
     this.#records = new Map(o.pipeline.stages.map((s) => [s.name, { spec: s }]));
-    this.#slots = new Semaphore(o.jobs);
-    this.#runDir = join(o.layout.tmp, `${Date.now()}-${Deno.pid}`);
+    this.#shared = o.shared ?? sharedRun({ layout: o.layout, jobs: o.jobs });
     this.#config = { path: configPath(o.layout.root, o.pipeline), digest: o.pipeline.digest };
   }
 
   async run(): Promise<RunReport> {
     const { pipeline, layout } = this.#o;
-    // We hold the repo lock, so anything left in tmp/ is debris of an interrupted run.
-    await Deno.remove(layout.tmp, { recursive: true }).catch(() => {});
-    await Deno.mkdir(this.#runDir, { recursive: true });
     try {
       await schedule(
         pipeline.stages.map((s) => ({
@@ -140,7 +140,6 @@ class Rebuild {
     } finally {
       await this.#cache.flush();
       await this.#graphs.save();
-      await Deno.remove(this.#runDir, { recursive: true }).catch(() => {});
     }
     const records = [...this.#records.values()];
     const report = runReport(records, { config: this.#config.path, name: this.#o.publishAs });
@@ -165,10 +164,7 @@ class Rebuild {
       else {
         this.#warnBadOutputs(record);
         if (this.#o.signal.aborted) throw new Error("cancelled");
-        record.trace = await this.#slots.with(
-          () => this.#execute(record),
-          stage.resources.cpus ?? 1,
-        );
+        record.trace = await this.#computeOnce(record);
       }
       this.#lookup.settle(stage, record.trace.outputs);
       await publishStageDir(
@@ -176,8 +172,10 @@ class Rebuild {
         join(this.#o.layout.out, this.#o.publishAs, stage.name),
         record.trace.outputs,
       );
-      const pulled = f.state === "fresh" && f.notes.some((n) => n.kind === "remote" && n.pulled);
-      this.#finish(record, f.state === "fresh" ? (pulled ? "pulled" : "cached") : "ran");
+      const done = record.freshness;
+      const pulled = done.state === "fresh" &&
+        done.notes.some((n) => n.kind === "remote" && n.pulled);
+      this.#finish(record, done.state === "fresh" ? (pulled ? "pulled" : "cached") : "ran");
       return true;
     } catch (e) {
       // A stage stopped by Ctrl-C did not fail; say it was interrupted.
@@ -218,6 +216,63 @@ class Rebuild {
     }
   }
 
+  /**
+   * Computes a stale stage's key holding its lock, unless whoever held the lock before (another
+   * run or experiment) stored the result meanwhile: then that result is taken, and said so.
+   */
+  async #computeOnce(record: StageRecord): Promise<Trace> {
+    const stage = record.spec.name;
+    const f = record.freshness!;
+    const key = f.key!;
+    using _lease = await this.#shared.keys.acquire(key, (w) =>
+      this.#o.onEvent({
+        type: "warning",
+        stage,
+        message: `${stage}: waiting for ${
+          relative(this.#o.layout.root, w.path)
+        }, held by ${w.holder}; will reuse its result`,
+      }));
+    const forced = (this.#o.force === true || this.#o.force === stage) &&
+      !this.#shared.computed.has(key);
+    const reused = forced ? undefined : await this.#intactTrace(key);
+    if (reused) {
+      record.freshness = {
+        state: "fresh",
+        key,
+        fingerprint: f.fingerprint,
+        codeDigest: f.codeDigest,
+        trace: reused,
+        notes: [],
+      };
+      this.#o.onEvent({
+        type: "warning",
+        stage,
+        message: `${stage}: reusing key ${key.slice(0, 12)}, computed meanwhile by another run`,
+      });
+      return reused;
+    }
+    try {
+      const trace = await this.#shared.slots.with(
+        () => this.#execute(record),
+        record.spec.resources.cpus ?? 1,
+      );
+      this.#shared.computed.add(key);
+      return trace;
+    } finally {
+      await Deno.remove(join(this.#o.layout.tmp, key), { recursive: true }).catch(() => {});
+    }
+  }
+
+  /** The cached trace of `key` when every object it names is intact. */
+  async #intactTrace(key: string): Promise<Trace | undefined> {
+    const trace = await this.#cache.getTrace(key);
+    if (!trace) return undefined;
+    for (const digest of Object.values(trace.outputs)) {
+      if (await this.#cache.verify(digest) !== "ok") return undefined;
+    }
+    return trace;
+  }
+
   /** Runs a stale stage through the executor and stores its outputs; throws on failure. */
   async #execute(record: StageRecord): Promise<Trace> {
     const stage = record.spec;
@@ -252,8 +307,11 @@ class Rebuild {
     return trace;
   }
 
+  /** Fresh scratch dirs under `tmp/<key>/`; what is there is debris of a dead lock holder. */
   async #makeDirs(stage: StageSpec, key: string): Promise<RunDirs> {
-    const root = join(this.#runDir, stage.name);
+    const scratch = join(this.#o.layout.tmp, key);
+    await Deno.remove(scratch, { recursive: true }).catch(() => {});
+    const root = join(scratch, stage.name);
     const dirs = {
       root,
       out: join(root, "out"),

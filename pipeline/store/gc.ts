@@ -100,6 +100,7 @@ export async function removeGarbage(layout: Layout, store: ObjectStore, plan: Gc
   }
   await Deno.remove(layout.state, { recursive: true }).catch(() => {});
   await Deno.remove(layout.tmp, { recursive: true }).catch(() => {});
+  await Deno.remove(layout.keyLocks, { recursive: true }).catch(() => {});
   await store.flush();
 }
 

@@ -35,7 +35,7 @@ export interface Layout {
   runs: string;
   /** Resumable scratch dirs by cache key. */
   state: string;
-  /** Scratch for runs in progress (out dirs, input links); removed at the next run. */
+  /** Scratch of stage runs in progress, `tmp/<key>/` (owned by the key's lock holder). */
   tmp: string;
   /** Stable human paths: `out/<config-or-experiment>/<stage>/<files>`. */
   out: string;
@@ -45,6 +45,8 @@ export interface Layout {
   logs: string;
   /** Module graphs kept between runs (see `rebuilder/module_graph.ts`). */
   graphs: string;
+  /** Per-cache-key lock files `keylocks/<key>.lock` (see `store/key_locks.ts`). */
+  keyLocks: string;
   /** Stage kinds' declarations from the kind sandbox (see `permissions/kind_sandbox.ts`). */
   declarations: string;
 }
@@ -65,6 +67,7 @@ export function layout(root: string): Layout {
     experiments: join(artifacts, "experiments"),
     logs: join(artifacts, "logs"),
     graphs: join(artifacts, "graphs.json"),
+    keyLocks: join(artifacts, "keylocks"),
     declarations: join(artifacts, "declarations.json"),
   };
 }

@@ -1,67 +1,35 @@
 /**
- * One writer at a time on an `artifacts/` dir: an exclusive OS file lock (flock) on
- * `artifacts/lock`, released by the OS even when the holder crashes. A second run waits and
- * says who holds the lock (pid, host, command, since when).
+ * The lock on a whole `artifacts/` dir, `artifacts/lock`: runs take it shared (any number run
+ * at once; they coordinate per cache key, see `key_locks.ts`), `gc` takes it exclusive, since
+ * it removes objects, traces and scratch that a run may be using. An OS file lock (flock),
+ * released by the OS even when the holder crashes.
  *
  * @module
  */
 import { join } from "node:path";
-import { hostname } from "node:os";
+import { lockFile, type LockHolder } from "./file_lock.ts";
 
-/** Who holds the lock, written into the lock file by the holder. */
-export interface LockHolder {
-  pid: number;
-  host: string;
+export { describeHolder, type LockHolder } from "./file_lock.ts";
+
+/** How to take the repository lock. */
+export interface RepoLockOptions {
+  /** `shared` for runs, `exclusive` for gc. */
+  mode: "shared" | "exclusive";
+  /** Recorded by an exclusive holder. */
   command: string;
-  since: string;
+  /** Told who holds the lock (when known) if it must wait. */
+  onWait: (holder: LockHolder | undefined) => void;
 }
 
-/** Takes the lock, waiting as long as needed; `onWait` is told who holds it if it must wait. */
+/** Takes the lock on `artifactsDir`, waiting as long as needed. */
 export async function acquireRepoLock(
   artifactsDir: string,
-  command: string,
-  onWait: (holder: LockHolder | undefined) => void,
+  o: RepoLockOptions,
 ): Promise<Disposable> {
   await Deno.mkdir(artifactsDir, { recursive: true });
-  const path = join(artifactsDir, "lock");
-  const file = await Deno.open(path, { read: true, write: true, create: true });
-  const locked = file.lock(true);
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const waited = await Promise.race([
-    locked.then(() => false),
-    new Promise<boolean>((r) => timer = setTimeout(() => r(true), 200)),
-  ]);
-  clearTimeout(timer);
-  if (waited) {
-    onWait(await readHolder(path));
-    await locked;
-  }
-  const holder: LockHolder = {
-    pid: Deno.pid,
-    host: hostname(),
-    command,
-    since: new Date().toISOString(),
-  };
-  await file.truncate(0);
-  await file.write(new TextEncoder().encode(JSON.stringify(holder) + "\n"));
-  return {
-    [Symbol.dispose]() {
-      file.truncateSync(0);
-      file.unlockSync();
-      file.close();
-    },
-  };
-}
-
-async function readHolder(path: string): Promise<LockHolder | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(path));
-  } catch {
-    return undefined;
-  }
-}
-
-/** "pid 123 on host (deno task pipeline run …) since …" */
-export function describeHolder(h: LockHolder | undefined): string {
-  return h ? `pid ${h.pid} on ${h.host} (${h.command}) since ${h.since}` : "another process";
+  return await lockFile(join(artifactsDir, "lock"), {
+    exclusive: o.mode === "exclusive",
+    command: o.command,
+    onWait: o.onWait,
+  });
 }

@@ -62,6 +62,8 @@ export const experimentSchema = z.looseObject({
   config: z.string(),
   sets: z.array(z.string()),
   created: z.string(),
+  /** The sweep it belongs to, for experiments made by `exp run NAME --sweep …`. */
+  sweep: z.string().optional(),
 });
 
 /** The verification memo (store/objects.ts): digest → stat stamp. */

@@ -74,11 +74,12 @@ export function registerCheck(root: Command): void {
       console.log(`note: output bytes differ from the lock for: ${bytes.join(", ")}`);
     }
     if (drifts.length) {
-      console.log(diffTable(
-        Object.fromEntries(drifts.map((d) => [d.key, d.locked])),
-        Object.fromEntries(drifts.map((d) => [d.key, d.now])),
-        ["locked", "now"],
-      ));
+      console.log(diffTable({
+        labels: ["locked", "now"],
+        rows: drifts.map((d) => ({ key: d.key, values: [d.locked, d.now] })),
+        format: "text",
+        precision: 8,
+      }));
       console.log(
         `check: ${drifts.length} metric(s) drifted beyond relative tolerance ${opts.tolerance}`,
       );

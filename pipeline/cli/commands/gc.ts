@@ -22,8 +22,15 @@ export function registerGc(root: Command): void {
     .option("--dry-run", "list what would be removed and the space it frees; remove nothing")
     .action(async (opts: { force?: boolean; dryRun?: boolean }, cmd: Command) => {
       const layout = layoutFrom(cmd);
-      using _lock = await acquireRepoLock(layout.artifacts, "pipeline gc", (h) => {
-        console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(h)}`);
+      using _lock = await acquireRepoLock(layout.artifacts, {
+        mode: "exclusive",
+        command: "pipeline gc",
+        onWait: (h) =>
+          console.error(
+            `waiting for ${layout.artifacts}/lock, held by ${
+              h ? describeHolder(h) : "runs in progress"
+            }`,
+          ),
       });
       const store = new LocalStore(layout.objects);
       let plan: GcPlan;

@@ -24,8 +24,12 @@ export function registerPull(root: Command): void {
     description: "download a config's results from the remote cache (verified), running nothing",
   }).action(async (config: string, opts: TransferOptions, cmd: Command) => {
     const { layout, pipeline: p, remote } = await loadTransfer(cmd, config, opts);
-    using _lock = await acquireRepoLock(layout.artifacts, "pipeline pull", (h) => {
-      console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(h)}`);
+    // shared, like a run: objects and traces are written atomically; only gc excludes it
+    using _lock = await acquireRepoLock(layout.artifacts, {
+      mode: "shared",
+      command: "pipeline pull",
+      onWait: (h) =>
+        console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(h)}`),
     });
     const store = new LocalStore(layout.objects);
     const cache = openCache({

@@ -34,8 +34,16 @@ export function registerVerify(root: Command): void {
         scope = { locks: [lockPathFor(path)] };
       }
       using _lock = opts.repair
-        ? await acquireRepoLock(layout.artifacts, "pipeline verify --repair", (h) => {
-          console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(h)}`);
+        // exclusive, like gc: repairing removes objects a run may be reading
+        ? await acquireRepoLock(layout.artifacts, {
+          mode: "exclusive",
+          command: "pipeline verify --repair",
+          onWait: (h) =>
+            console.error(
+              `waiting for ${layout.artifacts}/lock, held by ${
+                h ? describeHolder(h) : "runs in progress"
+              }`,
+            ),
         })
         : undefined;
       const store = new LocalStore(layout.objects);

@@ -1,0 +1,110 @@
+/**
+ * Experiments benchmark: a 4-variant sweep of LLGAE's `components` on the smoke data
+ * (configs/smoke.yaml), from an empty cache, once with `--jobs 1` and once with `--jobs 2`, in
+ * the same run on the same machine; reports both wall times and their ratio (target: `--jobs 2`
+ * at most 0.65 × the serial time on 2 cores). Each is one whole `exp run --sweep` command on a
+ * throw-away copy of the project (its own engine and `artifacts/`). Writes
+ * `artifacts/bench/exp.json`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { writeFileAtomic } from "../common/atomic_write.ts";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const OUT = join(REPO, "artifacts", "bench", "exp.json");
+const SWEEP = "stages.train_llgae.with.components=3,5,8,11";
+const TARGET = 0.65;
+
+async function copyDir(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const e of Deno.readDir(from)) {
+    if (e.isDirectory) await copyDir(join(from, e.name), join(to, e.name));
+    else if (e.isFile) await Deno.copyFile(join(from, e.name), join(to, e.name));
+  }
+}
+
+/**
+ * A copy of the project without artifacts, run by its own engine (so stages find their npm
+ * files beside themselves): code and configs copied, `node_modules/` hard-linked.
+ */
+async function projectCopy(): Promise<string> {
+  const root = await Deno.makeTempDir({ prefix: "exp_bench_" });
+  for (const dir of ["pipeline", "common", "stages", "configs"]) {
+    await copyDir(join(REPO, dir), join(root, dir));
+  }
+  for (const file of ["deno.json", "deno.lock"]) {
+    await Deno.copyFile(join(REPO, file), join(root, file));
+  }
+  const link = await new Deno.Command("cp", {
+    args: ["-al", join(REPO, "node_modules"), join(root, "node_modules")],
+  }).output();
+  if (!link.success) {
+    throw new Error(`cp -al node_modules: ${new TextDecoder().decode(link.stderr)}`);
+  }
+  return root;
+}
+
+/** Wall seconds of the sweep with `jobs`, from an empty cache. */
+async function sweepSeconds(root: string, jobs: number): Promise<number> {
+  await Deno.remove(join(root, "artifacts"), { recursive: true }).catch(() => {});
+  const args = [
+    "run",
+    "-A",
+    `--config=${join(root, "deno.json")}`,
+    join(root, "pipeline", "cli", "main.ts"),
+    "--root",
+    root,
+    "exp",
+    "run",
+    "k",
+    "configs/smoke.yaml",
+    "--sweep",
+    SWEEP,
+    "--jobs",
+    String(jobs),
+  ];
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  const seconds = (performance.now() - t0) / 1000;
+  const text = new TextDecoder().decode(out.stdout);
+  if (!out.success) {
+    throw new Error(`sweep --jobs ${jobs} failed:\n${text}${new TextDecoder().decode(out.stderr)}`);
+  }
+  console.log(`--jobs ${jobs}: ${seconds.toFixed(1)} s  (${text.trim().split("\n").pop()})`);
+  return seconds;
+}
+
+const root = await projectCopy();
+try {
+  const serial = await sweepSeconds(root, 1);
+  const parallel = await sweepSeconds(root, 2);
+  const ratio = parallel / serial;
+  const summary = {
+    sweep: SWEEP,
+    config: "configs/smoke.yaml",
+    jobs1_seconds: Number(serial.toFixed(1)),
+    jobs2_seconds: Number(parallel.toFixed(1)),
+    ratio: Number(ratio.toFixed(3)),
+    target: TARGET,
+    met: ratio <= TARGET,
+    cores: navigator.hardwareConcurrency,
+    load_average: Deno.loadavg(),
+  };
+  console.log(
+    `exp sweep of 4: --jobs 1 ${serial.toFixed(1)} s, --jobs 2 ${parallel.toFixed(1)} s, ratio ${
+      ratio.toFixed(3)
+    } (target ≤ ${TARGET}: ${summary.met ? "met" : "NOT met"})`,
+  );
+  await Deno.mkdir(join(REPO, "artifacts", "bench"), { recursive: true });
+  await writeFileAtomic(OUT, JSON.stringify(summary) + "\n");
+} finally {
+  await Deno.remove(root, { recursive: true });
+}
