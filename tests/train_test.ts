@@ -227,6 +227,13 @@ Deno.test("train: bad input files and latent_dim ≥ pixels are clear errors", a
   const ctx2 = await stageContext(kind, base, { data: [{ stage: "shuffle", dir: empty }] });
   await rejects(run(ctx2), /train_images\.npy/);
   await ctx2.cleanup();
+  const noTrain = await Deno.makeTempDir();
+  await writeNpy(join(noTrain, "train_images.npy"), { data: new Float32Array(0), shape: [0, D] });
+  await Deno.copyFile(join(data, "test_images.npy"), join(noTrain, "test_images.npy"));
+  const ctx3 = await stageContext(kind, base, { data: [{ stage: "shuffle", dir: noTrain }] });
+  await rejects(run(ctx3), /holds 0 training and 60 test images/);
+  await ctx3.cleanup();
+  await Deno.remove(noTrain, { recursive: true });
 });
 
 Deno.test("train init data: k-subspace rounds do not increase the training error (λ = 0)", async () => {

@@ -60,6 +60,21 @@ export async function readSplitSizes(dir: string): Promise<SplitSizes> {
   return { train: rows("train"), val: rows("val"), test: rows("test") };
 }
 
+/** A split's images as a row-major n×d matrix. */
+export interface Images {
+  data: Float32Array;
+  n: number;
+  d: number;
+}
+
+/** Reads and checks the `split` images (without labels) in the shuffle output `dir`. */
+export async function readImages(dir: string, split: SplitName): Promise<Images> {
+  const path = join(dir, splitFiles(split).images);
+  const { data, shape } = await readNpyFloat32(path);
+  if (shape.length !== 2) throw new Error(`${path}: expected shape [n, 784], found [${shape}]`);
+  return { data, n: shape[0], d: shape[1] };
+}
+
 /** Images (row-major n×d) and their labels. */
 export interface Split {
   images: Float32Array;
@@ -72,12 +87,8 @@ export interface Split {
 export async function readSplit(dir: string, split: SplitName): Promise<Split> {
   const imagesPath = join(dir, splitFiles(split).images);
   const labelsPath = join(dir, splitFiles(split).labels);
-  const images = await readNpyFloat32(imagesPath);
+  const { data, n, d } = await readImages(dir, split);
   const labels = await readNpyUint8(labelsPath);
-  if (images.shape.length !== 2) {
-    throw new Error(`${imagesPath}: expected shape [n, 784], found [${images.shape}]`);
-  }
-  const [n, d] = images.shape;
   if (labels.shape.length !== 1 || labels.shape[0] !== n) {
     throw new Error(
       `${labelsPath}: expected shape [${n}] to match ${imagesPath}, found [${labels.shape}]`,
@@ -87,5 +98,5 @@ export async function readSplit(dir: string, split: SplitName): Promise<Split> {
   if (bad >= 0) {
     throw new Error(`${labelsPath}: label ${labels.data[bad]} at index ${bad} is not a class 0–9`);
   }
-  return { images: images.data, labels: labels.data, n, d };
+  return { images: data, labels: labels.data, n, d };
 }

@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { readSafeTensors, type SafeTensors, writeSafeTensors } from "../lib/safetensors.ts";
+import type { HistoryRecord } from "./outputs.ts";
 
 /** What a checkpoint holds. */
 export interface Checkpoint {
@@ -17,7 +18,7 @@ export interface Checkpoint {
   /** Optimizer slot names in the optimizer's order. */
   optimizerSlots: string[];
   /** The history lines so far. */
-  history: Record<string, unknown>[];
+  history: HistoryRecord[];
   /** Test MSE of the initial parameters. */
   initTestMse: number;
 }

@@ -2,13 +2,14 @@
  * The summary files the `train` stage writes beside `model.safetensors`, as their readers
  * (evaluate, figure, report) see them: `metrics.json` (final summary) and `history.jsonl` (one
  * line per epoch). Only the fields downstream stages use are checked; errors name the file, the
- * line and the key. (run.ts still writes them as literals: typing them with these schemas
- * changes the train stage's code digest, so it waits for the next retraining.)
+ * line and the key. The writer (run.ts) goes through {@link writeMetrics} and
+ * {@link writeHistory}, whose record types extend the readers' schemas.
  *
  * @module
  */
 import { z } from "zod";
 import { join } from "node:path";
+import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { parseJson, readJson } from "../lib/json_file.ts";
 
 /** The fields of a training stage's `metrics.json` used by evaluate, figure and report. */
@@ -37,6 +38,37 @@ export const historyLine = z.looseObject({
 export type TrainMetrics = z.infer<typeof trainMetrics>;
 /** One parsed line of `history.jsonl`. */
 export type HistoryLine = z.infer<typeof historyLine>;
+
+/** One epoch as run.ts writes it: the checked fields plus the epoch's wall time. */
+export type HistoryRecord = HistoryLine & { usage: number[]; seconds: number };
+
+/** `metrics.json` as run.ts writes it: the checked fields plus the run's settings. */
+export type MetricsRecord = TrainMetrics & {
+  train_loss: number;
+  steps: number;
+  beta: number;
+  latent_decay: number;
+  optimizer: string;
+  lr: number;
+  batch_size: number;
+  seed: number;
+  backend: string;
+  /** Test images choosing each component after the last epoch. */
+  usage: number[];
+};
+
+/** Writes `metrics.json` into the `train` output directory `dir` (keys in `metrics`' order). */
+export async function writeMetrics(dir: string, metrics: MetricsRecord): Promise<void> {
+  await writeFileAtomic(join(dir, "metrics.json"), JSON.stringify(metrics, null, 2) + "\n");
+}
+
+/** Writes `history.jsonl` into the `train` output directory `dir`, one line per epoch. */
+export async function writeHistory(dir: string, history: HistoryRecord[]): Promise<void> {
+  await writeFileAtomic(
+    join(dir, "history.jsonl"),
+    history.map((h) => JSON.stringify(h)).join("\n") + "\n",
+  );
+}
 
 /** Reads `metrics.json` of a `train` output directory. */
 export async function readTrainMetrics(dir: string): Promise<TrainMetrics> {

@@ -10,31 +10,16 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import { join } from "node:path";
 import type { StageContext } from "../../pipeline/stage_kind.ts";
-import { writeFileAtomic } from "../../common/atomic_write.ts";
-import { readNpyFloat32 } from "../lib/npy.ts";
 import { Rng } from "../lib/prng.ts";
 import { writeSafeTensors } from "../lib/safetensors.ts";
 import { initBackend } from "../lib/tf_backend.ts";
+import { type Images, readImages } from "../shuffle/outputs.ts";
 import { type Checkpoint, latestCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { dataInit, type InitialParams, randomInit } from "./init.ts";
 import type { TrainParams } from "./kind.ts";
 import type { Encoder, ModelDims, Params } from "./model.ts";
+import { type HistoryRecord, writeHistory, writeMetrics } from "./outputs.ts";
 import { makeTrainer, type Trainer } from "./trainer.ts";
-
-/** Images as a row-major matrix. */
-interface Images {
-  data: Float32Array;
-  n: number;
-  d: number;
-}
-
-async function readImages(path: string): Promise<Images> {
-  const { data, shape } = await readNpyFloat32(path);
-  if (shape.length !== 2 || shape[0] < 1) {
-    throw new Error(`${path}: expected a float32 array [N, pixels] with N ≥ 1, found [${shape}]`);
-  }
-  return { data, n: shape[0], d: shape[1] };
-}
 
 /** Test MSE (mean over images of the per-image mean squared pixel error) and component usage. */
 function score(trainer: Trainer, test: Images, K: number) {
@@ -69,8 +54,14 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
     );
   }
   const dataDir = ctx.input("data");
-  const train = await readImages(join(dataDir, "train_images.npy"));
-  const test = await readImages(join(dataDir, "test_images.npy"));
+  const train = await readImages(dataDir, "train");
+  const test = await readImages(dataDir, "test");
+  if (train.n < 1 || test.n < 1) {
+    throw new Error(
+      `train: ${dataDir} holds ${train.n} training and ${test.n} test images; ` +
+        "both need at least one (raise the shuffle stage's limit)",
+    );
+  }
   const D = train.d, K = p.components, E = p.latent_dim;
   const dims: ModelDims = { K, D, E };
   if (test.d !== D) {
@@ -99,7 +90,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
   const { params: model, optimizer } = trainer;
   ctx.log(`training step: ${trainer.formulation} formulation`);
   try {
-    const history: Record<string, unknown>[] = resumed?.history ?? [];
+    const history: HistoryRecord[] = resumed?.history ?? [];
     if (!resumed) ctx.progress({ phase: "init score", done: 0 });
     const initTestMse = resumed?.initTestMse ?? score(trainer, test, K).test_mse;
     if (!resumed) ctx.log(`after init: test MSE ${initTestMse.toFixed(2)}`);
@@ -159,11 +150,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       );
     }
 
-    const last = history[history.length - 1] as {
-      train_loss: number;
-      test_mse: number;
-      usage: number[];
-    };
+    const last = history[history.length - 1];
     const metadata = { params: JSON.stringify(p), epoch: String(p.epochs), backend };
     await writeSafeTensors(join(ctx.outDir, "model.safetensors"), {
       tensors: {
@@ -172,11 +159,8 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       },
       metadata,
     });
-    await writeFileAtomic(
-      join(ctx.outDir, "history.jsonl"),
-      history.map((h) => JSON.stringify(h)).join("\n") + "\n",
-    );
-    const metrics = {
+    await writeHistory(ctx.outDir, history);
+    await writeMetrics(ctx.outDir, {
       test_mse: last.test_mse,
       train_loss: last.train_loss,
       epochs: p.epochs,
@@ -193,12 +177,8 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       backend,
       usage: last.usage,
       init_test_mse: initTestMse,
-      train_seconds: history.reduce((s, h) => s + (h.seconds as number), 0),
-    };
-    await writeFileAtomic(
-      join(ctx.outDir, "metrics.json"),
-      JSON.stringify(metrics, null, 2) + "\n",
-    );
+      train_seconds: history.reduce((s, h) => s + h.seconds, 0),
+    });
   } finally {
     trainer.dispose();
   }
@@ -209,7 +189,7 @@ async function checkpointOf(
   epoch: number,
   model: Params,
   optimizer: tf.Optimizer,
-  history: Record<string, unknown>[],
+  history: HistoryRecord[],
   initTestMse: number,
 ): Promise<Checkpoint> {
   const weights = await optimizer.getWeights();
