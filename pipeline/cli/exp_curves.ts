@@ -7,8 +7,7 @@
  * @module
  */
 import type { TopLevelSpec } from "vega-lite";
-import { historyLine } from "../../stages/train/outputs.ts";
-import { parseJson } from "../../stages/lib/json_file.ts";
+import { parseHistory } from "../../stages/train/outputs.ts";
 import { FONT_FAMILY } from "../../stages/figure/font.ts";
 import { UsageError } from "../config/usage_error.ts";
 import type { Layout } from "../store/layout.ts";
@@ -82,8 +81,7 @@ export async function readCurves(layout: Layout, all: Compared[]): Promise<Curve
       const text = await Deno.readTextFile(store.path(digest));
       drawn.add(series);
       curves.series.push(series);
-      const lines = text.split("\n").filter((l) => l.trim());
-      const history = lines.map((l, n) => parseJson(historyLine, l, `${r.name}/${stage}:${n + 1}`));
+      const history = parseHistory(text, `${r.name}/${stage}`);
       const metrics = (s.metrics ?? {}) as { init_test_mse?: number; test_mse?: number };
       if (!history.some((h) => h.epoch === 0) && typeof metrics.init_test_mse === "number") {
         curves.points.push({ series, epoch: 0, test_mse: metrics.init_test_mse });

@@ -75,11 +75,15 @@ export async function readTrainMetrics(dir: string): Promise<TrainMetrics> {
   return await readJson(trainMetrics, join(dir, "metrics.json"));
 }
 
+/** Parses the text of a `history.jsonl` read from `source`, one entry per non-empty line. */
+export function parseHistory(text: string, source: string): HistoryLine[] {
+  return text.split("\n").flatMap((line, i) =>
+    line.trim() === "" ? [] : [parseJson(historyLine, line, `${source}:${i + 1}`)]
+  );
+}
+
 /** Reads `history.jsonl` of a `train` output directory, one entry per non-empty line. */
 export async function readHistory(dir: string): Promise<HistoryLine[]> {
   const path = join(dir, "history.jsonl");
-  const lines = (await Deno.readTextFile(path)).split("\n");
-  return lines.flatMap((line, i) =>
-    line.trim() === "" ? [] : [parseJson(historyLine, line, `${path}:${i + 1}`)]
-  );
+  return parseHistory(await Deno.readTextFile(path), path);
 }
