@@ -235,3 +235,21 @@ Deno.test("train init data: k-subspace rounds do not increase the training error
   const [before, after] = [error(0), error(3)];
   ok(after <= before * (1 + 1e-5), `k-means start ${before}, after 3 rounds ${after}`);
 });
+
+Deno.test("train: an empty checkpoint in the state dir is skipped with a warning; training starts over", async () => {
+  const fresh = await train(base);
+  await run(fresh);
+  const ctx = await train(base);
+  const corrupt = join(ctx.stateDir, "epoch-00001.safetensors");
+  await Deno.writeFile(corrupt, new Uint8Array(0));
+  await run(ctx);
+  ok(
+    ctx.logs.some((l) => l.startsWith("warning:") && l.includes(corrupt)),
+    ctx.logs.join("\n"),
+  );
+  deepStrictEqual(
+    await Deno.readFile(join(ctx.outDir, "model.safetensors")),
+    await Deno.readFile(join(fresh.outDir, "model.safetensors")),
+  );
+  for (const c of [fresh, ctx]) await c.cleanup();
+});

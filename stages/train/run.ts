@@ -82,7 +82,11 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
 
   const rng = new Rng(p.seed);
   const shuffleRng = new Rng(rng.int(0, 2 ** 31 - 1)); // the batch orders' own stream
-  const resumed = await latestCheckpoint(ctx.stateDir, identity);
+  const resumed = await latestCheckpoint(ctx.stateDir, {
+    identity,
+    shapes: { mu: [K, D], W: [K, D, E] },
+    warn: ctx.log,
+  });
   let start: InitialParams;
   if (resumed) {
     start = { mu: resumed.tensors.mu.data, W: resumed.tensors.W.data };
