@@ -20,6 +20,7 @@ function checkpoint(epoch: number): Checkpoint {
     optimizerSlots: ["iter", "mu/rms", "W/rms"],
     history: Array.from({ length: epoch }, (_, i) => ({ epoch: i + 1, test_mse: 10 - i })),
     initTestMse: 12.5,
+    referenceMse: 40.25,
   };
 }
 
@@ -39,6 +40,7 @@ function variant(change: (c: Checkpoint, metadata: Record<string, string>) => vo
     optimizer_slots: JSON.stringify(c.optimizerSlots),
     history: JSON.stringify(c.history),
     init_test_mse: "12.5",
+    reference_mse: "40.25",
   };
   change(c, metadata);
   return encodeSafeTensors({ tensors: c.tensors, metadata });

@@ -6,36 +6,13 @@ import type { Progress } from "../pipeline/stage_kind.ts";
 import { run } from "../stages/train/run.ts";
 import { loadModel, reconstruct, reconstructWith } from "../stages/train/model.ts";
 import { dataInit } from "../stages/train/init.ts";
-import { readNpyFloat32, writeNpy } from "../stages/lib/npy.ts";
+import { readNpyFloat32 } from "../stages/lib/npy.ts";
 import { Rng } from "../stages/lib/prng.ts";
 import { probeBackend } from "../stages/lib/backend_probe.ts";
 import { stageContext } from "./fixtures/report/context.ts";
+import { SYNTHETIC_PIXELS, syntheticData } from "./fixtures/train_data.ts";
 
-const D = 64;
-
-/** Train/test images around 3 centres (0–255-like scale), written as the shuffle stage would. */
-async function syntheticData(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "train-data-" });
-  const rng = new Rng(4);
-  const centres = Array.from(
-    { length: 3 },
-    () => Array.from({ length: D }, () => (rng.float() - 0.5) * 200),
-  );
-  const basis = Array.from({ length: 3 }, () => Array.from({ length: D }, () => rng.float() - 0.5));
-  const images = (n: number) => {
-    const x = new Float32Array(n * D);
-    for (let i = 0; i < n; i++) {
-      const k = i % 3, a = (rng.float() - 0.5) * 100;
-      for (let j = 0; j < D; j++) {
-        x[i * D + j] = centres[k][j] + a * basis[k][j] + (rng.float() - 0.5) * 10;
-      }
-    }
-    return x;
-  };
-  await writeNpy(join(dir, "train_images.npy"), { data: images(240), shape: [240, D] });
-  await writeNpy(join(dir, "test_images.npy"), { data: images(60), shape: [60, D] });
-  return dir;
-}
+const D = SYNTHETIC_PIXELS;
 
 const data = await syntheticData();
 // wasm: the backend that computes the same bits on every machine.

@@ -24,6 +24,8 @@ export interface Checkpoint {
   history: Record<string, unknown>[];
   /** Test MSE of the initial parameters. */
   initTestMse: number;
+  /** The test MSE a diverged run is judged by (`referenceMse` of stability.ts). */
+  referenceMse: number;
 }
 
 /** What {@link latestCheckpoint} looks for. */
@@ -54,6 +56,7 @@ export async function saveCheckpoint(
       optimizer_slots: JSON.stringify(checkpoint.optimizerSlots),
       history: JSON.stringify(checkpoint.history),
       init_test_mse: JSON.stringify(checkpoint.initTestMse),
+      reference_mse: JSON.stringify(checkpoint.referenceMse),
     },
   });
   const old = (await listEpochs(stateDir)).slice(0, -KEEP);
@@ -128,6 +131,8 @@ function checkpointOf(
   }
   const initTestMse = parseField(metadata, "init_test_mse");
   if (typeof initTestMse !== "number") throw new Error("metadata init_test_mse is not a number");
+  const referenceMse = parseField(metadata, "reference_mse");
+  if (typeof referenceMse !== "number") throw new Error("metadata reference_mse is not a number");
   const expected: Record<string, number[][]> = { mu: [shapes.mu], W: [shapes.W] };
   optimizerSlots.forEach((_, i) => expected[`opt/${i}`] = i === 0 ? [[]] : [shapes.mu, shapes.W]);
   for (const [name, allowed] of Object.entries(expected)) {
@@ -151,7 +156,7 @@ function checkpointOf(
   }
   const extra = Object.keys(tensors).filter((name) => !(name in expected));
   if (extra.length > 0) throw new Error(`unexpected tensors ${extra.join(", ")}`);
-  return { epoch, tensors, optimizerSlots, history, initTestMse };
+  return { epoch, tensors, optimizerSlots, history, initTestMse, referenceMse };
 }
 
 function parseField(metadata: Record<string, string>, key: string): unknown {

@@ -18,6 +18,7 @@ import type { Progress } from "../../pipeline/stage_kind.ts";
 import type { Rng } from "../lib/prng.ts";
 import { fusedErrors } from "./fused_gradients.ts";
 import { kMeans } from "./kmeans.ts";
+import { RANDOM_INIT_SCALE } from "./stability.ts";
 import { chooseWith, type Encoder, type ModelDims } from "./model.ts";
 
 /** Initial μ (K×D) and W (K×D×E), row-major. */
@@ -26,14 +27,13 @@ export interface InitialParams {
   W: Float32Array;
 }
 
-const RANDOM_SCALE = 0.1;
 const SUBSPACE_ROUNDS = 3;
 /** Relative change of the leading variances at which a component's PCA stops. */
 const PCA_TOLERANCE = 1e-6;
 
 /** μ and W uniform in [−0.1, 0.1]. */
 export function randomInit({ K, D, E }: ModelDims, rng: Rng): InitialParams {
-  const uniform = () => (rng.float() * 2 - 1) * RANDOM_SCALE;
+  const uniform = () => (rng.float() * 2 - 1) * RANDOM_INIT_SCALE;
   return {
     mu: Float32Array.from({ length: K * D }, uniform),
     W: Float32Array.from({ length: K * D * E }, uniform),
