@@ -102,7 +102,8 @@ export async function latestCheckpoint(
 }
 
 async function skip(path: string, reason: string, warn: (message: string) => void) {
-  warn(`warning: skipping the corrupt checkpoint ${path} (removed): ${reason}`);
+  const why = reason.startsWith(`${path}: `) ? reason.slice(path.length + 2) : reason;
+  warn(`warning: skipping the corrupt checkpoint ${path} (removed): ${why}`);
   await Deno.remove(path).catch(() => {});
 }
 
