@@ -2,9 +2,10 @@
  * The contract between the engine and the research code.
  *
  * A stage kind lives in `stages/<kind>/` as two modules:
- * - `kind.ts` exports `kind: StageKind<P>`: the light declaration the engine imports to
- *   validate a config before anything runs (params schema, inputs, outputs, permissions).
- *   It must not import tfjs or other heavy modules.
+ * - `kind.ts` exports `kind: StageKind<P>`: the light declaration of what the stage takes and
+ *   gives (params schema, inputs, outputs, permissions, the runtime facts it depends on). The
+ *   engine loads it in a sandbox subprocess without permissions (`permissions/kind_sandbox.ts`),
+ *   never in its own process, and gets back plain data. It must not import heavy modules.
  * - `run.ts` exports `run(ctx: StageContext<P>): Promise<void>`: the work. The engine runs it
  *   in its own subprocess with only the permissions the kind declares. The digest of its whole
  *   local import graph is part of the stage's cache key.
@@ -76,16 +77,31 @@ export interface StageKind<P> {
   headline?: { metrics?: string[]; files?: string[] };
   /**
    * Permissions the subprocess gets. Read of its code and inputs and write of its own dirs are
-   * always granted. `runtime` is what `runtime(params)` resolved (absent while it is being
-   * resolved: then `ffi` lists the libraries the probe may try).
+   * always granted; so is what its `runtime` facts imply (FFI of the resolved BLAS library).
    */
-  permissions?(params: P, runtime?: Record<string, string>): StagePermissions;
+  permissions?(params: P): StagePermissions;
   /**
-   * Runtime settings that change the numbers a stage computes but are not params, e.g. the
-   * resolved tfjs backend and BLAS library for `backend: auto`. Part of the cache key and the
-   * manifest. Must be fast and must not import heavy modules.
+   * The runtime facts the stage's numbers depend on besides its params (e.g. the resolved
+   * tfjs backend and BLAS kernel), asked of the engine as data: the engine's own probes
+   * resolve them (`pipeline/permissions/runtime_facts.ts`) into the cache key, the manifest and
+   * `ctx.runtime`, so no kind code runs with the engine's privileges to find them.
    */
-  runtime?(params: P): Promise<Record<string, string>>;
+  runtime?(params: P): RuntimeRequest;
+}
+
+/** Runtime facts a kind asks the engine to resolve for a stage. */
+export interface RuntimeRequest {
+  /**
+   * The tfjs backend asked for (`auto`, `blas`, `wasm`, `cpu`): resolved to `backend` and, for
+   * BLAS, `blas_library` (absolute path and `openblas_get_config()`: version and CPU kernel) and
+   * `blas_threads`; a `blas` backend also grants FFI of exactly that library.
+   */
+  tfjs?: "auto" | "blas" | "wasm" | "cpu";
+  /**
+   * Runtime setting name → a variable of the engine's environment whose value is that setting
+   * (unset: `""`). Each variable needs the config's opt-in `allow: {env: [NAME]}` on the stage.
+   */
+  env?: Record<string, string>;
 }
 
 /**
@@ -118,7 +134,7 @@ export interface StageContext<P> {
   stage: string;
   /** Validated params (defaults applied). */
   params: P;
-  /** The runtime settings returned by `kind.runtime`, as keyed into the cache. */
+  /** The runtime facts the engine resolved for `kind.runtime`, as keyed into the cache. */
   runtime: Record<string, string>;
   /**
    * Input directories by input name. Each holds the declared outputs of one upstream stage,

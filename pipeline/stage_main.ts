@@ -61,6 +61,10 @@ function redirectConsole(): void {
 }
 
 async function main(): Promise<void> {
+  // Ctrl-C goes to every process of the terminal's foreground group, this one included. The
+  // engine decides how stages stop (SIGTERM, or closing stdin), so that a stage never dies of
+  // the terminal's SIGINT before the engine knows the run is being interrupted.
+  Deno.addSignalListener("SIGINT", () => {});
   const spec = await readSpec();
   redirectConsole();
   const { run } = await import(pathToFileURL(spec.runModule).href) as { run: StageRun<unknown> };

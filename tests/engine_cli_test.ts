@@ -61,7 +61,7 @@ Deno.test("cli: exp run keeps a variant beside the config; params diff and metri
   }
 });
 
-Deno.test("cli: gc removes only objects no lock file references and reports the bytes freed", async () => {
+Deno.test("cli: gc removes only objects no lock file references and reports the bytes freed; --dry-run only lists them", async () => {
   const p = await TestProject.create({ "six.yaml": SIX_STAGES });
   try {
     assert.equal((await p.cli("run", CONFIG)).code, 0);
@@ -69,7 +69,16 @@ Deno.test("cli: gc removes only objects no lock file references and reports the 
     await p.write("configs/tmp.yaml", SIX_STAGES.replace("value: 10", "value: 11"));
     assert.equal((await p.cli("run", "configs/tmp.yaml")).code, 0);
     await Deno.remove(p.path("configs/tmp.lock.json"));
-    const gc = await p.cli("gc");
+    // --dry-run lists what would go and removes nothing; without a terminal gc needs -f.
+    const dry = await p.cli("gc", "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(dry.stdout.match(/^remove artifacts\/objects\/.* \(\d+ bytes\)$/gm)?.length, 5);
+    assert.match(dry.stdout, /^remove artifacts\/out\/tmp\/$/m);
+    assert.match(dry.stdout, /would remove 5 objects, 4 traces, out dirs tmp; would free/);
+    const noTty = await p.cli("gc");
+    assert.equal(noTty.code, 2);
+    assert.match(noTty.stderr, /not on a terminal.*rerun with -f/);
+    const gc = await p.cli("gc", "-f");
     assert.equal(gc.code, 0, gc.stderr);
     // b, mb, j, final of tmp.yaml differ: 1 + 2 + 2 + 2 files, but final (scale 1) writes the
     // same bytes as j, stored once → 5 objects.
@@ -165,6 +174,7 @@ Deno.test("cli: every subcommand has help; a bad config stops before anything ru
       ["exp", "list"],
       ["gc"],
       ["check"],
+      ["verify"],
     ];
     const helps = await Promise.all(commands.map((cmd) => p.cli(...cmd, "--help")));
     commands.forEach((cmd, i) => {

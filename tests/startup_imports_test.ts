@@ -1,9 +1,9 @@
 /**
  * What a no-op `run` loads: the CLI's static import graph and every stage kind's `kind.ts`
- * (imported to validate a config) must stay free of heavy npm packages (tfjs, vega, resvg):
- * they belong to `run.ts`, which only a stage's own subprocess imports. This keeps
- * `bin/pipeline run configs/paper.yaml` on a cached pipeline near Deno's start-up time
- * (measured in `deno task bench engine`).
+ * (imported by the kind sandbox to validate a config) must stay free of heavy npm packages
+ * (tfjs, vega, resvg): they belong to `run.ts`, which only a stage's own subprocess imports. This
+ * keeps `bin/pipeline run configs/paper.yaml` on a cached pipeline near Deno's start-up time
+ * (measured in `deno task bench engine`), and a cold kind sandbox quick.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";

@@ -18,6 +18,7 @@ import { registerPull } from "./commands/pull.ts";
 import { registerPush } from "./commands/push.ts";
 import { registerRun } from "./commands/run.ts";
 import { registerStatus } from "./commands/status.ts";
+import { registerVerify } from "./commands/verify.ts";
 
 /** What follows a usage error. */
 const HINT = "(run `bin/pipeline --help` for usage)";
@@ -47,6 +48,7 @@ export function program(): Command {
       registerCheck,
       registerPush,
       registerPull,
+      registerVerify,
     ]
   ) register(root);
   return root;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { loadPipeline, type Pipeline } from "../config/config.ts";
 import type { RemoteFlags } from "../config/remote.ts";
@@ -44,7 +45,7 @@ export async function load(layout: Layout, config: string, sets: string[]): Prom
   if (!path) {
     throw await notFound(layout, config, `is not a config file (looked in . and ${layout.root})`);
   }
-  return await loadPipeline(path, { sets, stagesRoot: layout.stages });
+  return await loadPipeline(path, { sets, stagesRoot: layout.stages, cache: layout });
 }
 
 /**
@@ -60,6 +61,7 @@ export async function loadTarget(
   const pipeline = await loadPipeline(target.config, {
     sets: [...target.sets, ...sets],
     stagesRoot: layout.stages,
+    cache: layout,
   });
   return { pipeline, target, publishAs: target.experiment ?? pipeline.name };
 }

@@ -21,6 +21,12 @@ import { currentLockPath, saveLock } from "./lock_travel.ts";
 import { runEndLines } from "./run_end.ts";
 import { createView, viewSink } from "./view.ts";
 
+/**
+ * A second SIGINT this soon after the first is the same Ctrl-C delivered twice (`deno task`
+ * forwards the terminal's signal to the engine, which the terminal signalled already).
+ */
+const DUPLICATE_SIGNAL_MS = 500;
+
 /** What to run and which lock file goes with it. */
 export interface RunConfigOptions {
   layout: Layout;
@@ -35,6 +41,8 @@ export interface RunConfigOptions {
   lock: { path: string; mode: "write" | "read-only" };
   /** The command-line options. */
   cli: ExecOptions;
+  /** Re-hash every cached output it uses instead of trusting the verification memo. */
+  verifyContent?: boolean;
 }
 
 /** Plans (dry run) or runs a pipeline; returns the report (undefined for a dry run) and exit code. */
@@ -75,8 +83,14 @@ export async function runConfig(
     console.error(`waiting for ${layout.artifacts}/lock, held by ${describeHolder(holder)}`);
   });
   const controller = new AbortController();
+  let firstSignal = 0;
   const onInterrupt = () => {
-    if (controller.signal.aborted) Deno.exit(130);
+    if (controller.signal.aborted) {
+      if (performance.now() - firstSignal < DUPLICATE_SIGNAL_MS) return;
+      console.error("interrupted again: quitting at once (stages are stopped as they notice)");
+      Deno.exit(130);
+    }
+    firstSignal = performance.now();
     console.error("interrupted: stopping running stages (Ctrl-C again to quit at once)");
     controller.abort();
   };
@@ -95,6 +109,7 @@ export async function runConfig(
       force: opts.force,
       onEvent: viewSink(view),
       signal: controller.signal,
+      verifyContent: o.verifyContent,
       remote,
     });
   } finally {

@@ -27,10 +27,16 @@ export interface RunEnd {
   command: string;
 }
 
-/** `stages: 2 ran, 5 cached, 0 failed` (and `, N pulled from the remote cache`). */
-export function summaryLine(r: Pick<RunReport, "ran" | "cached" | "pulled" | "failed">): string {
+/**
+ * `stages: 2 ran, 5 cached, 0 failed` (and `, N pulled from the remote cache`, `, N interrupted`
+ * for stages a Ctrl-C stopped or kept from starting: they did not fail).
+ */
+export function summaryLine(
+  r: Pick<RunReport, "ran" | "cached" | "pulled" | "failed"> & { interrupted?: number },
+): string {
   const pulled = r.pulled ? `, ${r.pulled} pulled from the remote cache` : "";
-  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed${pulled}`;
+  const interrupted = r.interrupted ? `, ${r.interrupted} interrupted` : "";
+  return `stages: ${r.ran} ran, ${r.cached} cached, ${r.failed} failed${pulled}${interrupted}`;
 }
 
 /** `1m05s`, `42.3s`. */

@@ -21,7 +21,8 @@ export type StageState =
   | "cached"
   | "pulled"
   | "failed"
-  | "skipped";
+  | "skipped"
+  | "interrupted";
 
 /** What the terminal shows of a run: stage states, progress, log lines, warnings. */
 export interface View {
@@ -142,6 +143,7 @@ const SYMBOL: Record<StageState, string> = {
   pulled: "↓",
   failed: "✗",
   skipped: "-",
+  interrupted: "■",
 };
 
 /** Live view: redraws the stage table in place every 150 ms. */

@@ -5,15 +5,19 @@
  * @module
  */
 import { join, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import type { StageKind } from "../stage_kind.ts";
+import { fileURLToPath } from "node:url";
 import { canonicalDigest } from "../../common/canonical_json.ts";
 import { ConfigError, didYouMean, oneOf, show } from "./errors.ts";
+import type { KindDeclaration } from "../permissions/kind_declaration.ts";
 import { topoOrder } from "./graph.ts";
-import { validateParams } from "./params.ts";
+import { failParams } from "./params.ts";
 import { parseAllow } from "./allow.ts";
 import { describeViolation, policyViolations, type StageAllow } from "../permissions/policy.ts";
 import { parseSet } from "./set.ts";
+import { type DeclaredKind, declaredKind } from "./declared_kind.ts";
+import { KindSandbox } from "../permissions/kind_sandbox.ts";
+import { runtimeViolations } from "../permissions/runtime_facts.ts";
+import { ModuleGraphs } from "../rebuilder/module_graph.ts";
 import { parseRemoteSection, type RemoteSettings } from "./remote.ts";
 import { type ConfigSource, readConfigSource } from "./source.ts";
 
@@ -29,8 +33,8 @@ export interface StageSpec {
   needs: Record<string, string[]>;
   /** Params validated by the kind's schema, defaults applied. */
   params: unknown;
-  /** The kind's declaration. */
-  kind: StageKind<unknown>;
+  /** The kind's declaration for these params, loaded in the kind sandbox. */
+  kind: DeclaredKind;
   /** Absolute directory holding the kind's `kind.ts` and `run.ts`. */
   kindDir: string;
   /** The config's opt-in to permissions beyond the engine's policy (`allow:`). */
@@ -59,6 +63,11 @@ export interface LoadOptions {
   sets?: string[];
   /** Directory holding the stage kinds; default `<project root>/stages`. */
   stagesRoot?: string;
+  /**
+   * Files kept between runs: module graphs and the kind sandbox's answers (`Layout.graphs`,
+   * `Layout.declarations`). Without them every load starts one sandbox per kind.
+   */
+  cache?: { graphs: string; declarations: string };
 }
 
 const TOP_KEYS = ["stages", "description", "extends", "remote"];
@@ -89,20 +98,19 @@ export async function loadPipeline(path: string, opts: LoadOptions = {}): Promis
     );
   }
   const names = Object.keys(rawStages);
-  const kinds = new KindLoader(stagesRoot);
+  const kinds = new KindLoader(stagesRoot, opts.cache);
+  await kinds.declareAll(rawStages);
   const specs = new Map<string, StageSpec>();
+  const known = new Set(names);
   for (const name of names) {
-    specs.set(name, await checkStage(src, name, rawStages[name], names, kinds));
+    specs.set(name, await checkStage(src, name, rawStages[name], known, kinds));
   }
+  await kinds.save();
   const topo = topoOrder(names, (n) => Object.values(specs.get(n)!.needs).flat());
   if ("cycle" in topo) {
-    const [first, second] = topo.cycle;
-    const input = Object.entries(specs.get(second)!.needs).find(([, ups]) =>
-      ups.includes(first)
-    )![0];
     fail(
       src,
-      ["stages", second, "needs", input],
+      blamedEdge(src, topo.cycle, specs),
       `dependency cycle ${
         topo.cycle.join(" -> ")
       }; expected stages to form a DAG (remove one of these needs)`,
@@ -116,6 +124,28 @@ export async function loadPipeline(path: string, opts: LoadOptions = {}): Promis
   const pipeline = { path, name: configName(path), description, remote, stages, digest: "" };
   pipeline.digest = canonicalDigest(resolvedConfig(pipeline));
   return pipeline;
+}
+
+/**
+ * The `needs` entry of a cycle to blame: the one introduced last, i.e. a `--set` if one made
+ * an edge of the cycle, else the edge from the file nearest the top of the `extends:` chain
+ * (a child config that closes a loop through its base is named, not the base).
+ */
+function blamedEdge(
+  src: ConfigSource,
+  cycle: string[],
+  specs: Map<string, StageSpec>,
+): (string | number)[] {
+  const edges = cycle.slice(1).map((stage, i) => {
+    const input = Object.entries(specs.get(stage)!.needs).find(([, ups]) =>
+      ups.includes(cycle[i])
+    )![0];
+    const path = ["stages", stage, "needs", input];
+    const origin = src.originOf(path);
+    const rank = origin.set !== undefined ? Infinity : src.files.indexOf(origin.file);
+    return { path, rank };
+  });
+  return edges.reduce((best, e) => (e.rank > best.rank ? e : best)).path;
 }
 
 /**
@@ -137,7 +167,7 @@ async function checkStage(
   src: ConfigSource,
   name: string,
   raw: unknown,
-  names: string[],
+  names: ReadonlySet<string>,
   kinds: KindLoader,
 ): Promise<StageSpec> {
   const at = ["stages", name];
@@ -150,26 +180,31 @@ async function checkStage(
   }
   if (!isMap(raw)) fail(src, at, `found ${show(raw)}; expected a map with uses, needs, with`);
   checkKeys(src, at, raw, STAGE_KEYS, "stage key");
-  const { kind, kindDir, uses } = await kinds.load(src, name, raw.uses);
-  const needs = checkNeeds(src, name, raw.needs, kind, uses, names);
-  const params = validateParams(src, name, uses, kind.params, raw.with ?? {});
+  const { declaration, kindDir, uses } = await kinds.load(src, name, raw.uses);
+  if (declaration.state === "unloadable") {
+    fail(src, [...at, "uses"], `kind "${uses}": ${declaration.error}`);
+  }
+  const needs = checkNeeds(src, name, raw.needs, declaration, uses, names);
+  if (declaration.state === "invalid-params") failParams(src, name, declaration.problems);
   const { allow, problem } = parseAllow(raw.allow);
   if (problem) fail(src, [...at, "allow", ...problem.path], problem.problem);
-  const violation = policyViolations(kind.permissions?.(params) ?? {}, {
-    root: resolve(kinds.root, ".."),
-    allow,
-  })[0];
+  const declared = declaration.stage;
+  const violation = [
+    ...policyViolations(declared.permissions, { root: resolve(kinds.root, ".."), allow }),
+    ...runtimeViolations(declared.runtime, allow),
+  ][0];
   if (violation) fail(src, at, describeViolation(name, violation));
-  return { name, uses, needs, params, kind, kindDir, allow };
+  const kind = declaredKind(declaration, declared);
+  return { name, uses, needs, params: declared.params, kind, kindDir, allow };
 }
 
 function checkNeeds(
   src: ConfigSource,
   stage: string,
   raw: unknown,
-  kind: StageKind<unknown>,
+  kind: { inputs: Record<string, { description: string; many?: boolean }> },
   uses: string,
-  names: string[],
+  names: ReadonlySet<string>,
 ): Record<string, string[]> {
   const at = ["stages", stage, "needs"];
   if (raw !== undefined && raw !== null && !isMap(raw)) {
@@ -208,8 +243,8 @@ function checkNeeds(
       if (typeof up !== "string") {
         fail(src, where, `found ${show(up)}; expected an upstream stage name`);
       }
-      if (!names.includes(up)) {
-        const others = names.filter((n) => n !== stage);
+      if (!names.has(up)) {
+        const others = [...names].filter((n) => n !== stage);
         fail(
           src,
           where,
@@ -236,10 +271,44 @@ function checkNeeds(
   return needs;
 }
 
-/** Imports `<stagesRoot>/<uses>/kind.ts` once per kind and checks it exports a `kind`. */
+/**
+ * Declares `<stagesRoot>/<uses>/kind.ts` for each stage in the kind sandbox (one subprocess per
+ * kind, all in parallel, for the stages whose answers are not kept from an earlier run).
+ */
 class KindLoader {
-  #cache = new Map<string, Promise<StageKind<unknown> | undefined>>();
-  constructor(readonly root: string) {}
+  #sandbox: KindSandbox;
+  #graphs: ModuleGraphs;
+  #declared = new Map<string, KindDeclaration>();
+
+  constructor(readonly root: string, cache?: LoadOptions["cache"]) {
+    const projectRoot = resolve(root, "..");
+    this.#graphs = new ModuleGraphs(projectRoot, cache?.graphs);
+    this.#sandbox = new KindSandbox({
+      root: projectRoot,
+      graphs: this.#graphs,
+      savePath: cache?.declarations,
+    });
+  }
+
+  /** Declares every stage of `rawStages` whose `uses:` names an existing kind. */
+  async declareAll(rawStages: Record<string, unknown>): Promise<void> {
+    const byKind = new Map<string, [string, unknown][]>();
+    for (const [name, raw] of Object.entries(rawStages)) {
+      if (!isMap(raw) || typeof raw.uses !== "string" || !NAME.test(raw.uses)) continue;
+      if (!await exists(join(this.root, raw.uses, "kind.ts"))) continue;
+      byKind.set(raw.uses, [...byKind.get(raw.uses) ?? [], [name, raw.with]]);
+    }
+    await Promise.all([...byKind].map(async ([uses, stages]) => {
+      const file = join(this.root, uses, "kind.ts");
+      const answers = await this.#sandbox.declare({ file, uses, withs: stages.map(([, w]) => w) });
+      stages.forEach(([name], i) => this.#declared.set(name, answers[i]));
+    }));
+  }
+
+  /** Keeps module graphs and declarations for the next load. */
+  async save(): Promise<void> {
+    await Promise.all([this.#graphs.save(), this.#sandbox.save()]);
+  }
 
   async load(src: ConfigSource, stage: string, uses: unknown) {
     const at = ["stages", stage, "uses"];
@@ -257,15 +326,8 @@ class KindLoader {
         `found ${show(uses)}; expected a stage kind name, ${oneOf(await this.available())}`,
       );
     }
-    const kindDir = join(this.root, uses);
-    if (!this.#cache.has(uses)) this.#cache.set(uses, this.#import(join(kindDir, "kind.ts")));
-    let kind: StageKind<unknown> | undefined;
-    try {
-      kind = await this.#cache.get(uses);
-    } catch (e) {
-      fail(src, at, `cannot load ${join(kindDir, "kind.ts")}: ${(e as Error).message}`);
-    }
-    if (kind === undefined) {
+    const declaration = this.#declared.get(stage);
+    if (declaration === undefined) {
       const known = await this.available();
       fail(
         src,
@@ -273,34 +335,7 @@ class KindLoader {
         `unknown stage kind "${uses}"; expected ${oneOf(known)}${didYouMean(uses, known)}`,
       );
     }
-    if (!isKind(kind)) {
-      fail(
-        src,
-        at,
-        `${
-          join(kindDir, "kind.ts")
-        } does not export a valid \`kind\`; expected {description, params, inputs, outputs}`,
-      );
-    }
-    if (acceptsUnknownKeys(kind)) {
-      fail(
-        src,
-        at,
-        `the params schema in ${
-          join(kindDir, "kind.ts")
-        } accepts unknown keys, so typos would pass silently; expected z.strictObject`,
-      );
-    }
-    return { kind, kindDir, uses };
-  }
-
-  async #import(file: string): Promise<StageKind<unknown> | undefined> {
-    try {
-      await Deno.stat(file);
-    } catch {
-      return undefined;
-    }
-    return (await import(pathToFileURL(file).href)).kind;
+    return { declaration, kindDir: join(this.root, uses), uses };
   }
 
   /** Kind names: directories under the root that hold a `kind.ts`. */
@@ -319,16 +354,13 @@ class KindLoader {
   }
 }
 
-function isKind(k: unknown): k is StageKind<unknown> {
-  const o = k as Partial<StageKind<unknown>> | undefined;
-  return typeof o?.params?.safeParse === "function" && isMap(o.inputs) &&
-    typeof o.outputs === "function";
-}
-
-/** True when the kind's params schema lets an unknown top-level key through. */
-function acceptsUnknownKeys(kind: StageKind<unknown>): boolean {
-  const probe = kind.params.safeParse({ "unknown key probe": true });
-  return probe.success || !probe.error.issues.some((i) => i.code === "unrecognized_keys");
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function checkKeys(

@@ -44,7 +44,10 @@ function where(origin: Origin): string {
 /** A short, single-line rendering of a found value for error messages. */
 export function show(value: unknown): string {
   if (value === undefined) return "nothing";
-  const text = JSON.stringify(value) ?? String(value);
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+  const text =
+    JSON.stringify(value, (_, v) => typeof v === "number" && !Number.isFinite(v) ? String(v) : v) ??
+      String(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -14,6 +14,8 @@ import { dirEntries } from "../../common/dir_entries.ts";
 import { closest, listConfigs } from "./suggest.ts";
 import { UsageError } from "./usage_error.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
+import { readStateFile, type StateRead } from "../store/state_file.ts";
+import { experimentSchema } from "../store/state_schemas.ts";
 
 /** What defines an experiment. */
 export interface Experiment {
@@ -62,27 +64,51 @@ export async function saveExperiment(layout: Layout, exp: Experiment): Promise<v
   await writeFileAtomic(experimentPaths(layout, exp.name).record, stableJsonText(exp));
 }
 
-/** Reads an experiment, or undefined. */
+/** Reads an experiment record, telling a missing one from a malformed one. */
+export async function readExperimentState(
+  layout: Layout,
+  name: string,
+): Promise<StateRead<Experiment>> {
+  return await readStateFile(experimentPaths(layout, name).record, experimentSchema);
+}
+
+/** Reads an experiment, or undefined; a malformed record is an error naming its file. */
 export async function readExperiment(
   layout: Layout,
   name: string,
 ): Promise<Experiment | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(experimentPaths(layout, name).record));
-  } catch {
-    return undefined;
-  }
+  const r = await readExperimentState(layout, name);
+  if (r.state === "bad") throw new UsageError(badRecord(layout, name, r));
+  return r.state === "ok" ? r.value : undefined;
 }
 
-/** All recorded experiments, by name. */
-export async function listExperiments(layout: Layout): Promise<Experiment[]> {
+/** Every experiment record: the readable ones by name, and the malformed ones. */
+export async function listExperimentRecords(
+  layout: Layout,
+): Promise<{ experiments: Experiment[]; bad: { name: string; message: string }[] }> {
   const names = (await dirEntries(layout.experiments))
     .map((e) => e.name)
     .filter((n) => n.endsWith(".json") && !n.endsWith(".lock.json"))
     .map((n) => n.slice(0, -5))
     .sort();
-  const exps = await Promise.all(names.map((n) => readExperiment(layout, n)));
-  return exps.filter((e): e is Experiment => e !== undefined);
+  const experiments: Experiment[] = [];
+  const bad: { name: string; message: string }[] = [];
+  for (const name of names) {
+    const r = await readExperimentState(layout, name);
+    if (r.state === "ok") experiments.push(r.value);
+    else if (r.state === "bad") bad.push({ name, message: badRecord(layout, name, r) });
+  }
+  return { experiments, bad };
+}
+
+/** All readable experiments, by name (malformed records are skipped). */
+export async function listExperiments(layout: Layout): Promise<Experiment[]> {
+  return (await listExperimentRecords(layout)).experiments;
+}
+
+function badRecord(layout: Layout, name: string, r: { path: string; problem: string }): string {
+  return `experiment record ${projectRelative(layout, r.path)} is malformed: ${r.problem}; ` +
+    `rewrite it with \`pipeline exp run ${name} CONFIG --set …\` or delete it`;
 }
 
 /** A config or an experiment, as named on the command line. */
@@ -123,6 +149,12 @@ export async function notFound(
   what: string,
   experiments?: string[],
 ): Promise<UsageError> {
+  const isDir = (p: string) => Deno.stat(p).then((i) => i.isDirectory, () => false);
+  if (await isDir(resolve(arg)) || await isDir(resolve(layout.root, arg))) {
+    return new UsageError(
+      `${arg} is a directory; expected a YAML config file (e.g. ${arg}/NAME.yaml)`,
+    );
+  }
   const configs = await listConfigs(layout);
   const guess = closest(arg, [...configs, ...experiments ?? []]);
   const there = [`configs: ${configs.join(", ") || "(none)"}`];

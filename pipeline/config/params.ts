@@ -10,19 +10,22 @@ import type { ConfigSource } from "./source.ts";
 
 type Issue = z.core.$ZodIssue;
 
+/** One problem with a stage's `with:` params: the param's path under `with` and what is wrong. */
+export interface ParamProblem {
+  path: (string | number)[];
+  text: string;
+}
+
+/** The params `schema` makes of `raw` (defaults applied), or its problems as plain data. */
+export type ParamCheck = { ok: true; params: unknown } | { ok: false; problems: ParamProblem[] };
+
 /**
- * Parses `raw` with `schema` (applying defaults). On failure throws a ConfigError for the
- * first problem (unknown params first, since they often explain the rest), listing the others.
+ * Parses `raw` with `schema` (applying defaults). Problems are plain data (they cross from the
+ * kind sandbox to the engine), unknown params first, since they often explain the rest.
  */
-export function validateParams(
-  src: ConfigSource,
-  stage: string,
-  uses: string,
-  schema: z.ZodType<unknown>,
-  raw: unknown,
-): unknown {
+export function checkParams(schema: z.ZodType<unknown>, raw: unknown, uses: string): ParamCheck {
   const result = schema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) return { ok: true, params: result.data };
   const problems = result.error.issues
     .flatMap((issue) =>
       issue.code === "unrecognized_keys"
@@ -32,7 +35,16 @@ export function validateParams(
         }))
         : [{ path: issue.path, text: describeIssue(issue, valueAt(raw, issue.path)) }]
     )
-    .sort((a, b) => Number(b.text.startsWith("unknown")) - Number(a.text.startsWith("unknown")));
+    .sort((a, b) => Number(b.text.startsWith("unknown")) - Number(a.text.startsWith("unknown")))
+    .map(({ path, text }) => ({
+      path: path.map((k) => typeof k === "number" ? k : String(k)),
+      text,
+    }));
+  return { ok: false, problems };
+}
+
+/** Throws a ConfigError for the first problem, naming file, line and param, listing the others. */
+export function failParams(src: ConfigSource, stage: string, problems: ParamProblem[]): never {
   const errors = problems.map(({ path, text }) => {
     const full = ["stages", stage, "with", ...path.map(String)];
     return new ConfigError(src.originOf(full), full.join("."), text);
@@ -56,6 +68,10 @@ function unknownParam(
 
 function describeIssue(issue: Issue, found: unknown): string {
   if (issue.code === "invalid_type") {
+    if (typeof found === "number" && !Number.isFinite(found)) {
+      return `found ${show(found)}; expected a finite ${issue.expected} (.nan and .inf are ` +
+        `not allowed here)`;
+    }
     return found === undefined
       ? `missing required param; expected ${issue.expected}`
       : `found ${show(found)} (${typeName(found)}); expected ${issue.expected}`;

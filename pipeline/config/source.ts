@@ -5,9 +5,19 @@
  * @module
  */
 import { dirname, join, resolve } from "node:path";
-import { type Document, isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import {
+  type Document,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  type Node,
+  parseDocument,
+  visit,
+} from "yaml";
 import { ConfigError, didYouMean, oneOf, type Origin, show } from "./errors.ts";
 import type { SetOverride } from "./set.ts";
+import { checkConfigSize, checkStageCount, findLongList, longListError } from "./limits.ts";
 
 /** A key path into the config, e.g. `["stages", "train", "with", "steps"]`. */
 export type KeyPath = readonly (string | number)[];
@@ -20,12 +30,16 @@ export interface ConfigSource {
   value: Record<string, unknown>;
   /** Where the value at `path` (or its nearest defined ancestor) came from. */
   originOf(path: KeyPath): Origin;
+  /** The files of the `extends:` chain, base first (the top file last). */
+  files: string[];
 }
 
 interface Layer {
   file: string;
   doc: Document;
   lines: LineCounter;
+  /** The document as plain data. */
+  value: Record<string, unknown>;
 }
 
 /**
@@ -39,23 +53,41 @@ export async function readConfigSource(
   const layers = await readLayers(file, []);
   let value: Record<string, unknown> = {};
   for (const layer of layers) {
-    const { extends: _, ...rest } = layer.doc.toJS() as Record<string, unknown>;
+    const { extends: _, ...rest } = layer.value;
     value = deepMerge(value, rest) as Record<string, unknown>;
   }
   const originOf = (path: KeyPath) => findOrigin(file, layers, sets, path);
   for (const set of sets) applySet(value, set, file);
-  return { file, value, originOf };
+  if (isPlainObject(value.stages)) {
+    checkStageCount(originOf(["stages"]), Object.keys(value.stages).length);
+  }
+  const long = findLongList(value);
+  if (long) throw longListError(originOf(long.path), long);
+  return { file, value, originOf, files: layers.map((l) => l.file) };
 }
 
 async function readLayers(file: string, chain: readonly string[]): Promise<Layer[]> {
   let text: string;
   try {
+    const info = await Deno.stat(file);
+    if (info.isDirectory) {
+      throw new ConfigError({ file }, undefined, "is a directory; expected a YAML config file");
+    }
+    checkConfigSize(file, info.size);
     text = await Deno.readTextFile(file);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     throw new ConfigError({ file }, undefined, `cannot read config: ${(e as Error).message}`);
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, merge: true });
+  // yaml's own duplicate-key check compares each key with every earlier one (quadratic in a
+  // map's size); `firstDuplicateKey` does it with a set.
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    prettyErrors: true,
+    merge: true,
+    uniqueKeys: false,
+  });
   if (doc.errors.length > 0) {
     const err = doc.errors[0];
     const pos = err.linePos?.[0];
@@ -66,6 +98,14 @@ async function readLayers(file: string, chain: readonly string[]): Promise<Layer
       `malformed YAML: ${reason}${pos ? ` (column ${pos.col})` : ""}; expected valid YAML`,
     );
   }
+  const dup = firstDuplicateKey(doc);
+  if (dup) {
+    throw new ConfigError(
+      { file, line: lines.linePos(dup.offset).line },
+      undefined,
+      `malformed YAML: Map keys must be unique ("${dup.key}" appears twice); expected valid YAML`,
+    );
+  }
   if (!isMap(doc.contents)) {
     const found = doc.contents === null ? "an empty file" : show(doc.toJS());
     throw new ConfigError(
@@ -74,8 +114,8 @@ async function readLayers(file: string, chain: readonly string[]): Promise<Layer
       `found ${found}; expected a map with a "stages:" key`,
     );
   }
-  const layer = { file, doc, lines };
-  const base = (doc.toJS() as Record<string, unknown>).extends;
+  const layer = { file, doc, lines, value: plainValue(file, doc, lines) };
+  const base = layer.value.extends;
   if (base === undefined) return [layer];
   const extendsOrigin = { file, line: lineOf(layer, doc.getIn(["extends"], true) as Node) };
   if (typeof base !== "string" || base === "") {
@@ -108,6 +148,49 @@ async function readLayers(file: string, chain: readonly string[]): Promise<Layer
     );
   }
   return [...await readLayers(basePath, here), layer];
+}
+
+/**
+ * The document as plain data. yaml refuses documents whose aliases would expand beyond a
+ * limit (a "billion laughs" alias bomb); that becomes a ConfigError at the first alias.
+ */
+function plainValue(file: string, doc: Document, lines: LineCounter): Record<string, unknown> {
+  try {
+    return doc.toJS() as Record<string, unknown>;
+  } catch (e) {
+    let offset: number | undefined;
+    visit(doc, {
+      Alias(_, alias) {
+        offset = alias.range?.[0];
+        return visit.BREAK;
+      },
+    });
+    throw new ConfigError(
+      { file, line: offset === undefined ? undefined : lines.linePos(offset).line },
+      undefined,
+      `cannot expand the YAML: ${(e as Error).message}; expected aliases (*name) that ` +
+        `expand to a config of reasonable size`,
+    );
+  }
+}
+
+/** The first key (and its offset) that repeats an earlier key of the same map. */
+function firstDuplicateKey(doc: Document): { key: string; offset: number } | undefined {
+  let found: { key: string; offset: number } | undefined;
+  visit(doc, {
+    Map(_, map) {
+      const seen = new Set<unknown>();
+      for (const pair of map.items) {
+        if (!isScalar(pair.key)) continue;
+        if (seen.has(pair.key.value)) {
+          found = { key: String(pair.key.value), offset: pair.key.range?.[0] ?? 0 };
+          return visit.BREAK;
+        }
+        seen.add(pair.key.value);
+      }
+    },
+  });
+  return found;
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

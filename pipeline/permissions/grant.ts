@@ -55,12 +55,8 @@ export interface GrantOptions {
 
 /** Computes the grant of one stage run. */
 export function stageGrant(o: GrantOptions): StageGrant {
-  const modules = [...o.code, ...o.entry].map((label) => modulePath(o.root, label));
   const read = [
-    ...modules,
-    join(engineHome, "deno.json"),
-    join(engineHome, "deno.lock"),
-    ...npmDirs(o.npm),
+    ...codeReads({ root: o.root, modules: [...o.code, ...o.entry], npm: o.npm }),
     ...o.inputs,
     ...(o.declared.read ?? []),
     // Its own dirs too: renaming a finished temp file into place needs both.
@@ -75,6 +71,19 @@ export function stageGrant(o: GrantOptions): StageGrant {
     net: scopedList(o.declared.net),
     ffi: scopedList(o.declared.ffi),
   };
+}
+
+/**
+ * What running code needs to read: its modules (labels as `ModuleGraphs` gives them), the
+ * engine's `deno.json` and `deno.lock`, and the `node_modules` dirs of its npm packages.
+ */
+export function codeReads(o: { root: string; modules: string[]; npm: Record<string, string> }) {
+  return [
+    ...o.modules.map((label) => modulePath(o.root, label)),
+    join(engineHome, "deno.json"),
+    join(engineHome, "deno.lock"),
+    ...npmDirs(o.npm),
+  ];
 }
 
 /** A declared `true` (opted in) as `["*"]`, a list as it is, nothing as `[]`. */

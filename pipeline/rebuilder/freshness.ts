@@ -64,6 +64,8 @@ export interface LookupOptions {
   lock?: LockFile;
   /** true: every stage is stale; a stage name: that stage is. */
   force?: boolean | string;
+  /** Re-hash every cached output instead of trusting the verification memo (`check`). */
+  verifyContent?: boolean;
 }
 
 /**
@@ -144,7 +146,7 @@ export class FreshnessLookup {
     const trace = await cache.getTrace(key);
     if (!trace) return undefined;
     for (const [file, digest] of Object.entries(trace.outputs)) {
-      const state = await cache.verify(digest);
+      const state = await cache.verify(digest, { content: this.#o.verifyContent });
       if (state !== "ok") return { reason: { kind: "output-bad", file, digest, state } };
     }
     return { trace };

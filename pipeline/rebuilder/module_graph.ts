@@ -14,6 +14,8 @@ import { fileURLToPath } from "node:url";
 import { engineHome } from "../store/layout.ts";
 import { sha256Hex } from "../../common/sha256.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
+import { readStateOrWarn } from "../store/state_file.ts";
+import { savedGraphsSchema } from "../store/state_schemas.ts";
 
 /** What a set of root modules depends on. */
 export interface ModuleGraph {
@@ -65,7 +67,8 @@ export class ModuleGraphs {
     this.#root = root;
     this.#savePath = savePath;
     this.#saved = savePath
-      ? Deno.readTextFile(savePath).then(JSON.parse).catch(() => ({}))
+      ? readStateOrWarn(savePath, savedGraphsSchema, "ignored (module graphs are recomputed)")
+        .then((g) => (g ?? {}) as Record<string, SavedGraph>)
       : Promise.resolve({});
   }
 

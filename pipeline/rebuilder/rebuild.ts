@@ -62,6 +62,8 @@ export interface RunOptions {
   signal: AbortSignal;
   /** Runs stale stages; default: local subprocesses. */
   executor?: Executor;
+  /** Re-hash every cached output before trusting it, not only changed ones (`check`). */
+  verifyContent?: boolean;
   /** A remote cache: asked on local misses (results pulled), and pushed to when `push`. */
   remote?: RemoteSettings;
 }
@@ -107,6 +109,7 @@ class Rebuild {
       graphs: this.#graphs,
       lock: o.lock,
       force: o.force,
+      verifyContent: o.verifyContent,
     });
     this.#executor = o.executor ?? new LocalExecutor();
     this.#records = new Map(o.pipeline.stages.map((s) => [s.name, { spec: s }]));
@@ -127,7 +130,10 @@ class Rebuild {
           deps: [...new Set(Object.values(s.needs).flat())],
         })),
         (name) => this.#build(this.#records.get(name)!),
-        (name, dep) => this.#finish(this.#records.get(name)!, "skipped", `upstream ${dep} failed`),
+        (name, dep) =>
+          this.#o.signal.aborted
+            ? this.#finish(this.#records.get(name)!, "interrupted", "not started: interrupted")
+            : this.#finish(this.#records.get(name)!, "skipped", `upstream ${dep} failed`),
       );
     } finally {
       await this.#cache.flush();
@@ -169,7 +175,9 @@ class Rebuild {
       this.#finish(record, f.state === "fresh" ? (pulled ? "pulled" : "cached") : "ran");
       return true;
     } catch (e) {
-      this.#finish(record, "failed", (e as Error).message);
+      // A stage stopped by Ctrl-C did not fail; say it was interrupted.
+      const outcome = this.#o.signal.aborted ? "interrupted" : "failed";
+      this.#finish(record, outcome, (e as Error).message);
       return false;
     }
   }
@@ -183,7 +191,9 @@ class Rebuild {
       uses: record.spec.uses,
       outcome,
       key: record.freshness?.key,
-      seconds: outcome === "ran" || outcome === "failed" ? record.timings?.seconds : undefined,
+      seconds: outcome === "ran" || outcome === "failed" || outcome === "interrupted"
+        ? record.timings?.seconds
+        : undefined,
       error,
     });
   }

@@ -12,7 +12,7 @@ import type { Provenance, StageProvenance } from "../stage_kind.ts";
 import type { Freshness } from "./freshness.ts";
 
 /** How one stage ended. */
-export type StageOutcome = "ran" | "cached" | "pulled" | "failed" | "skipped";
+export type StageOutcome = "ran" | "cached" | "pulled" | "failed" | "skipped" | "interrupted";
 
 /** When a stage ran. */
 export interface Timings {
@@ -57,6 +57,8 @@ export interface RunReport {
   pulled: number;
   failed: number;
   skipped: number;
+  /** Stages stopped or never started because the run was interrupted (Ctrl-C, SIGTERM). */
+  interrupted: number;
   /** The lock content when the run succeeded. */
   lock?: LockFile;
   /** Path of the lock file written (or unchanged) by this run. */
@@ -168,5 +170,6 @@ export function runReport(
     pulled: count("pulled"),
     failed: count("failed"),
     skipped: count("skipped"),
+    interrupted: count("interrupted"),
   };
 }

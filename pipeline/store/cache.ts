@@ -7,7 +7,7 @@
  * @module
  */
 import type { Manifest } from "./manifest.ts";
-import type { LocalStore, ObjectState } from "./objects.ts";
+import type { LocalStore, ObjectState, VerifyOptions } from "./objects.ts";
 import { readTrace, type Trace, writeTrace } from "./trace.ts";
 
 /** Where results are looked up by cache key and stored after a run. */
@@ -23,7 +23,7 @@ export interface Cache {
    */
   putTrace(trace: Trace, run?: { manifest: Manifest }): Promise<void>;
   /** Whether the object exists with exactly the bytes its digest names. */
-  verify(digest: string): Promise<ObjectState>;
+  verify(digest: string, o?: VerifyOptions): Promise<ObjectState>;
   /** Moves the file at `path` into the cache (the file is consumed); returns its sha256. */
   putObject(path: string): Promise<string>;
   /** Makes the object readable at `dest`, replacing what is there. */
@@ -60,8 +60,8 @@ export class LocalCache implements Cache {
     return writeTrace(this.#cacheDir, trace);
   }
 
-  verify(digest: string): Promise<ObjectState> {
-    return this.#store.verify(digest);
+  verify(digest: string, o?: VerifyOptions): Promise<ObjectState> {
+    return this.#store.verify(digest, o);
   }
 
   putObject(path: string): Promise<string> {

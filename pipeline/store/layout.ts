@@ -45,6 +45,8 @@ export interface Layout {
   logs: string;
   /** Module graphs kept between runs (see `rebuilder/module_graph.ts`). */
   graphs: string;
+  /** Stage kinds' declarations from the kind sandbox (see `permissions/kind_sandbox.ts`). */
+  declarations: string;
 }
 
 /** The layout under `root`. */
@@ -63,6 +65,7 @@ export function layout(root: string): Layout {
     experiments: join(artifacts, "experiments"),
     logs: join(artifacts, "logs"),
     graphs: join(artifacts, "graphs.json"),
+    declarations: join(artifacts, "declarations.json"),
   };
 }
 

@@ -10,6 +10,10 @@ import { cpus, hostname } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { stableJsonText } from "../../common/stable_json.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
+import { dirEntries } from "../../common/dir_entries.ts";
+import type { Layout } from "./layout.ts";
+import { parseState, readStateFile, readStateOrWarn, type StateRead } from "./state_file.ts";
+import { lockFileSchema } from "./state_schemas.ts";
 
 /** One stage's entry in a lock file. */
 export interface LockedStage {
@@ -71,24 +75,42 @@ export function lockPathFor(configPath: string): string {
   return join(dirname(configPath), `${name}.lock.json`);
 }
 
-/** Reads a lock file, or undefined when there is none. */
+/**
+ * Reads a lock file, or undefined when there is none. A malformed one is reported once and
+ * treated as absent (a successful run rewrites it); {@link readLockState} tells the two apart.
+ */
 export async function readLock(path: string): Promise<LockFile | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch {
-    return undefined;
-  }
-  return parseLock(path, text);
+  return await readStateOrWarn(
+    path,
+    lockFileSchema,
+    "ignored (treated as absent; a successful run rewrites it, or restore it with git)",
+  ) as LockFile | undefined;
 }
 
-/** The lock in `text` (read from `path`); a clear error when it is not JSON. */
-function parseLock(path: string, text: string): LockFile {
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new Error(`${path}: not valid JSON (${(e as Error).message}); delete it and rerun`);
-  }
+/** Reads a lock file, telling a missing file from a malformed one. */
+export async function readLockState(path: string): Promise<StateRead<LockFile>> {
+  return await readStateFile(path, lockFileSchema) as StateRead<LockFile>;
+}
+
+/**
+ * Every `*.lock.json` of a project: the configs' (under `configs/`), the experiments' and the
+ * machine-local ones (`artifacts/locks/`).
+ */
+export async function allLockFiles(
+  layout: Pick<Layout, "root" | "experiments" | "artifacts">,
+): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    for (const e of await dirEntries(dir)) {
+      const path = join(dir, e.name);
+      if (e.isDirectory) await walk(path);
+      else if (e.name.endsWith(".lock.json")) out.push(path);
+    }
+  };
+  await walk(join(layout.root, "configs"));
+  await walk(layout.experiments);
+  await walk(join(layout.artifacts, "locks")); // machine-local locks (cli/lock_travel.ts)
+  return out;
 }
 
 /**
@@ -99,7 +121,8 @@ export async function writeLock(path: string, lock: LockFile): Promise<boolean> 
   const text = stableJsonText(lock);
   const old = await Deno.readTextFile(path).catch(() => undefined);
   if (old === text) return false;
-  if (old !== undefined && sameButMachine(parseLock(path, old), lock)) return false;
+  const before = old === undefined ? undefined : parseState(path, old, lockFileSchema);
+  if (before?.state === "ok" && sameButMachine(before.value as LockFile, lock)) return false;
   await writeFileAtomic(path, text);
   return true;
 }

@@ -5,7 +5,12 @@
  * `artifacts/objects/<2 hex>/<64 hex>` (a remote cache could implement the same interface).
  * Objects enter by rename (never half-written), are made read-only, and are verified against
  * their name when read. Re-hashing big files on every no-op run would be slow, so, like git's
- * index, a verified object's (size, mtime, inode) is remembered and trusted until it changes.
+ * index, a verified object's (size, mtime, ctime, inode) is remembered and trusted until it
+ * changes. The ctime (nanoseconds) catches a rewrite whose mtime was put back: no user process
+ * can restore a ctime. Where a wrong byte would be kept or compared, the memo is bypassed and
+ * the object re-hashed (`verify(digest, { content: true })`): when a rerun stores an output
+ * whose object already exists, in `check`, and in `pipeline verify`. Damage that touches no
+ * inode field (the disk itself) is found by `pipeline verify`, which re-hashes everything.
  *
  * @module
  */
@@ -13,16 +18,25 @@ import { dirname, join } from "node:path";
 import { dirEntries } from "../../common/dir_entries.ts";
 import { sha256File } from "../../common/sha256.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
+import { stat } from "node:fs/promises";
+import { readStateOrWarn } from "./state_file.ts";
+import { verifyMemoSchema } from "./state_schemas.ts";
 
 /** Result of checking an object against its digest. */
 export type ObjectState = "ok" | "missing" | "corrupt";
+
+/** How hard to check an object. */
+export interface VerifyOptions {
+  /** Re-hash the bytes even when the memo says the object is unchanged since it was hashed. */
+  content?: boolean;
+}
 
 /** Where the engine keeps artifact bytes. */
 export interface ObjectStore {
   /** Moves the file at `path` into the store (the file is consumed); returns its sha256. */
   put(path: string): Promise<string>;
   /** Whether the object exists with exactly the bytes its digest names. */
-  verify(digest: string): Promise<ObjectState>;
+  verify(digest: string, o?: VerifyOptions): Promise<ObjectState>;
   /** Makes the object readable at `dest` (hardlink, else copy), replacing what is there. */
   materialize(digest: string, dest: string): Promise<void>;
   /** True when `path` already is this object (same inode), so nothing needs linking. */
@@ -55,10 +69,14 @@ export class LocalStore implements ObjectStore {
     return join(this.#dir, digest.slice(0, 2), digest);
   }
 
+  /**
+   * An object that already exists is kept only when its bytes still hash to its name (checked
+   * by content, not by the memo); a corrupt one is replaced by the new file.
+   */
   async put(path: string): Promise<string> {
     const digest = await sha256File(path);
     const target = this.path(digest);
-    if (await this.verify(digest) === "ok") {
+    if (await this.verify(digest, { content: true }) === "ok") {
       await Deno.remove(path);
       return digest;
     }
@@ -69,19 +87,26 @@ export class LocalStore implements ObjectStore {
     return digest;
   }
 
-  async verify(digest: string): Promise<ObjectState> {
+  async verify(digest: string, o: VerifyOptions = {}): Promise<ObjectState> {
     if (!DIGEST.test(digest)) return "missing";
     const target = this.path(digest);
-    let info: Deno.FileInfo;
+    let before: Stamp;
     try {
-      info = await Deno.stat(target);
+      before = await stamp(target);
     } catch {
       return "missing";
     }
     const memo = await this.#loadMemo();
-    if (memo[digest] === stamp(info)) return "ok";
-    if (await sha256File(target) !== digest) return "corrupt";
-    await this.#remember(digest, target, info);
+    if (!o.content && trusted(memo[digest], before)) return "ok";
+    if (await sha256File(target) !== digest) {
+      if (digest in memo) {
+        delete memo[digest];
+        this.#dirty = true;
+      }
+      return "corrupt";
+    }
+    memo[digest] = memoEntry(before);
+    this.#dirty = true;
     return "ok";
   }
 
@@ -131,24 +156,47 @@ export class LocalStore implements ObjectStore {
   }
 
   async #loadMemo(): Promise<Record<string, string>> {
-    if (!this.#memo) {
-      try {
-        this.#memo = JSON.parse(await Deno.readTextFile(this.#memoPath));
-      } catch {
-        this.#memo = {};
-      }
-    }
-    return this.#memo!;
+    this.#memo ??= await readStateOrWarn(
+      this.#memoPath,
+      verifyMemoSchema,
+      "ignored (objects are re-hashed when next used)",
+    ) ?? {};
+    return this.#memo;
   }
 
-  async #remember(digest: string, target: string, info?: Deno.FileInfo): Promise<void> {
+  async #remember(digest: string, target: string): Promise<void> {
     const memo = await this.#loadMemo();
-    memo[digest] = stamp(info ?? await Deno.stat(target));
+    memo[digest] = memoEntry(await stamp(target));
     this.#dirty = true;
   }
 }
 
 /** What must stay the same for a verified object to be trusted without re-hashing. */
-function stamp(info: Deno.FileInfo): string {
-  return `${info.size}:${info.mtime?.getTime()}:${info.ino}`;
+interface Stamp {
+  /** `size:mtime(ns):ctime:inode`. */
+  text: string;
+  /** The ctime in whole seconds (the resolution Deno reports it with). */
+  ctimeSec: bigint;
+}
+
+/** The stamp of the file at `path`; throws when it is missing. */
+async function stamp(path: string): Promise<Stamp> {
+  const s = await stat(path, { bigint: true });
+  return { text: `${s.size}:${s.mtimeNs}:${s.ctimeNs}:${s.ino}`, ctimeSec: s.ctimeNs / 10n ** 9n };
+}
+
+/** The memo entry of an object just hashed: its stamp and the second it was hashed in. */
+function memoEntry(s: Stamp): string {
+  return `${s.text}@${Math.floor(Date.now() / 1000)}`;
+}
+
+/**
+ * Whether a memo entry vouches for a file with stamp `now`. As git's index does for "racily
+ * clean" entries, an entry whose file changed (ctime) in the very second it was hashed is not
+ * trusted: a later change in that second would leave the same stamp.
+ */
+function trusted(entry: string | undefined, now: Stamp): boolean {
+  const at = entry?.lastIndexOf("@") ?? -1;
+  if (at < 0 || entry!.slice(0, at) !== now.text) return false;
+  return now.ctimeSec < BigInt(entry!.slice(at + 1) || "0");
 }

@@ -17,7 +17,7 @@
 import type { Fingerprint } from "../rebuilder/fingerprint.ts";
 import type { Cache, LocalCache, TraceOrigin } from "./cache.ts";
 import type { Manifest } from "./manifest.ts";
-import type { ObjectState } from "./objects.ts";
+import type { ObjectState, VerifyOptions } from "./objects.ts";
 import { isRemoteUnavailable, RemoteDigestMismatchError } from "./remote/errors.ts";
 import type { HttpRemote } from "./remote/http_remote.ts";
 import type { RemoteRecord } from "./remote/record.ts";
@@ -118,8 +118,8 @@ export class TieredCache implements Cache {
     return moved;
   }
 
-  verify(digest: string): Promise<ObjectState> {
-    return this.#o.local.verify(digest).then((state) =>
+  verify(digest: string, o?: VerifyOptions): Promise<ObjectState> {
+    return this.#o.local.verify(digest, o).then((state) =>
       state !== "ok" && this.#remoteBlobs.has(digest) ? "ok" : state
     );
   }

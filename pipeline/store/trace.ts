@@ -10,6 +10,8 @@ import type { Fingerprint } from "../rebuilder/fingerprint.ts";
 import { stableJsonText } from "../../common/stable_json.ts";
 import { dirEntries } from "../../common/dir_entries.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
+import { readStateOrWarn, reportBadState } from "./state_file.ts";
+import { traceSchema } from "./state_schemas.ts";
 
 /** What one successful stage run produced. */
 export interface Trace {
@@ -23,14 +25,22 @@ export interface Trace {
   metrics?: unknown;
 }
 
-/** Reads the trace of `key`, or undefined when none was recorded. */
+/**
+ * Reads the trace of `key`, or undefined when none was recorded. A malformed trace (bad JSON,
+ * wrong shape, or recorded under another key) is reported once and treated as a miss: the
+ * stage reruns and its new trace replaces the file.
+ */
 export async function readTrace(cacheDir: string, key: string): Promise<Trace | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(join(cacheDir, `${key}.json`)));
-  } catch {
+  const path = join(cacheDir, `${key}.json`);
+  const trace = await readStateOrWarn(path, traceSchema, MISS);
+  if (trace && trace.key !== key) {
+    reportBadState({ path, problem: `records key ${trace.key}, not ${key}` }, MISS);
     return undefined;
   }
+  return trace as Trace | undefined;
 }
+
+const MISS = "ignored (treated as a cache miss; the stage reruns and rewrites it)";
 
 /** Records a trace (atomically). */
 export async function writeTrace(cacheDir: string, trace: Trace): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
-import { backendParam, backendPermissions, resolvedBackend } from "../lib/backend_param.ts";
+import { backendParam, backendRequest } from "../lib/backend_param.ts";
 
 /** Params of `evaluate` (`with:`). */
 export const evaluateParams = z.strictObject({
@@ -31,6 +31,5 @@ export const kind: StageKind<EvaluateParams> = {
     models: { description: "train outputs: model.safetensors (+ metrics.json)", many: true },
   },
   outputs: () => ["metrics.json"],
-  permissions: backendPermissions,
-  runtime: resolvedBackend,
+  runtime: backendRequest,
 };

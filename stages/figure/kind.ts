@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
-import { backendParam, backendPermissions, resolvedBackend } from "../lib/backend_param.ts";
+import { backendParam, backendRequest } from "../lib/backend_param.ts";
 
 /** Params of `figure` (`with:`). */
 export const figureParams = z.strictObject({
@@ -34,6 +34,5 @@ export const kind: StageKind<FigureParams> = {
     evaluation: { description: "evaluate output: metrics.json" },
   },
   outputs: () => ["figure.png", "figure.svg"],
-  permissions: backendPermissions,
-  runtime: resolvedBackend,
+  runtime: backendRequest,
 };

@@ -1,8 +1,9 @@
 /**
  * Resolves a requested tfjs backend (`auto`, `blas`, `wasm`, `cpu`) to the one this machine will
  * run, without importing tfjs: `auto` means `blas` when OpenBLAS loads, else `wasm` with a
- * one-line notice. Used by a stage kind's `runtime()` so the backend, the BLAS library and its
- * thread count enter the cache key and the manifest.
+ * one-line notice. The engine's runtime probe (`pipeline/permissions/runtime_facts.ts`) resolves a
+ * kind's `runtime()` request with it, so the backend, the BLAS library and its thread count enter
+ * the cache key and the manifest; a stage process opens the library the engine resolved.
  *
  * @module
  */

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
-import { backendParam, backendPermissions, resolvedBackend } from "../lib/backend_param.ts";
+import { backendParam, backendRequest } from "../lib/backend_param.ts";
 import { checkBeta } from "./stability.ts";
 
 /** Params of `train` (`with:`). Defaults are the note's published run except `components`. */
@@ -62,6 +62,5 @@ export const kind: StageKind<TrainParams> = {
   outputs: () => ["model.safetensors", "history.jsonl", "metrics.json"],
   volatileOutputs: () => ["history.jsonl", "metrics.json"],
   headline: { metrics: ["test_mse"] },
-  permissions: backendPermissions,
-  runtime: resolvedBackend,
+  runtime: backendRequest,
 };

@@ -57,6 +57,7 @@ export function registerCheck(root: Command): void {
       publishAs,
       lock: { path: lockPath, mode: "read-only" },
       cli: opts,
+      verifyContent: true,
     });
     if (code !== 0 || !report?.lock) {
       Deno.exitCode = code || 1;

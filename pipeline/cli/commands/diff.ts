@@ -22,7 +22,11 @@ export function registerDiff(root: Command): void {
       const layout = layoutFrom(cmd);
       const values = await Promise.all([a, b].map(async (arg) => {
         const t = await resolveTarget(layout, arg);
-        const p = await loadPipeline(t.config, { sets: t.sets, stagesRoot: layout.stages });
+        const p = await loadPipeline(t.config, {
+          sets: t.sets,
+          stagesRoot: layout.stages,
+          cache: layout,
+        });
         return Object.fromEntries(p.stages.map((s) => [s.name, s.params]));
       }));
       console.log(diffTable(values[0], values[1], [a, b]));

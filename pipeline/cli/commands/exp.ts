@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import {
   checkExperimentName,
   experimentPaths,
-  listExperiments,
+  listExperimentRecords,
   projectRelative,
   saveExperiment,
 } from "../../config/experiments.ts";
@@ -60,8 +60,12 @@ export function registerExp(root: Command): void {
     .description("list experiments with their base config and overrides")
     .action(async (_opts: unknown, cmd: Command) => {
       const layout = layoutFrom(cmd);
-      const exps = await listExperiments(layout);
-      if (!exps.length) console.log("no experiments (create one with `exp run NAME --set …`)");
+      const { experiments: exps, bad } = await listExperimentRecords(layout);
+      for (const b of bad) console.error(`error: ${b.message}`);
+      if (bad.length) Deno.exitCode = 1;
+      else if (!exps.length) {
+        console.log("no experiments (create one with `exp run NAME --set …`)");
+      }
       for (const e of exps) {
         const done = await readLock(experimentPaths(layout, e.name).lock)
           ? ""

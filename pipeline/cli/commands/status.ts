@@ -36,6 +36,7 @@ export function registerStatus(root: Command): void {
       const p = await loadPipeline(target.config, {
         sets: [...target.sets, ...opts.set],
         stagesRoot: layout.stages,
+        cache: layout,
       });
       const lockPath = await currentLockPath(layout, target.lock, target.experiment ?? p.name);
       const plans = await planPipeline({

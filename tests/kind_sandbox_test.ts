@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { TestProject } from "./fixtures/engine/project.ts";
+import { loadPipeline } from "../pipeline/config/config.ts";
+import { runtimePermissions, runtimeViolations } from "../pipeline/permissions/runtime_facts.ts";
+
+/** The variable of the engine's environment the hostile kind tries to read. */
+const SECRET = "HOSTILE_KIND_SECRET";
+/** Where its import-time code tries to write. */
+const IMPORT_WRITE = "/tmp/hostile_kind_import_write.txt";
+
+/** A config whose one stage uses the hostile kind, trying `attempt` when it is declared. */
+function hostileConfig(attempt: string, path?: string): string {
+  const withPath = path ? `, path: ${JSON.stringify(path)}` : "";
+  return `stages:\n  h:\n    uses: hostile_kind\n    with: { attempt: ${attempt}${withPath} }\n`;
+}
+
+Deno.test("kind sandbox: a kind's import-time code is denied files, the environment, writing, the network, dlopen and spawning, while its declaration loads", async () => {
+  const p = await TestProject.create({ "h.yaml": hostileConfig("nothing") });
+  await Deno.remove(IMPORT_WRITE).catch(() => {});
+  Deno.env.set(SECRET, "s3cret-value");
+  try {
+    // In this process, which has every permission: only the sandbox stands in the way.
+    const pipeline = await loadPipeline(p.path("configs/h.yaml"), { stagesRoot: p.path("stages") });
+    const outcomes = JSON.parse(pipeline.stages[0].kind.description);
+    assert.deepEqual(Object.keys(outcomes).sort(), [
+      "connect",
+      "dlopen_libc",
+      "read_all_env",
+      "read_passwd",
+      "read_secret",
+      "spawn",
+      "write_file",
+    ]);
+    for (const [action, outcome] of Object.entries(outcomes)) {
+      assert.equal(outcome, "denied", `${action}: ${outcome}`);
+    }
+    await assert.rejects(Deno.stat(IMPORT_WRITE));
+    assert.deepEqual(pipeline.stages[0].kind.outputs(pipeline.stages[0].params), ["never.txt"]);
+  } finally {
+    Deno.env.delete(SECRET);
+    await p.dispose();
+  }
+});
+
+Deno.test("kind sandbox: a kind whose declaration reads, writes, listens, dlopens, spawns or exits fails the run with an error naming the kind and what was denied", async () => {
+  const p = await TestProject.create({});
+  const outside = await Deno.makeTempDir({ prefix: "hostile_kind_outside_" });
+  const cases: [string, string | undefined, RegExp][] = [
+    ["read", "/etc/passwd", /NotCapable: Requires read access to "\/etc\/passwd"/],
+    ["read", p.path("configs/h_read.yaml"), /NotCapable: Requires read access to/],
+    ["env", undefined, /NotCapable: Requires env access to "HOSTILE_KIND_SECRET"/],
+    ["write", join(outside, "pwned.txt"), /NotCapable: Requires write access to/],
+    ["write", p.path("pwned.txt"), /NotCapable: Requires write access to/],
+    ["listen", undefined, /NotCapable: Requires net access to "127\.0\.0\.1:0"/],
+    ["dlopen", undefined, /NotCapable: Requires ffi access to "libc\.so\.6"/],
+    ["spawn", undefined, /NotCapable: Requires run access to "\/bin\/sh"/],
+    ["exit", undefined, /in the kind sandbox exited with code 3 without declaring it/],
+  ];
+  try {
+    for (const [attempt, path, denied] of cases) {
+      const config = `configs/h_${attempt}.yaml`;
+      await p.write(config, hostileConfig(attempt, path));
+      const r = await p.cliWithEnv({ [SECRET]: "s3cret-value" }, "run", config);
+      const what = `${attempt} ${path ?? ""}`;
+      assert.equal(r.code, 2, `${what}: ${r.stderr}`);
+      assert.match(r.stderr, /h_\w+\.yaml:3: stages\.h\.uses: kind "hostile_kind": /, what);
+      assert.match(r.stderr, denied, what);
+      assert.doesNotMatch(r.stdout + r.stderr, /s3cret-value/, what);
+    }
+    await assert.rejects(Deno.stat(join(outside, "pwned.txt")));
+    await assert.rejects(Deno.stat(p.path("pwned.txt")));
+  } finally {
+    await Deno.remove(outside, { recursive: true });
+    await p.dispose();
+  }
+});
+
+Deno.test("runtime facts: a blas backend grants FFI of exactly the resolved library with glibc's tunables; wasm grants nothing; an env fact needs allow.env", () => {
+  const blas = {
+    backend: "blas",
+    blas_library: "/usr/lib/libopenblas.so.0 (OpenBLAS 0.3.21 Haswell)",
+  };
+  assert.deepEqual(runtimePermissions(blas).ffi, ["/usr/lib/libopenblas.so.0"]);
+  assert.equal(runtimePermissions(blas).env?.PIPELINE_BLAS_LIBRARY, "/usr/lib/libopenblas.so.0");
+  assert.match(runtimePermissions(blas).env?.GLIBC_TUNABLES ?? "", /mmap_threshold/);
+  assert.deepEqual(runtimePermissions({ backend: "wasm" }), {});
+  const request = { env: { machine: "ENG_MACHINE" } };
+  assert.deepEqual(runtimeViolations(request, { env: ["ENG_MACHINE"] }), []);
+  assert.deepEqual(runtimeViolations(request).map((v) => v.key), ["allow.env"]);
+});
