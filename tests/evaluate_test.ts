@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { kind as evaluateKind } from "../stages/evaluate/kind.ts";
 import { run as runEvaluate } from "../stages/evaluate/run.ts";
 import { readEvaluation } from "../stages/evaluate/metrics.ts";
-import { readSplit } from "../stages/evaluate/dataset.ts";
+import { readSplit } from "../stages/shuffle/outputs.ts";
 import { CLASS_NAMES } from "../stages/evaluate/classes.ts";
 import { writeNpy } from "../stages/lib/npy.ts";
 import { stageContext } from "./fixtures/report/context.ts";

@@ -16,7 +16,7 @@ import {
 } from "./fixtures/report/synthetic.ts";
 import { join } from "node:path";
 import { Rng } from "../stages/lib/prng.ts";
-import { readSplit } from "../stages/evaluate/dataset.ts";
+import { readSplit } from "../stages/shuffle/outputs.ts";
 import { meanImage } from "../stages/evaluate/baselines.ts";
 import { kind as evaluateKind } from "../stages/evaluate/kind.ts";
 import { run as runEvaluate } from "../stages/evaluate/run.ts";
@@ -95,11 +95,21 @@ function syntheticFigure() {
   };
   const history = (end: number) =>
     [1, 2, 3].map((epoch) => ({ epoch, test_mse: end + 300 / epoch, train_loss: end }));
+  const train = (epochs: number, init: string) => ({
+    test_mse: 0,
+    init_test_mse: 5000,
+    init,
+    epochs,
+    components: 1,
+    latent_dim: 4,
+    train_seconds: 1,
+  });
   return figureContent({
     images,
     labels,
     picked,
     evaluation,
+    splits: { train: 2000, val: 0, test: 40 },
     cell: 56,
     models: [
       {
@@ -107,12 +117,14 @@ function syntheticFigure() {
         recon: chosen(0.5),
         mu: images.slice(0, PIXELS),
         history: history(1200),
+        train: train(3, "data"),
       },
       {
         stage: "train_llgae",
         recon: chosen(1),
         mu: images.slice(0, 3 * PIXELS),
         history: history(700),
+        train: train(3, "data"),
       },
     ],
   });
@@ -122,8 +134,8 @@ Deno.test("figure content: rows of originals and each model, means of the mixtur
   const content = syntheticFigure();
   assert.deepEqual(content.rows.map((r) => r.label), [
     "Original",
-    "LGAE K=1 (train_lgae)",
-    "LLGAE K=3 (train_llgae)",
+    "LGAE (K = 1)",
+    "LLGAE (K = 3)",
   ]);
   assert.deepEqual(content.columns, [...CLASS_NAMES]);
   for (const row of content.rows) assert.equal(row.images.length, 10);
@@ -136,8 +148,20 @@ Deno.test("figure content: rows of originals and each model, means of the mixtur
     ["k=2 (20)", "Trouser"],
     ["k=3 (30)", "unused"],
   ]);
-  assert.equal(content.curves.length, 6);
-  assert.deepEqual(content.references.map((r) => r.value), [768.06, 1250]);
+  // One curve panel per family; each curve starts at epoch 0 (the initial parameters).
+  assert.deepEqual(content.curves.map((p) => p.points.map((q) => q.epoch)), [[0, 1, 2, 3], [
+    0,
+    1,
+    2,
+    3,
+  ]]);
+  assert.deepEqual(content.curves[0].references.map((r) => r.value), [1250]);
+  assert.deepEqual(content.curves[1].marks.map((m) => [m.epoch, m.value]), [[540, 768.06]]);
+  // A subset of the data says so instead of being compared with the note's number silently.
+  assert.match(
+    content.subtitle[2],
+    /trained on 2,000 .* for 3 epochs, scored on 40 test images: a subset/,
+  );
 });
 
 Deno.test("figure render: PNG decodes at the SVG size × scale, SVG holds the titles, text is drawn", async () => {
@@ -147,7 +171,7 @@ Deno.test("figure render: PNG decodes at the SVG size × scale, SVG holds the ti
   const image = decode(png);
   assert.deepEqual([image.width, image.height], [2 * width, 2 * height]);
   assert.match(svg, /LGAE vs LLGAE on Fashion-MNIST \(test set\)/);
-  assert.match(svg, /Test MSE during training/);
+  assert.match(svg, /LLGAE: test MSE per epoch/);
   assert.match(svg, /font-family="DejaVu Sans"/);
   assert.match(svg, /<image [^>]*href="data:image\/png;base64,/);
   // The title sits alone in the top band: with the bundled font it leaves dark pixels there.
@@ -207,8 +231,8 @@ Deno.test("figure run: writes a decodable PNG and the same figure as SVG, byte-i
     assert.deepEqual([image.width, image.height], [width, height]);
     assert.ok(width > 900 && height > 700, `figure is only ${width}×${height}`);
     assert.match(svg, /LGAE vs LLGAE on Fashion-MNIST \(test set\)/);
-    assert.match(svg, /LLGAE K=10 \(train_llgae\)/);
-    assert.match(svg, /note's LLGAE: 768\.06/);
+    assert.match(svg, /LLGAE \(K = 10\)/);
+    assert.match(svg, /the note: 768\.06 at epoch 540/);
     // 10 originals + 10 per model + 10 component means.
     assert.equal(svg.match(/<image /g)?.length, 40);
     await assertSameOutputs(figureKind, first, second);

@@ -101,15 +101,28 @@ async function writeInputs(root: string) {
     const dir = join(root, stage);
     await Deno.mkdir(dir);
     const s = EVALUATION.models[stage];
+    const init = stage === "train_lgae" ? "data" : "random";
     const metrics = {
       test_mse: s.test_mse + 1,
       train_loss: 1,
+      init,
+      init_test_mse: init === "random" ? 7048.6 : 1300,
       epochs: 7,
       components: s.components,
       latent_dim: 20,
       train_seconds: seconds,
     };
     await Deno.writeTextFile(join(dir, "metrics.json"), JSON.stringify(metrics));
+    const history = Array.from({ length: 7 }, (_, e) => ({
+      epoch: e + 1,
+      train_loss: 1,
+      test_mse: s.test_mse + 7 - e,
+      usage: s.components === 1 ? [10000] : [5000, 5000 - 100 * e, 100 * e].slice(0, s.components),
+    }));
+    await Deno.writeTextFile(
+      join(dir, "history.jsonl"),
+      history.map((h) => JSON.stringify(h)).join("\n") + "\n",
+    );
     models.push({ stage, dir });
   }
   return {
@@ -129,16 +142,32 @@ Deno.test("report: writes md and self-contained html with the results beside the
     // Results rows: model, K, E, T, β, init, epochs, ours, published, train time.
     assert.match(
       md,
-      /\| LLGAE \(`train_llgae`\) \| 3 \| 20 \| 5 \| 0\.01 \| 0 \| random \| 7 \| 790\.50 \| 768\.06 \(note\) \| 12\.6 min \|/,
+      /\| LLGAE \(K = 3\) \(`train_llgae`\) \| 3 \| 20 \| 5 \| 0\.01 \| 0 \| random \| 7 \| 790\.50 \| 768\.06 \(the note, epoch 540\) \| 12\.6 min \|/,
     );
     assert.match(
       md,
-      /\| LGAE \(`train_lgae`\) \| 1 \| 20 \| 5 \| 0\.01 \| 1 \| data \| 7 \| 1212\.35 \| 1208 \(PCA ref\.\) \| 61\.5 s \|/,
+      /\| LGAE \(K = 1\) \(`train_lgae`\) \| 1 \| 20 \| 5 \| 0\.01 \| 1 \| data \| 7 \| 1212\.35 \| — \(PCA: 1207\.90\) \| 61\.5 s \|/,
     );
     assert.match(
       md,
-      /\| PCA \(closed form\) \| — \| 20 \| — \| — \| — \| — \| — \| 1207\.90 \| 1208 \(PCA ref\.\) \| — \|/,
+      /\| PCA \(closed form\) \| — \| 20 \| — \| — \| — \| — \| — \| 1207\.90 \| — \| — \|/,
     );
+    // Every number's origin, the train time defined.
+    assert.match(md, /- \*\*train time\*\*: wall-clock time of the training epochs/);
+    assert.match(md, /closed form on the same data/);
+    // Curves at the milestone epochs (0 = initial parameters) and usage per epoch.
+    assert.match(md, /\| model \| init \| epoch 0 \| epoch 1 \| epoch 7 \|/);
+    assert.match(
+      md,
+      /\| LLGAE \(K = 3\) \(`train_llgae`\) \| random \| 7048\.60 \| 797\.50 \| 791\.50 \|/,
+    );
+    assert.match(md, /\| `train_llgae` \| 7 \| 3 of 3 \| 5000, 4400, 600 \|/);
+    assert.match(md, /\| `train_llgae` \| 1 \| 2 of 3 \| 5000, 5000, 0 \|/);
+    // Params as key = value lines in pipeline order; versions folded to direct dependencies.
+    assert.ok(
+      md.includes("shuffle (shuffle)\n  seed = 28\n\ntrain_lgae (train)\n  components = 1"),
+    );
+    assert.match(md, /<details>\n<summary>All 2 resolved packages/);
     assert.match(
       md,
       /\| model \| K \| E \| T \| β \| λ \| init \| epochs \| test MSE \(ours\) \| published \| train time \|/,
@@ -154,7 +183,8 @@ Deno.test("report: writes md and self-contained html with the results beside the
     // Self-contained: the figure is inlined and nothing is fetched.
     assert.match(html, /<img src="data:image\/png;base64,[A-Za-z0-9+/=]+"/);
     assert.doesNotMatch(html, /(src|href)="(https?:|\/\/)/);
-    assert.match(html, /<td>LLGAE \(<code>train_llgae<\/code>\)<\/td>/);
+    assert.match(html, /<td>LLGAE \(K = 3\) \(<code>train_llgae<\/code>\)<\/td>/);
+    assert.match(html, /<details>\n<summary>All 2 resolved packages/);
     const copied = decode(await Deno.readFile(join(ctx.outDir, "figure.png")));
     assert.deepEqual([copied.width, copied.height], [4, 3]);
   } finally {
@@ -184,7 +214,9 @@ Deno.test("report: a model missing from the evaluation is an error naming it", a
   const inputs = await writeInputs(root);
   const extra = join(root, "train_extra");
   await Deno.mkdir(extra);
-  await Deno.copyFile(join(inputs.models[0].dir, "metrics.json"), join(extra, "metrics.json"));
+  for (const file of ["metrics.json", "history.jsonl"]) {
+    await Deno.copyFile(join(inputs.models[0].dir, file), join(extra, file));
+  }
   inputs.models.push({ stage: "train_extra", dir: extra });
   const ctx = await stageContext(kind, {}, inputs, PROVENANCE);
   try {

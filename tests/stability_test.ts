@@ -15,14 +15,16 @@ Deno.test("train params: a beta whose encoder steps blow up from the init is rej
   ok(data, "beta 10 with init data is an error on beta");
   ok(data.message.includes("init data scales W so that beta·WᵀW = I"), data.message);
   ok(data.message.includes("use a beta below 4.00"), data.message);
-  const random = betaIssue({ init: "random", beta: 1.5 });
-  ok(random?.message.includes("use a beta below 1.38"), random?.message);
+  const random = betaIssue({ init: "random", beta: 5 });
+  ok(random?.message.includes("1/(3·E·K) = 0.00152 (E 20, K 11)"), random?.message);
+  ok(random?.message.includes("use a beta below 4.99"), random?.message);
   for (
     const fine of [
       {},
       { init: "data", beta: 3 },
       { init: "data", beta: 1000, latent_decay: 0 }, // βWᵀW = I: the steps are exact at once
-      { init: "random", beta: 1 },
+      { init: "random", beta: 4 },
+      { init: "random", beta: 1000, latent_decay: 0 }, // 1000/660: a 0.5-fold step
     ]
   ) strictEqual(betaIssue(fine), undefined, JSON.stringify(fine));
 });

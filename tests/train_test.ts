@@ -5,7 +5,7 @@ import { kind, type TrainParams } from "../stages/train/kind.ts";
 import type { Progress } from "../pipeline/stage_kind.ts";
 import { run } from "../stages/train/run.ts";
 import { loadModel, reconstruct, reconstructWith } from "../stages/train/model.ts";
-import { dataInit } from "../stages/train/init.ts";
+import { dataInit, randomInit } from "../stages/train/init.ts";
 import { readNpyFloat32 } from "../stages/lib/npy.ts";
 import { Rng } from "../stages/lib/prng.ts";
 import { probeBackend } from "../stages/lib/backend_probe.ts";
@@ -174,6 +174,21 @@ async function tensorCountOver4Epochs(params: Record<string, unknown>) {
   strictEqual(tf.memory().numTensors, before, `${params.optimizer}: tensors after training`);
   await ctx.cleanup();
 }
+
+Deno.test("train init random: μ and W fill PyTorch's nn.Linear ranges ±1/√D and ±1/√(D·E·K)", () => {
+  const [K, D, E] = [11, 784, 20];
+  const { mu, W } = randomInit({ K, D, E }, new Rng(28));
+  const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const mean = (a: Float32Array) => a.reduce((s, v) => s + v, 0) / a.length;
+  for (
+    const [name, values, bound] of [["mu", mu, 1 / 28], ["W", W, 1 / Math.sqrt(D * E * K)]] as const
+  ) {
+    ok(maxAbs(values) <= bound, `${name}: ${maxAbs(values)} above ${bound}`);
+    ok(maxAbs(values) > 0.99 * bound, `${name}: ${maxAbs(values)} does not fill ±${bound}`);
+    ok(Math.abs(mean(values)) < 0.02 * bound, `${name}: mean ${mean(values)} is not centred`);
+  }
+  deepStrictEqual(randomInit({ K, D, E }, new Rng(28)).W.slice(0, 5), W.slice(0, 5));
+});
 
 Deno.test("train: a non-finite loss stops with an error naming epoch and batch", async () => {
   const ctx = await train({ ...base, init: "random", lr: 1e30 });

@@ -18,6 +18,7 @@ import { engineHome } from "../store/layout.ts";
 import type { ModuleGraphs } from "../rebuilder/module_graph.ts";
 import { codeReads } from "./grant.ts";
 import { ANSWER_PREFIX, type KindDeclaration, type SandboxRequest } from "./kind_declaration.ts";
+import { fromWire, toWire } from "./wire.ts";
 
 /** The sandbox's entry point. */
 export const SANDBOX_MAIN = fileURLToPath(new URL("./kind_sandbox_main.ts", import.meta.url));
@@ -50,9 +51,7 @@ export class KindSandbox {
 
   constructor(o: KindSandboxOptions) {
     this.#o = o;
-    this.#saved = o.savePath
-      ? Deno.readTextFile(o.savePath).then(JSON.parse).catch(() => ({}))
-      : Promise.resolve({});
+    this.#saved = o.savePath ? readSaved(o.savePath) : Promise.resolve({});
   }
 
   /**
@@ -69,7 +68,8 @@ export class KindSandbox {
         uses: o.uses,
         code: graph.modules,
         npm: graph.npm,
-        with: raw ?? null,
+        // As it crosses the pipe: `.nan` and `null` are different answers.
+        with: toWire(raw ?? null),
       })
     );
     const saved = await this.#saved;
@@ -97,7 +97,7 @@ export class KindSandbox {
     ];
     const kept = Object.fromEntries(ordered.slice(-KEPT_ANSWERS));
     await Deno.mkdir(dirname(this.#o.savePath), { recursive: true });
-    await writeFileAtomic(this.#o.savePath, JSON.stringify(kept));
+    await writeFileAtomic(this.#o.savePath, toWire(kept));
     this.#dirty = false;
   }
 
@@ -125,7 +125,7 @@ export class KindSandbox {
     const timer = setTimeout(() => child.kill("SIGKILL"), SANDBOX_TIMEOUT_MS);
     try {
       const writer = child.stdin.getWriter();
-      await writer.write(new TextEncoder().encode(JSON.stringify(request)));
+      await writer.write(new TextEncoder().encode(toWire(request)));
       await writer.close();
       const out = await child.output();
       const stdout = new TextDecoder().decode(out.stdout);
@@ -152,12 +152,28 @@ export class KindSandbox {
  */
 function parseAnswers(text: string, request: SandboxRequest): KindDeclaration[] | undefined {
   try {
-    const answers = JSON.parse(text);
+    const answers = fromWire(text);
     const fits = Array.isArray(answers) && answers.length === request.withs.length &&
       answers.every(wellFormed);
     return fits ? answers : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The answers kept by an earlier run; an unreadable file or a malformed entry is dropped (that
+ * kind is declared again), never trusted.
+ */
+async function readSaved(path: string): Promise<Record<string, KindDeclaration>> {
+  try {
+    const saved = fromWire(await Deno.readTextFile(path));
+    if (typeof saved !== "object" || saved === null || Array.isArray(saved)) return {};
+    return Object.fromEntries(
+      Object.entries(saved).filter(([, a]) => wellFormed(a as KindDeclaration)),
+    ) as Record<string, KindDeclaration>;
+  } catch {
+    return {};
   }
 }
 

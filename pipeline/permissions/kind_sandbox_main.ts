@@ -9,6 +9,7 @@
 import { pathToFileURL } from "node:url";
 import type { StageKind } from "../stage_kind.ts";
 import { checkParams } from "../config/params.ts";
+import { fromWire, toWire } from "./wire.ts";
 import {
   ANSWER_PREFIX,
   type KindAbout,
@@ -16,14 +17,13 @@ import {
   type SandboxRequest,
 } from "./kind_declaration.ts";
 
-// Taken before the kind's code runs, so that it cannot replace them.
-const stringify = JSON.stringify;
+// Taken before the kind's code runs, so that it cannot replace them (`wire.ts` takes JSON's).
 const writeAnswer = Deno.stdout.writeSync.bind(Deno.stdout);
 const encoder = new TextEncoder();
 
-const request: SandboxRequest = JSON.parse(await new Response(Deno.stdin.readable).text());
+const request = fromWire(await new Response(Deno.stdin.readable).text()) as SandboxRequest;
 const answer = await declareAll(request);
-const bytes = encoder.encode(`\n${ANSWER_PREFIX}${stringify(answer)}\n`);
+const bytes = encoder.encode(`\n${ANSWER_PREFIX}${toWire(answer)}\n`);
 for (let done = 0; done < bytes.length;) done += writeAnswer(bytes.subarray(done));
 
 /** Loads the kind once, then declares it for every stage's `with:`. */
@@ -53,11 +53,11 @@ async function declareAll(r: SandboxRequest): Promise<KindDeclaration[]> {
 }
 
 function declare(kind: StageKind<unknown>, r: SandboxRequest, raw: unknown): KindDeclaration {
-  const about: KindAbout = JSON.parse(stringify({
+  const about = fromWire(toWire({
     description: String(kind.description),
     inputs: kind.inputs,
     ...(kind.headline === undefined ? {} : { headline: kind.headline }),
-  }));
+  })) as KindAbout;
   let step = "params";
   try {
     const checked = checkParams(kind.params, raw ?? {}, r.uses);
@@ -73,8 +73,8 @@ function declare(kind: StageKind<unknown>, r: SandboxRequest, raw: unknown): Kin
     const runtime = kind.runtime?.(params) ?? {};
     const keyNeutralParams = kind.keyNeutralParams ?? [];
     // A round trip through JSON: what crosses to the engine is data, whatever the kind returned.
-    const stage = JSON.parse(
-      stringify({ params, outputs, volatileOutputs, keyNeutralParams, permissions, runtime }),
+    const stage = fromWire(
+      toWire({ params, outputs, volatileOutputs, keyNeutralParams, permissions, runtime }),
     );
     return { state: "declared", ...about, stage };
   } catch (e) {

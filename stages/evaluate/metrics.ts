@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { join } from "node:path";
-import { readJson } from "./json_file.ts";
+import { readJson } from "../lib/json_file.ts";
 
 const perClass = z.record(z.string(), z.number());
 

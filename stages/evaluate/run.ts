@@ -12,12 +12,12 @@ import { principalSubspace } from "../lib/pca.ts";
 import { initBackend } from "../lib/tf_backend.ts";
 import { loadModel, reconstruct } from "../train/model.ts";
 import { meanImage, projectionErrors } from "./baselines.ts";
-import { readSplit } from "./dataset.ts";
+import { readSplit } from "../shuffle/outputs.ts";
 import type { EvaluateParams } from "./kind.ts";
 import type { EvaluationMetrics, ModelScores } from "./metrics.ts";
 import { summarizeErrors } from "./scores.ts";
 import { scoreModel } from "./score_model.ts";
-import { readTrainMetrics } from "./training_outputs.ts";
+import { readTrainMetrics } from "../train/outputs.ts";
 
 /** Writes `metrics.json` into `ctx.outDir`. */
 export async function run(ctx: StageContext<EvaluateParams>): Promise<void> {

@@ -7,10 +7,11 @@
  */
 import { CLASS_NAMES } from "../evaluate/classes.ts";
 import type { EvaluationMetrics } from "../evaluate/metrics.ts";
-import type { HistoryLine } from "../evaluate/training_outputs.ts";
+import type { HistoryLine, TrainMetrics } from "../train/outputs.ts";
+import type { SplitSizes } from "../shuffle/outputs.ts";
 import { enlarge, grayPngDataUri, range, toGray } from "./image.ts";
-import type { FigureContent, MeansPanel } from "./spec.ts";
-import { NOTE_LLGAE } from "../report/references.ts";
+import type { CurvePanel, FigureContent, MeansPanel } from "./spec.ts";
+import { NOTE_LLGAE } from "../lib/note.ts";
 
 /** One trained model as the figure shows it. */
 export interface FigureModel {
@@ -22,6 +23,8 @@ export interface FigureModel {
   mu: Float32Array;
   /** The training stage's per-epoch history. */
   history: HistoryLine[];
+  /** The training stage's `metrics.json` (init, epochs, test MSE after init). */
+  train: TrainMetrics;
 }
 
 /** What the figure is made from. */
@@ -33,13 +36,23 @@ export interface FigureInputs {
   picked: Int32Array;
   models: FigureModel[];
   evaluation: EvaluationMetrics;
+  /** Images in each split of the data the models were trained and scored on. */
+  splits: SplitSizes;
   /** Side of a displayed image in SVG pixels (a multiple of the image side). */
   cell: number;
 }
 
-/** `LGAE K=1 (train_lgae)` / `LLGAE K=11 (train_llgae)`. */
-export function modelLabel(stage: string, components: number): string {
-  return `${components > 1 ? "LLGAE" : "LGAE"} K=${components} (${stage})`;
+/** The full Fashion-MNIST splits the note trained and scored on. */
+const FULL = { train: 60000, test: 10000 };
+
+/** `LGAE (K = 1)` / `LLGAE (K = 11)`. */
+export function modelLabel(components: number): string {
+  return `${components > 1 ? "LLGAE" : "LGAE"} (K = ${components})`;
+}
+
+/** How a training started, as a reader of the note calls it. */
+export function protocolLabel(train: TrainMetrics): string {
+  return train.init === "random" ? "random init" : "k-means/PCA init";
 }
 
 function imageUri(
@@ -52,9 +65,24 @@ function imageUri(
   return grayPngDataUri(enlarge(toGray(pixels, lo, hi), side, cell / side), cell);
 }
 
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** One line saying what data and epochs the figure's models used. */
+function dataLine(models: FigureModel[], splits: SplitSizes): string {
+  const epochs = [...new Set(models.map((m) => m.train.epochs))].sort((a, b) => a - b);
+  const subset = splits.train < FULL.train || splits.test < FULL.test;
+  return `trained on ${count(splits.train)} Fashion-MNIST images for ${
+    epochs.join(" and ")
+  } epochs, scored on ${count(splits.test)} test images` +
+    (subset
+      ? `: a subset, not comparable with the note's ${NOTE_LLGAE.value} ` +
+        `(${count(FULL.train)} images, epoch ${NOTE_LLGAE.epoch})`
+      : "");
+}
+
 /** The figure's rows, panels, curves and references. */
 export function figureContent(inputs: FigureInputs): FigureContent {
-  const { images, labels, picked, models, evaluation, cell } = inputs;
+  const { images, labels, picked, models, evaluation, splits, cell } = inputs;
   const d = images.length / labels.length;
   const side = Math.round(Math.sqrt(d));
   if (side * side !== d) throw new Error(`figure: images of ${d} pixels are not square`);
@@ -66,6 +94,11 @@ export function figureContent(inputs: FigureInputs): FigureContent {
     if (!scores) throw new Error(`figure: the evaluation has no scores for model ${stage}`);
     return scores;
   };
+  const protocols = new Set(models.map((m) => m.train.init));
+  // The protocol joins the label only when the figure shows more than one.
+  const labelOf = (m: FigureModel) =>
+    modelLabel(scoresOf(m.stage).components) +
+    (protocols.size > 1 ? `, ${protocolLabel(m.train)}` : "");
 
   // Every image in a column shares the original's gray scale, so reconstructions are judged
   // against the original rather than stretched to their own contrast.
@@ -77,12 +110,7 @@ export function figureContent(inputs: FigureInputs): FigureContent {
   });
   const rows = [
     row("Original", (j) => originals[j]),
-    ...models.map((m) =>
-      row(
-        modelLabel(m.stage, scoresOf(m.stage).components),
-        (j) => m.recon.subarray(j * d, (j + 1) * d),
-      )
-    ),
+    ...models.map((m) => row(labelOf(m), (j) => m.recon.subarray(j * d, (j + 1) * d))),
   ];
 
   const means: MeansPanel[] = models.filter((m) => scoresOf(m.stage).components > 1).map((m) => {
@@ -90,7 +118,7 @@ export function figureContent(inputs: FigureInputs): FigureContent {
     // One gray scale for all μ_k of a model, so faint means look faint rather than stretched.
     const [lo, hi] = range(m.mu);
     return {
-      title: `Component means μ_k of ${modelLabel(m.stage, scores.components)}`,
+      title: `Component means μ_k of ${labelOf(m)}`,
       subtitle: "under each: k (test images choosing k) and their majority class; one gray scale",
       cells: Array.from({ length: scores.components }, (_, k) => ({
         uri: imageUri(m.mu.subarray(k * d, (k + 1) * d), lo, hi, side, cell),
@@ -100,31 +128,51 @@ export function figureContent(inputs: FigureInputs): FigureContent {
     };
   });
 
-  const curves = models.flatMap((m) =>
-    m.history.map((h) => ({
-      model: modelLabel(m.stage, scoresOf(m.stage).components),
-      epoch: h.epoch,
-      test_mse: h.test_mse,
-    }))
-  );
+  // Curves: one panel per model family, so each y range shows its own curves' shape.
   const pca = evaluation.baselines.pca;
-  const references = [
-    { label: `note's LLGAE: ${NOTE_LLGAE.value}`, value: NOTE_LLGAE.value },
-    {
-      label: `PCA E=${pca.latent_dim}, closed form (ours): ${pca.test_mse.toFixed(1)}`,
-      value: pca.test_mse,
-    },
+  const curveOf = (m: FigureModel) => [
+    { model: labelOf(m), epoch: 0, test_mse: m.train.init_test_mse },
+    ...m.history.map((h) => ({ model: labelOf(m), epoch: h.epoch, test_mse: h.test_mse })),
   ];
-  const scoreText = models.map((m) => `${m.stage} ${scoresOf(m.stage).test_mse.toFixed(1)}`);
+  const family = (mixture: boolean) =>
+    models.filter((m) => (scoresOf(m.stage).components > 1) === mixture);
+  const curves: CurvePanel[] = [];
+  if (family(false).length > 0) {
+    curves.push({
+      title: "LGAE: test MSE per epoch (epoch 0 = initial parameters)",
+      points: family(false).flatMap(curveOf),
+      references: [{
+        label: `PCA, E = ${pca.latent_dim} (closed form, same data): ${pca.test_mse.toFixed(1)}`,
+        value: pca.test_mse,
+      }],
+      marks: [],
+    });
+  }
+  if (family(true).length > 0) {
+    curves.push({
+      title: "LLGAE: test MSE per epoch (epoch 0 = initial parameters)",
+      points: family(true).flatMap(curveOf),
+      references: [],
+      marks: [{
+        label: `the note: ${NOTE_LLGAE.value} at epoch ${NOTE_LLGAE.epoch}`,
+        epoch: NOTE_LLGAE.epoch,
+        value: NOTE_LLGAE.value,
+      }],
+    });
+  }
+  const scoreText = models.map((m) => `${labelOf(m)} ${scoresOf(m.stage).test_mse.toFixed(1)}`);
   return {
     title: "LGAE vs LLGAE on Fashion-MNIST (test set)",
-    subtitle: `test MSE per pixel (0–255 scale): ${scoreText.join(" · ")} · ` +
-      `PCA E=${pca.latent_dim} ${pca.test_mse.toFixed(1)} · note's LLGAE ${NOTE_LLGAE.value}`,
+    subtitle: [
+      `test MSE per pixel (0–255 scale): ${scoreText.join(" · ")}`,
+      `references: PCA E = ${pca.latent_dim} ${pca.test_mse.toFixed(1)} (closed form) · ` +
+      `the note's LLGAE ${NOTE_LLGAE.value} (epoch ${NOTE_LLGAE.epoch})`,
+      dataLine(models, splits),
+    ],
     columns: Array.from(picked, (i) => CLASS_NAMES[labels[i]]),
     rows,
     means,
     curves,
-    references,
     cell,
   };
 }

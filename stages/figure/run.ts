@@ -10,9 +10,9 @@ import type { StageContext } from "../../pipeline/stage_kind.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { initBackend } from "../lib/tf_backend.ts";
 import { loadModel, reconstruct } from "../train/model.ts";
-import { readSplit } from "../evaluate/dataset.ts";
+import { readSplit, readSplitSizes } from "../shuffle/outputs.ts";
 import { readEvaluation } from "../evaluate/metrics.ts";
-import { readHistory } from "../evaluate/training_outputs.ts";
+import { readHistory, readTrainMetrics } from "../train/outputs.ts";
 import { figureContent, type FigureModel } from "./content.ts";
 import type { FigureParams } from "./kind.ts";
 import { renderFigure } from "./render.ts";
@@ -50,6 +50,7 @@ export async function run(ctx: StageContext<FigureParams>): Promise<void> {
       recon: reconstruct(model, chosen, picked.length).recon,
       mu: model.mu,
       history: await readHistory(dir),
+      train: await readTrainMetrics(dir),
     });
   }
   ctx.log(`backend ${backend}; ${picked.length} test images, ${models.length} models`);
@@ -59,6 +60,7 @@ export async function run(ctx: StageContext<FigureParams>): Promise<void> {
     picked,
     models,
     evaluation,
+    splits: await readSplitSizes(ctx.input("data")),
     cell: CELL,
   });
   const { svg, png } = await renderFigure(figureSpec(content), ctx.params.png_scale);

@@ -11,7 +11,7 @@ import { FONT_FAMILY } from "./font.ts";
 
 /** One row of images, all of the same side length (pixels in the SVG). */
 export interface ImageRow {
-  /** Row label, e.g. `Original` or `LLGAE K=11 (train_llgae)`. */
+  /** Row label, e.g. `Original` or `LLGAE (K = 11)`. */
   label: string;
   /** PNG data URIs, one per column. */
   images: string[];
@@ -34,22 +34,37 @@ export interface CurvePoint {
   test_mse: number;
 }
 
-/** A horizontal reference line on the training-curve panel. */
+/** A horizontal reference line on a training-curve panel. */
 export interface Reference {
   label: string;
   value: number;
 }
 
+/** A published number at a given epoch, marked as a point. */
+export interface EpochMark {
+  label: string;
+  epoch: number;
+  value: number;
+}
+
+/** One panel of training curves (one model family, so its y range fits its curves). */
+export interface CurvePanel {
+  title: string;
+  points: CurvePoint[];
+  references: Reference[];
+  marks: EpochMark[];
+}
+
 /** Everything the figure shows. */
 export interface FigureContent {
   title: string;
-  subtitle: string;
+  /** Lines under the title. */
+  subtitle: string[];
   /** Column headers of the image grid (the class of each column's test image). */
   columns: string[];
   rows: ImageRow[];
   means: MeansPanel[];
-  curves: CurvePoint[];
-  references: Reference[];
+  curves: CurvePanel[];
   /** Side of one displayed image in SVG pixels. */
   cell: number;
 }
@@ -89,100 +104,162 @@ function gridPanel(content: FigureContent): Record<string, unknown> {
         type: "ordinal",
         sort: content.rows.map((row) => row.label),
         title: null,
-        axis: { ticks: false, domain: false, labelFontSize: 12, labelLimit: 260 },
+        axis: { ticks: false, domain: false, labelFontSize: 12, labelLimit: 340 },
       },
       url: { field: "url", type: "nominal" },
     },
   };
 }
 
+/** Component means per row of the means panel; more components wrap onto further rows. */
+const MEANS_PER_ROW = 10;
+/** Room under each mean for its two label lines. */
+const LABEL_HEIGHT = 32;
+
 function meansPanel(panel: MeansPanel, cell: number): Record<string, unknown> {
-  const values = panel.cells.map((c, k) => ({ k, row: "mean μ_k", url: c.uri }));
-  const labels = JSON.stringify(panel.cells.map((c) => [c.label, c.caption]));
+  const values = panel.cells.map((c, k) => ({
+    x: (k % MEANS_PER_ROW) * (cell + GAP),
+    y: Math.floor(k / MEANS_PER_ROW) * (cell + LABEL_HEIGHT),
+    url: c.uri,
+    label: c.label,
+    caption: c.caption,
+  }));
+  const rows = Math.ceil(panel.cells.length / MEANS_PER_ROW);
+  // Pixel positions (scale null): the wrap is ours, not an axis's.
+  const at = {
+    x: { field: "x", type: "quantitative", scale: null, axis: null },
+    y: { field: "y", type: "quantitative", scale: null, axis: null },
+  };
+  const text = (field: string, dy: number) => ({
+    mark: { type: "text", align: "center", baseline: "top", fontSize: 10, dx: cell / 2, dy },
+    encoding: { ...at, text: { field } },
+  });
   return {
     title: { text: panel.title, subtitle: panel.subtitle, anchor: "start" },
     data: { values },
-    mark: { type: "image", width: cell, height: cell, smooth: false },
-    width: { step: cell + GAP },
-    height: { step: cell + GAP },
-    encoding: {
-      y: {
-        field: "row",
-        type: "ordinal",
-        title: null,
-        axis: { ticks: false, domain: false, labelFontSize: 12 },
-      },
-      x: {
-        field: "k",
-        type: "ordinal",
-        title: null,
-        axis: {
-          labelAngle: 0,
-          labelExpr: `${labels}[datum.value]`,
-          ticks: false,
-          domain: false,
-          labelFontSize: 10,
-          labelLimit: cell + GAP,
+    width: Math.min(panel.cells.length, MEANS_PER_ROW) * (cell + GAP) - GAP,
+    height: rows * (cell + LABEL_HEIGHT),
+    layer: [
+      {
+        mark: {
+          type: "image",
+          width: cell,
+          height: cell,
+          align: "left",
+          baseline: "top",
+          smooth: false,
         },
+        encoding: { ...at, url: { field: "url", type: "nominal" } },
       },
-      url: { field: "url", type: "nominal" },
-    },
+      text("label", cell + 3),
+      text("caption", cell + 16),
+    ],
   };
 }
 
-function curvesPanel(content: FigureContent, width: number): Record<string, unknown> {
-  const all = [...content.curves.map((p) => p.test_mse), ...content.references.map((r) => r.value)];
-  const lo = Math.min(...all);
-  const hi = Math.max(...all);
-  const pad = Math.max(1, (hi - lo) * 0.08);
+/** Epoch ticks of the symlog axis. */
+const EPOCH_TICKS = [0, 1, 2, 5, 10, 20, 50, 100, 200, 540, 1000];
+
+/**
+ * One panel of training curves: epoch on a symlog axis (epoch 0, the initial parameters, and the
+ * note's epoch 540 both fit), test MSE on a log axis when it spans more than 1.5× (a random start
+ * falls from thousands), else linear; reference lines dashed and labelled above the curves,
+ * published points as black diamonds, the legend under the plot.
+ */
+function curvesPanel(panel: CurvePanel, width: number): Record<string, unknown> {
+  const trained = panel.points.filter((p) => p.epoch > 0).map((p) => p.test_mse);
+  const starts = panel.points.filter((p) => p.epoch === 0).map((p) => p.test_mse);
+  const fixed = [
+    ...trained,
+    ...panel.references.map((r) => r.value),
+    ...panel.marks.map((m) => m.value),
+  ];
+  let hi = Math.max(...fixed);
+  // A start far above everything after it (a random init at ~7000) would flatten the curves:
+  // it is left out of the plot and named in the panel's subtitle instead.
+  const offScale = starts.filter((v) => v > 2 * hi);
+  hi = Math.max(hi, ...starts.filter((v) => v <= 2 * hi));
+  const lo = Math.min(...fixed, ...starts);
+  const log = hi / lo > 1.5;
+  const pad = Math.max(0.5, (hi - lo) * 0.06);
   const y = {
     type: "quantitative",
-    scale: { domain: [Math.floor(lo - pad), Math.ceil(hi + pad)], nice: false },
+    title: "test MSE (per pixel, 0–255 scale)",
+    scale: log
+      ? { type: "log", domain: [lo / 1.03, hi * 1.05], nice: false }
+      : { domain: [lo - pad, hi + pad], nice: false, zero: false },
   };
-  return {
-    title: { text: "Test MSE during training", anchor: "start" },
-    width,
-    height: 260,
-    layer: [
-      {
-        data: { values: content.curves },
-        mark: { type: "line", point: true, strokeWidth: 2 },
-        encoding: {
-          x: {
-            field: "epoch",
-            type: "quantitative",
-            title: "epoch",
-            scale: { zero: false, nice: false },
-            axis: { tickMinStep: 1, format: "d" },
-          },
-          y: { ...y, field: "test_mse", title: "test MSE (per pixel, 0–255 scale)" },
-          color: {
-            field: "model",
-            type: "nominal",
-            title: null,
-            legend: { orient: "top-right", labelLimit: 400 },
-          },
+  const maxEpoch = Math.max(
+    ...panel.points.map((p) => p.epoch),
+    ...panel.marks.map((m) => m.epoch),
+  );
+  const x = {
+    field: "epoch",
+    type: "quantitative",
+    title: "epoch (symlog scale)",
+    scale: { type: "symlog", constant: 1, domain: [0, maxEpoch], nice: false },
+    axis: { values: EPOCH_TICKS.filter((t) => t <= maxEpoch), format: "d" },
+  };
+  const layers: Record<string, unknown>[] = [
+    {
+      data: { values: panel.points.filter((p) => !offScale.includes(p.test_mse) || p.epoch > 0) },
+      mark: { type: "line", point: panel.points.length <= 120, strokeWidth: 2 },
+      encoding: {
+        x,
+        y: { ...y, field: "test_mse" },
+        color: {
+          field: "model",
+          type: "nominal",
+          title: null,
+          legend: { orient: "bottom", direction: "vertical", labelLimit: 420 },
         },
       },
+    },
+  ];
+  if (panel.references.length > 0) {
+    layers.push(
       {
-        data: { values: content.references },
-        mark: { type: "rule", strokeDash: [6, 4], color: "#555555" },
+        data: { values: panel.references },
+        mark: { type: "rule", strokeDash: [6, 3], strokeWidth: 1.5, color: "#000000" },
         encoding: { y: { ...y, field: "value" } },
       },
       {
-        data: { values: content.references },
-        mark: {
-          type: "text",
-          align: "left",
-          baseline: "bottom",
-          dx: 4,
-          dy: -2,
-          x: 0,
-          color: "#333333",
-        },
-        encoding: { y: { ...y, field: "value" }, text: { field: "label" } },
+        data: { values: panel.references },
+        mark: { type: "text", align: "right", baseline: "bottom", dy: -3, color: "#000000" },
+        encoding: { y: { ...y, field: "value" }, x: { value: width }, text: { field: "label" } },
       },
-    ],
+    );
+  }
+  if (panel.marks.length > 0) {
+    layers.push(
+      {
+        data: { values: panel.marks },
+        mark: { type: "point", shape: "diamond", filled: true, size: 110, color: "#000000" },
+        encoding: { x: { ...x, field: "epoch" }, y: { ...y, field: "value" } },
+      },
+      {
+        data: { values: panel.marks },
+        mark: { type: "text", align: "right", baseline: "bottom", dx: -6, dy: -10 },
+        encoding: {
+          x: { ...x, field: "epoch" },
+          y: { ...y, field: "value" },
+          text: { field: "label" },
+        },
+      },
+    );
+  }
+  const title = offScale.length === 0 ? panel.title : {
+    text: panel.title,
+    subtitle: `epoch 0 (initial parameters) at ${
+      offScale.map((v) => v.toFixed(1)).join(", ")
+    }, above the plotted range`,
+  };
+  return {
+    title: { ...(typeof title === "string" ? { text: title } : title), anchor: "start" },
+    width,
+    height: 250,
+    layer: layers,
+    resolve: { scale: { color: "independent" } },
   };
 }
 
@@ -212,7 +289,13 @@ export function figureSpec(content: FigureContent): TopLevelSpec {
     vconcat: [
       gridPanel(content),
       ...content.means.map((panel) => meansPanel(panel, content.cell)),
-      curvesPanel(content, gridWidth),
+      {
+        hconcat: content.curves.map((panel) =>
+          curvesPanel(panel, (gridWidth - 140) / Math.max(1, content.curves.length) - 60)
+        ),
+        spacing: 60,
+        resolve: { scale: { color: "independent", y: "independent" } },
+      },
     ],
   } as unknown as TopLevelSpec; // panels are built as plain objects; vega-lite's compile checks them
 }

@@ -1,6 +1,7 @@
 /**
- * A tiny document model (headings, paragraphs, tables, one figure, code) rendered both to
- * Markdown and to a self-contained HTML page, so the two reports say exactly the same thing.
+ * A tiny document model (headings, paragraphs, lists, tables, one figure, code, folded
+ * details) rendered both to Markdown and to a self-contained HTML page, so the two reports say
+ * exactly the same thing.
  *
  * @module
  */
@@ -9,6 +10,8 @@
 export type Block =
   | { type: "heading"; level: 1 | 2 | 3; text: string }
   | { type: "paragraph"; text: string }
+  | { type: "list"; items: string[] }
+  | { type: "details"; summary: string; blocks: Block[] }
   | { type: "table"; headers: string[]; rows: string[][]; numeric?: boolean[] }
   | { type: "figure"; path: string; dataUri: string; alt: string }
   | { type: "code"; text: string };
@@ -40,8 +43,18 @@ function mdCell(text: string): string {
 
 /** The blocks as GitHub-flavoured Markdown; the figure links to its `path`. */
 export function toMarkdown(blocks: Block[]): string {
-  const parts = blocks.map((block) => {
+  return markdownBlocks(blocks) + "\n";
+}
+
+function markdownBlocks(blocks: Block[]): string {
+  const parts = blocks.map((block): string => {
     switch (block.type) {
+      case "list":
+        return block.items.map((item) => `- ${item}`).join("\n");
+      case "details":
+        // GitHub renders the HTML fold; the Markdown inside needs the blank lines around it.
+        return `<details>\n<summary>${escapeHtml(block.summary)}</summary>\n\n` +
+          markdownBlocks(block.blocks) + "\n\n</details>";
       case "heading":
         return `${"#".repeat(block.level)} ${block.text}`;
       case "paragraph":
@@ -61,7 +74,7 @@ export function toMarkdown(blocks: Block[]): string {
         return "```\n" + block.text + "\n```";
     }
   });
-  return parts.join("\n\n") + "\n";
+  return parts.join("\n\n");
 }
 
 /** Escapes text for HTML element content and attribute values. */
@@ -86,8 +99,19 @@ pre{background:#f6f6f6;padding:.6rem;white-space:pre-wrap;overflow-wrap:anywhere
 
 /** The blocks as one HTML page with no external resources (the figure is a data URI). */
 export function toHtml(blocks: Block[], title: string): string {
-  const body = blocks.map((block) => {
+  return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
+    `<title>${escapeHtml(title)}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n` +
+    htmlBlocks(blocks) + "\n</body>\n</html>\n";
+}
+
+function htmlBlocks(blocks: Block[]): string {
+  const body = blocks.map((block): string => {
     switch (block.type) {
+      case "list":
+        return `<ul>\n${block.items.map((i) => `<li>${inlineHtml(i)}</li>`).join("\n")}\n</ul>`;
+      case "details":
+        return `<details>\n<summary>${inlineHtml(block.summary)}</summary>\n` +
+          htmlBlocks(block.blocks) + "\n</details>";
       case "heading":
         return `<h${block.level}>${inlineHtml(block.text)}</h${block.level}>`;
       case "paragraph":
@@ -114,7 +138,5 @@ export function toHtml(blocks: Block[], title: string): string {
         return `<pre>${escapeHtml(block.text)}</pre>`;
     }
   });
-  return `<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n` +
-    `<title>${escapeHtml(title)}</title>\n<style>${STYLE}</style>\n</head>\n<body>\n` +
-    body.join("\n") + "\n</body>\n</html>\n";
+  return body.join("\n");
 }

@@ -24,7 +24,7 @@ export const kind: StageKind<ReportParams> = {
   inputs: {
     evaluation: { description: "evaluate output: metrics.json" },
     figure: { description: "figure output: figure.png" },
-    models: { description: "train outputs: metrics.json", many: true },
+    models: { description: "train outputs: metrics.json, history.jsonl", many: true },
   },
   outputs: () => ["report.md", "report.html", "figure.png"],
   headline: { files: ["report.html"] },

@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import type { StageContext } from "../../pipeline/stage_kind.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { readEvaluation } from "../evaluate/metrics.ts";
-import { readTrainMetrics } from "../evaluate/training_outputs.ts";
+import { readHistory, readTrainMetrics } from "../train/outputs.ts";
 import { reportBlocks } from "./content.ts";
 import { toHtml, toMarkdown } from "./document.ts";
 import type { ReportParams } from "./kind.ts";
@@ -23,6 +23,7 @@ export async function run(ctx: StageContext<ReportParams>): Promise<void> {
     (ctx.inputs.models ?? []).map(async ({ stage, dir }) => ({
       stage,
       train: await readTrainMetrics(dir),
+      history: await readHistory(dir),
       params: (ctx.provenance.stages[stage]?.params ?? {}) as Record<string, unknown>,
     })),
   );

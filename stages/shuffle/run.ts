@@ -16,6 +16,7 @@ import { checkSameCount } from "../download/verify.ts";
 import { centreRows, gatherLabels } from "./centre.ts";
 import { writeFloat32RowsNpy } from "./npy_rows.ts";
 import type { ShuffleParams } from "./kind.ts";
+import { type ShuffleMeta, splitFiles } from "./outputs.ts";
 import { planSplit } from "./split.ts";
 
 /** How many images of each class `labels` holds. */
@@ -68,11 +69,10 @@ export async function run(ctx: StageContext<ShuffleParams>): Promise<void> {
     ["val", train, split.val],
     ["test", test, testRows],
   ] as const;
-  const arrays: Record<string, { shape: number[]; dtype: string; sha256: string }> = {};
-  const classCountsBySplit: Record<string, number[]> = {};
+  const arrays: ShuffleMeta["arrays"] = {};
+  const classCountsBySplit: ShuffleMeta["class_counts"] = {};
   for (const [done, [name, source, rows]] of splits.entries()) {
-    const images = `${name}_images.npy`;
-    const labels = `${name}_labels.npy`;
+    const { images, labels } = splitFiles(name);
     arrays[images] = {
       shape: [rows.length, PIXELS],
       dtype: "float32",
@@ -101,7 +101,7 @@ export async function run(ctx: StageContext<ShuffleParams>): Promise<void> {
     val: split.val.length,
     test: testRows.length,
   };
-  const meta = {
+  const meta: ShuffleMeta = {
     dataset: "Fashion-MNIST",
     seed: params.seed,
     val_size: params.val_size,

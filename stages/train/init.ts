@@ -1,7 +1,10 @@
 /**
  * Starting parameters for training.
  *
- * - `random` (the note's): μ and W uniform in [−0.1, 0.1].
+ * - `random` (the note's): PyTorch's `nn.Linear` default for the shapes the note's code builds
+ *   μ and W from: μ is the weight of `nn.Linear(D, K)`, uniform in ±1/√D, and W the weight of
+ *   `nn.Linear(D·E·K, 1)` reshaped to [K, D, E], uniform in ±1/√(D·E·K) (±1/28 and ±0.0024 for
+ *   the note's D = 784, E = 20, K = 11), drawn from our seeded PRNG.
  * - `data`: μ_k from seeded k-means on the training images, W_k from the top-E principal
  *   directions of component k's members scaled by 1/√β, so that β W_kᵀW_k = I and the encoder's
  *   first step b = β W_kᵀ(x − μ_k) already gives the orthogonal projection onto the subspace;
@@ -18,7 +21,6 @@ import type { Progress } from "../../pipeline/stage_kind.ts";
 import type { Rng } from "../lib/prng.ts";
 import { fusedErrors } from "./fused_gradients.ts";
 import { kMeans } from "./kmeans.ts";
-import { RANDOM_INIT_SCALE } from "./stability.ts";
 import { chooseWith, type Encoder, type ModelDims } from "./model.ts";
 
 /** Initial μ (K×D) and W (K×D×E), row-major. */
@@ -31,12 +33,15 @@ const SUBSPACE_ROUNDS = 3;
 /** Relative change of the leading variances at which a component's PCA stops. */
 const PCA_TOLERANCE = 1e-6;
 
-/** μ and W uniform in [−0.1, 0.1]. */
+/**
+ * μ uniform in ±1/√D and W in ±1/√(D·E·K): PyTorch's `nn.Linear` default (bound 1/√fan_in)
+ * for `nn.Linear(D, K)` and `nn.Linear(D·E·K, 1)`, the layers the note's code takes μ and W from.
+ */
 export function randomInit({ K, D, E }: ModelDims, rng: Rng): InitialParams {
-  const uniform = () => (rng.float() * 2 - 1) * RANDOM_INIT_SCALE;
+  const uniform = (bound: number) => () => (rng.float() * 2 - 1) * bound;
   return {
-    mu: Float32Array.from({ length: K * D }, uniform),
-    W: Float32Array.from({ length: K * D * E }, uniform),
+    mu: Float32Array.from({ length: K * D }, uniform(1 / Math.sqrt(D))),
+    W: Float32Array.from({ length: K * D * E }, uniform(1 / Math.sqrt(D * E * K))),
   };
 }
 

@@ -43,7 +43,10 @@ export const trainParams = z.strictObject({
   ).default("rmsprop"),
   /** Learning rate. */
   lr: z.number("lr must be a number").positive("lr must be > 0").default(1e-3),
-  /** `random` (the note's small uniform weights) or `data` (k-means + per-cluster PCA). */
+  /**
+   * `random` (the note's: PyTorch's `nn.Linear` default ranges, μ in ±1/√D, W in ±1/√(D·E·K))
+   * or `data` (k-means + per-cluster PCA).
+   */
   init: z.enum(["random", "data"], "init must be random or data").default("random"),
   /** Seed of initialisation and of the per-epoch batch order. */
   seed: z.int("seed must be an integer").min(0).max(2 ** 31 - 1).default(28),

@@ -4,12 +4,12 @@
  * - Up front: one encoder step b ← (1 − βλ)b + βWᵀ(x − μ − Wb) scales the code's error by the
  *   eigenvalues of (1 − βλ)I − βWᵀW; it contracts when all lie in (−1, 1], i.e.
  *   β(λ + λ_max(WᵀW)) < 2. The initialisation fixes WᵀW: `data` scales W so that βWᵀW = I
- *   (an eigenvalue −βλ), `random` draws W uniform in ±{@link RANDOM_INIT_SCALE}, whose WᵀW has
- *   λ_max of at least about pixels·scale²/3 (its mean diagonal). Training pulls an overshoot
- *   back (measured on the smoke data, K = 11, 3 epochs: β = 2 with `data`, 2-fold per step,
- *   reaches test MSE 2072, below the mean image's 4594), so {@link checkBeta} rejects only a β
- *   whose steps at least {@link MAX_STEP_GAIN}-fold the error from the start (β = 10 with
- *   `data`: 10-fold per step, test MSE 2.4e9).
+ *   (an eigenvalue −βλ); `random` draws W uniform in ±1/√(D·E·K) (`nn.Linear`'s default),
+ *   whose WᵀW has λ_max of at least about 1/(3EK) (its mean diagonal, whatever D). Training
+ *   pulls an overshoot back (measured on the smoke data, K = 11, 3 epochs: β = 2 with `data`,
+ *   2-fold per step, reaches test MSE 2072, below the mean image's 4594), so {@link checkBeta}
+ *   rejects only a β whose steps at least {@link MAX_STEP_GAIN}-fold the error from the start
+ *   (β = 10 with `data`: 10-fold per step, test MSE 2.4e9).
  * - While and after training: a test MSE that is not finite, over {@link DIVERGED_FACTOR}× the
  *   reference after an epoch, or over the reference at the end marks a diverged run; it fails
  *   with the params to change instead of being kept. The reference is the worse of two
@@ -23,12 +23,6 @@
 import type { z } from "zod";
 import { meanImage, projectionErrors } from "../evaluate/baselines.ts";
 
-/** The `random` init draws μ and W uniform in [−scale, scale]. */
-export const RANDOM_INIT_SCALE = 0.1;
-
-/** Pixels of a Fashion-MNIST image, the D the params check assumes. */
-const PIXELS = 784;
-
 /** The factor one encoder step may scale the code's error by at the init, at most (exclusive). */
 export const MAX_STEP_GAIN = 4;
 
@@ -40,12 +34,15 @@ export interface StepParams {
   init: "random" | "data";
   beta: number;
   latent_decay: number;
+  /** E. */
+  latent_dim: number;
+  /** K. */
+  components: number;
 }
 
 /** The β every value must stay below (Infinity: any β) for the init, and why. */
 export function betaLimit(
-  { init, latent_decay }: Omit<StepParams, "beta">,
-  pixels = PIXELS,
+  { init, latent_decay, latent_dim, components }: Omit<StepParams, "beta">,
 ): { limit: number; why: string } {
   if (init === "data") {
     return {
@@ -54,12 +51,13 @@ export function betaLimit(
         `error by beta·latent_decay (latent_decay ${latent_decay})`,
     };
   }
-  const lambdaMax = pixels * RANDOM_INIT_SCALE ** 2 / 3;
+  const lambdaMax = 1 / (3 * latent_dim * components);
+  const shown = lambdaMax.toPrecision(3);
   return {
     limit: (1 + MAX_STEP_GAIN) / (latent_decay + lambdaMax),
-    why: `init random gives WᵀW a largest eigenvalue of about ${lambdaMax.toFixed(2)} (${pixels} ` +
-      `pixels, W uniform in ±${RANDOM_INIT_SCALE}), so each encoder step scales the code's ` +
-      `error by beta·(latent_decay + ${lambdaMax.toFixed(2)}) − 1 (latent_decay ${latent_decay})`,
+    why: `init random draws W uniform in ±1/√(D·E·K), so WᵀW's largest eigenvalue is about ` +
+      `1/(3·E·K) = ${shown} (E ${latent_dim}, K ${components}) and each encoder step scales ` +
+      `the code's error by beta·(latent_decay + ${shown}) − 1 (latent_decay ${latent_decay})`,
   };
 }
 
