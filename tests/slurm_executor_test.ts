@@ -184,12 +184,15 @@ Deno.test({
         stdin: "null",
       }).output(),
     );
-  // As experiments, so the committed configs/smoke.lock.json is left alone. Locally first (from
-  // the cache when an earlier run computed it), then every stage again through Slurm.
-  const local = await cli("exp", "run", "smoke-local", "configs/smoke.yaml");
+  // As experiments, so the committed configs/smoke.lock.json is left alone; an experiment needs
+  // an override, so each restates smoke's own epochs (the cache keys stay smoke's). Locally first
+  // (from the cache when an earlier run computed it), then every stage again through Slurm.
+  const same = ["--set", "stages.train_llgae.with.epochs=2"];
+  const local = await cli("exp", "run", "smoke-local", "configs/smoke.yaml", ...same);
   assert.equal(local.code, 0, local.stderr);
   const slurm = await cli(
-    ...["exp", "run", "smoke-slurm", "configs/smoke.yaml", "--executor", "slurm", "--force"],
+    ...["exp", "run", "smoke-slurm", "configs/smoke.yaml", ...same, "--executor", "slurm"],
+    "--force",
   );
   assert.equal(slurm.code, 0, slurm.stderr);
   const pipeline = await loadPipeline(join(repo, "configs", "smoke.yaml"));

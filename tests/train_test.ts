@@ -10,32 +10,9 @@ import { readNpyFloat32, writeNpy } from "../stages/lib/npy.ts";
 import { Rng } from "../stages/lib/prng.ts";
 import { probeBackend } from "../stages/lib/backend_probe.ts";
 import { stageContext } from "./fixtures/report/context.ts";
+import { SYNTHETIC_PIXELS, syntheticData } from "./fixtures/train_data.ts";
 
-const D = 64;
-
-/** Train/test images around 3 centres (0–255-like scale), written as the shuffle stage would. */
-async function syntheticData(): Promise<string> {
-  const dir = await Deno.makeTempDir({ prefix: "train-data-" });
-  const rng = new Rng(4);
-  const centres = Array.from(
-    { length: 3 },
-    () => Array.from({ length: D }, () => (rng.float() - 0.5) * 200),
-  );
-  const basis = Array.from({ length: 3 }, () => Array.from({ length: D }, () => rng.float() - 0.5));
-  const images = (n: number) => {
-    const x = new Float32Array(n * D);
-    for (let i = 0; i < n; i++) {
-      const k = i % 3, a = (rng.float() - 0.5) * 100;
-      for (let j = 0; j < D; j++) {
-        x[i * D + j] = centres[k][j] + a * basis[k][j] + (rng.float() - 0.5) * 10;
-      }
-    }
-    return x;
-  };
-  await writeNpy(join(dir, "train_images.npy"), { data: images(240), shape: [240, D] });
-  await writeNpy(join(dir, "test_images.npy"), { data: images(60), shape: [60, D] });
-  return dir;
-}
+const D = SYNTHETIC_PIXELS;
 
 const data = await syntheticData();
 // wasm: the backend that computes the same bits on every machine.
@@ -254,4 +231,22 @@ Deno.test("train init data: k-subspace rounds do not increase the training error
   };
   const [before, after] = [error(0), error(3)];
   ok(after <= before * (1 + 1e-5), `k-means start ${before}, after 3 rounds ${after}`);
+});
+
+Deno.test("train: an empty checkpoint in the state dir is skipped with a warning; training starts over", async () => {
+  const fresh = await train(base);
+  await run(fresh);
+  const ctx = await train(base);
+  const corrupt = join(ctx.stateDir, "epoch-00001.safetensors");
+  await Deno.writeFile(corrupt, new Uint8Array(0));
+  await run(ctx);
+  ok(
+    ctx.logs.some((l) => l.startsWith("warning:") && l.includes(corrupt)),
+    ctx.logs.join("\n"),
+  );
+  deepStrictEqual(
+    await Deno.readFile(join(ctx.outDir, "model.safetensors")),
+    await Deno.readFile(join(fresh.outDir, "model.safetensors")),
+  );
+  for (const c of [fresh, ctx]) await c.cleanup();
 });

@@ -173,18 +173,20 @@ export function dataInit(
 ): InitialParams {
   const { data, n } = images;
   const { K, D, E } = dims;
-  let assign = K === 1 ? new Int32Array(n) : kMeans({ images, D, K, rng, progress });
+  if (n < K * (E + 1)) {
+    throw new Error(
+      `init data: ${n} training images cannot give each of the ${K} components more than ` +
+        `latent_dim ${E} images (it needs K·(E+1) = ${K * (E + 1)}); use init: random, fewer ` +
+        `components, a smaller latent_dim or more training images`,
+    );
+  }
+  let assign = K === 1
+    ? new Int32Array(n)
+    : kMeans({ images, D, K, rng, minMembers: E + 1, progress });
   const moments = new ClusterMoments(data, D, K);
   const members = Array.from({ length: K }, () => [] as number[]);
   for (let i = 0; i < n; i++) members[assign[i]].push(i);
   members.forEach((rows, k) => moments.add(k, rows, 1));
-  const tooSmall = members.findIndex((rows) => rows.length <= E);
-  if (tooSmall >= 0) {
-    throw new Error(
-      `init data: k-means cluster ${tooSmall} has ${members[tooSmall].length} images, too few ` +
-        `for latent_dim ${E}; use init: random, fewer components or more training images`,
-    );
-  }
   const init = {
     mu: new Float32Array(K * D),
     W: new Float32Array(K * D * E),

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import type { StageKind } from "../../pipeline/stage_kind.ts";
 import { backendParam, backendRequest } from "../lib/backend_param.ts";
+import { checkBeta } from "./stability.ts";
 
 /** Params of `train` (`with:`). Defaults are the note's published run except `components`. */
 export const trainParams = z.strictObject({
@@ -51,7 +52,7 @@ export const trainParams = z.strictObject({
   seed: z.int("seed must be an integer").min(0).max(2 ** 31 - 1).default(28),
   /** tfjs backend: `auto` (BLAS when OpenBLAS loads, else wasm), `blas`, `wasm` or `cpu`. */
   backend: backendParam,
-});
+}).superRefine(checkBeta); // a beta the encoder's steps diverge with from the init
 
 /** Validated params of `train`. */
 export type TrainParams = z.infer<typeof trainParams>;

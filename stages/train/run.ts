@@ -17,6 +17,12 @@ import { type Images, readImages } from "../shuffle/outputs.ts";
 import { type Checkpoint, latestCheckpoint, saveCheckpoint } from "./checkpoint.ts";
 import { dataInit, type InitialParams, randomInit } from "./init.ts";
 import type { TrainParams } from "./kind.ts";
+import {
+  type DivergenceCheck,
+  epochDivergence,
+  modelDivergence,
+  referenceMse,
+} from "./stability.ts";
 import type { Encoder, ModelDims, Params } from "./model.ts";
 import { type HistoryRecord, writeHistory, writeMetrics } from "./outputs.ts";
 import { makeTrainer, type Trainer } from "./trainer.ts";
@@ -73,7 +79,11 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
 
   const rng = new Rng(p.seed);
   const shuffleRng = new Rng(rng.int(0, 2 ** 31 - 1)); // the batch orders' own stream
-  const resumed = await latestCheckpoint(ctx.stateDir, identity);
+  const resumed = await latestCheckpoint(ctx.stateDir, {
+    identity,
+    shapes: { mu: [K, D], W: [K, D, E] },
+    warn: ctx.log,
+  });
   let start: InitialParams;
   if (resumed) {
     start = { mu: resumed.tensors.mu.data, W: resumed.tensors.W.data };
@@ -86,11 +96,17 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       ? dataInit({ images: train, dims, encoder, rng, progress: ctx.progress })
       : randomInit(dims, rng);
   }
+  const check: DivergenceCheck = {
+    stage: ctx.stage,
+    beta: p.beta,
+    lr: p.lr,
+    referenceMse: resumed?.referenceMse ?? referenceMse(train, test, D, start.mu),
+  };
   const trainer = makeTrainer({ dims, encoder, optimizer: p, start, backend });
   const { params: model, optimizer } = trainer;
   ctx.log(`training step: ${trainer.formulation} formulation`);
   try {
-    const history: HistoryRecord[] = resumed?.history ?? [];
+    const history = (resumed?.history ?? []) as HistoryRecord[]; // a checkpoint holds what run wrote
     if (!resumed) ctx.progress({ phase: "init score", done: 0 });
     const initTestMse = resumed?.initTestMse ?? score(trainer, test, K).test_mse;
     if (!resumed) ctx.log(`after init: test MSE ${initTestMse.toFixed(2)}`);
@@ -136,6 +152,8 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
         });
       }
       const { test_mse, usage } = score(trainer, test, K);
+      const diverged = epochDivergence(check, epoch, test_mse);
+      if (diverged) throw new Error(diverged);
       const seconds = (performance.now() - began) / 1000;
       const line = { epoch, train_loss: lossSum / train.n, test_mse, usage, seconds };
       history.push(line);
@@ -146,11 +164,13 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       await saveCheckpoint(
         ctx.stateDir,
         identity,
-        await checkpointOf(epoch, model, optimizer, history, initTestMse),
+        await checkpointOf(epoch, model, optimizer, history, initTestMse, check.referenceMse),
       );
     }
 
     const last = history[history.length - 1];
+    const diverged = modelDivergence(check, last.test_mse);
+    if (diverged) throw new Error(diverged);
     const metadata = { params: JSON.stringify(p), epoch: String(p.epochs), backend };
     await writeSafeTensors(join(ctx.outDir, "model.safetensors"), {
       tensors: {
@@ -191,6 +211,7 @@ async function checkpointOf(
   optimizer: tf.Optimizer,
   history: HistoryRecord[],
   initTestMse: number,
+  referenceMse: number,
 ): Promise<Checkpoint> {
   const weights = await optimizer.getWeights();
   const tensors: Checkpoint["tensors"] = {
@@ -201,5 +222,6 @@ async function checkpointOf(
     tensors[`opt/${i}`] = { data: Float32Array.from(tensor.dataSync()), shape: tensor.shape };
   });
   tf.dispose(weights[0].tensor); // the iteration count is a fresh scalar; the slots are live
-  return { epoch, tensors, optimizerSlots: weights.map((w) => w.name), history, initTestMse };
+  const optimizerSlots = weights.map((w) => w.name);
+  return { epoch, tensors, optimizerSlots, history, initTestMse, referenceMse };
 }
