@@ -154,6 +154,25 @@ Deno.test("freshness: against a lock from another machine, edited code and other
   }
 });
 
+Deno.test("freshness: a lock listing several versions of a package (stages resolve it differently) names no npm change for the stage using one of them", async () => {
+  const p = await TestProject.create({ "timed.yaml": TIMED_STAGES });
+  try {
+    assert.equal((await p.cli("run", TIMED)).code, 0);
+    const lockPath = "configs/timed.lock.json";
+    const lock = JSON.parse(await p.read(lockPath));
+    const zod = lock.versions.zod;
+    assert.ok(zod, "the fixture kinds load zod");
+    // As the lock of a config whose other stages resolve another zod records it.
+    lock.versions.zod = ["0.0.1", zod].sort().join(",");
+    await p.write(lockPath, JSON.stringify(lock));
+    await Deno.remove(p.path("artifacts"), { recursive: true });
+    const reasons = await jsonReasons(p, "t", [TIMED]);
+    assert.deepEqual(reasons.map((r) => r.kind), ["locked-run-not-cached"]);
+  } finally {
+    await p.dispose();
+  }
+});
+
 Deno.test("freshness: status and run --dry-run give every stage the same reasons in the same words", async () => {
   const p = await TestProject.create({ "six.yaml": SIX_STAGES });
   try {

@@ -187,8 +187,13 @@ export class FreshnessLookup {
         return { stage: up, outputs: keyedOutputs(entry && { outputs: entry.outputs, volatile }) };
       });
     }
+    // The lock keeps one version map for all its stages, listing every version of a package
+    // that stages resolve differently: this stage's versions are unchanged when it lists each.
     const lockedVersions = Object.fromEntries(
-      Object.keys(fp.npm).map((pkg) => [pkg, lock.versions[pkg]]),
+      Object.entries(fp.npm).map(([pkg, now]) => {
+        const listed = new Set(lock.versions[pkg]?.split(",") ?? []);
+        return [pkg, now.split(",").every((v) => listed.has(v)) ? now : lock.versions[pkg]];
+      }),
     ) as Record<string, string>;
     const reasons: StaleReason[] = [
       ...paramChanges(keyedParams({ kind: stage.kind, params: locked.params }), fp.params),

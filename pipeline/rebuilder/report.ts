@@ -146,12 +146,29 @@ export function lockOf(records: StageRecord[], config: { path: string; digest: s
     machine: machineFacts(),
     config: config.path,
     digest: config.digest,
-    versions: Object.assign(
-      { deno: Deno.version.deno },
-      ...records.map((r) => r.freshness!.fingerprint.npm),
-    ),
+    versions: {
+      deno: Deno.version.deno,
+      ...unionVersions(records.map((r) => r.freshness!.fingerprint.npm)),
+    },
     stages,
   };
+}
+
+/**
+ * Every stage's npm versions in one map. A package that stages resolve to different versions
+ * keeps all of them (`"16.2.2,18.2.0"`), so that one stage compared with the lock is not told
+ * that its own version changed.
+ */
+function unionVersions(maps: Record<string, string>[]): Record<string, string> {
+  const versions = new Map<string, Set<string>>();
+  for (const map of maps) {
+    for (const [pkg, listed] of Object.entries(map)) {
+      const set = versions.get(pkg) ?? new Set<string>();
+      for (const v of listed.split(",")) set.add(v);
+      versions.set(pkg, set);
+    }
+  }
+  return Object.fromEntries([...versions].map(([pkg, set]) => [pkg, [...set].sort().join(",")]));
 }
 
 /** The run report derived from the records, in config order. */
