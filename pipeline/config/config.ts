@@ -16,13 +16,13 @@ import { failParams } from "./params.ts";
 import { stageResources } from "./resources.ts";
 import { parseAllow } from "./allow.ts";
 import { describeViolation, policyViolations, type StageAllow } from "../permissions/policy.ts";
-import { parseSet } from "./set.ts";
 import { type DeclaredKind, declaredKind } from "./declared_kind.ts";
 import { KindSandbox } from "../permissions/kind_sandbox.ts";
 import { runtimeViolations } from "../permissions/runtime_facts.ts";
 import { ModuleGraphs } from "../rebuilder/module_graph.ts";
 import { parseRemoteSection, type RemoteSettings } from "./remote.ts";
-import { type ConfigSource, readConfigSource } from "./source.ts";
+import type { ConfigSource } from "./source.ts";
+import { KeptSources } from "./kept_source.ts";
 
 export { ConfigError } from "./errors.ts";
 
@@ -71,10 +71,11 @@ export interface LoadOptions {
   /** Directory holding the stage kinds; default `<project root>/stages`. */
   stagesRoot?: string;
   /**
-   * Files kept between runs: module graphs and the kind sandbox's answers (`Layout.graphs`,
-   * `Layout.declarations`). Without them every load starts one sandbox per kind.
+   * Files kept between runs: module graphs, the kind sandbox's answers and parsed configs
+   * (`Layout.graphs`, `Layout.declarations`, `Layout.sources`). Without them every load starts
+   * one sandbox per kind (and parses the YAML).
    */
-  cache?: { graphs: string; declarations: string };
+  cache?: { graphs: string; declarations: string; sources?: string };
 }
 
 const TOP_KEYS = ["stages", "description", "extends", "remote", "executor"];
@@ -88,9 +89,33 @@ const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../../stages", import.meta.ur
  * param types, missing inputs, cycles and bad `--set` arguments.
  */
 export async function loadPipeline(path: string, opts: LoadOptions = {}): Promise<Pipeline> {
-  const sets = (opts.sets ?? []).map((s) => parseSet(s, path));
-  const src = await readConfigSource(path, sets);
   const stagesRoot = resolve(opts.stagesRoot ?? DEFAULT_STAGES_ROOT);
+  const graphs = new ModuleGraphs(resolve(stagesRoot, ".."), opts.cache?.graphs);
+  const kinds = new KindLoader(stagesRoot, graphs, opts.cache?.declarations);
+  const sources = opts.cache?.sources && !opts.sets?.length
+    ? new KeptSources(opts.cache.sources, graphs)
+    : undefined;
+  const kept = await sources?.get(path);
+  if (kept) {
+    try {
+      return await validated(path, kept, kinds);
+    } catch (e) {
+      // A kept source knows no lines: the error comes from parsing the files again.
+      if (!(e instanceof ConfigError)) throw e;
+    }
+  }
+  // Loaded here, not with this module: a run whose config is kept never loads the YAML parser.
+  const { parseSet } = await import("./set.ts");
+  const sets = (opts.sets ?? []).map((s) => parseSet(s, path));
+  const { readConfigSource } = await import("./source.ts");
+  const src = await readConfigSource(path, sets);
+  const pipeline = await validated(path, src, kinds);
+  await sources?.keep(src);
+  return pipeline;
+}
+
+/** The pipeline of a config's source, validated against its stages' kinds. */
+async function validated(path: string, src: ConfigSource, kinds: KindLoader): Promise<Pipeline> {
   const top = src.value;
   checkKeys(src, [], top, TOP_KEYS, "top-level key");
   if (top.description !== undefined && typeof top.description !== "string") {
@@ -105,7 +130,6 @@ export async function loadPipeline(path: string, opts: LoadOptions = {}): Promis
     );
   }
   const names = Object.keys(rawStages);
-  const kinds = new KindLoader(stagesRoot, opts.cache);
   await kinds.declareAll(rawStages);
   const specs = new Map<string, StageSpec>();
   const known = new Set(names);
@@ -303,14 +327,10 @@ class KindLoader {
   #graphs: ModuleGraphs;
   #declared = new Map<string, KindDeclaration>();
 
-  constructor(readonly root: string, cache?: LoadOptions["cache"]) {
-    const projectRoot = resolve(root, "..");
-    this.#graphs = new ModuleGraphs(projectRoot, cache?.graphs);
-    this.#sandbox = new KindSandbox({
-      root: projectRoot,
-      graphs: this.#graphs,
-      savePath: cache?.declarations,
-    });
+  /** `graphs` are the module graphs of this load; `declarations`, where answers are kept. */
+  constructor(readonly root: string, graphs: ModuleGraphs, declarations?: string) {
+    this.#graphs = graphs;
+    this.#sandbox = new KindSandbox({ root: resolve(root, ".."), graphs, savePath: declarations });
   }
 
   /** Declares every stage of `rawStages` whose `uses:` names an existing kind. */

@@ -32,10 +32,13 @@ export interface ConfigSource {
   originOf(path: KeyPath): Origin;
   /** The files of the `extends:` chain, base first (the top file last). */
   files: string[];
+  /** The text of each of `files`, as read: what `value` was parsed from. */
+  texts: string[];
 }
 
 interface Layer {
   file: string;
+  text: string;
   doc: Document;
   lines: LineCounter;
   /** The document as plain data. */
@@ -63,7 +66,13 @@ export async function readConfigSource(
   }
   const long = findLongList(value);
   if (long) throw longListError(originOf(long.path), long);
-  return { file, value, originOf, files: layers.map((l) => l.file) };
+  return {
+    file,
+    value,
+    originOf,
+    files: layers.map((l) => l.file),
+    texts: layers.map((l) => l.text),
+  };
 }
 
 async function readLayers(file: string, chain: readonly string[]): Promise<Layer[]> {
@@ -114,7 +123,7 @@ async function readLayers(file: string, chain: readonly string[]): Promise<Layer
       `found ${found}; expected a map with a "stages:" key`,
     );
   }
-  const layer = { file, doc, lines, value: plainValue(file, doc, lines) };
+  const layer = { file, text, doc, lines, value: plainValue(file, doc, lines) };
   const base = layer.value.extends;
   if (base === undefined) return [layer];
   const extendsOrigin = { file, line: lineOf(layer, doc.getIn(["extends"], true) as Node) };

@@ -49,6 +49,8 @@ export interface Layout {
   keyLocks: string;
   /** Stage kinds' declarations from the kind sandbox (see `permissions/kind_sandbox.ts`). */
   declarations: string;
+  /** Parsed configs kept between runs (see `config/kept_source.ts`). */
+  sources: string;
 }
 
 /** The layout under `root`. */
@@ -69,6 +71,7 @@ export function layout(root: string): Layout {
     graphs: join(artifacts, "graphs.json"),
     keyLocks: join(artifacts, "keylocks"),
     declarations: join(artifacts, "declarations.json"),
+    sources: join(artifacts, "sources.json"),
   };
 }
 

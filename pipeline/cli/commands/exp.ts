@@ -14,7 +14,6 @@ import {
 import { UsageError } from "../../config/usage_error.ts";
 import { readLock } from "../../store/lockfile.ts";
 import { loadCompared, showNames } from "../compare.ts";
-import { expRun } from "../exp_run.ts";
 import { showJson, showTable, showText } from "../exp_show.ts";
 import {
   checkForceArg,
@@ -66,6 +65,8 @@ export function registerExp(root: Command): void {
         cmd: Command,
       ) => {
         checkForceArg(opts.force);
+        // Loaded here: it loads the YAML parser (for --sweep), which other commands do without.
+        const { expRun } = await import("../exp_run.ts");
         Deno.exitCode = await expRun(layoutFrom(cmd), {
           name,
           config,
