@@ -70,3 +70,8 @@ Deno.test("startup: the CLI and every kind.ts load only commander, yaml and zod"
     assert.deepEqual(heavy, [], `${m} loads ${heavy.join(", ")}`);
   }
 });
+
+Deno.test("startup: the CLI's static imports leave out yaml (CommonJS, ~30 ms to load), which it loads to parse a config not kept", async () => {
+  const packages = await npmPackages("pipeline/cli/main.ts");
+  assert.ok(!packages.includes("yaml"), packages.join());
+});
