@@ -9,22 +9,54 @@
 import { Command, CommanderError } from "commander";
 import { ConfigError } from "../config/config.ts";
 import { UsageError } from "../config/usage_error.ts";
-import { registerCheck } from "./commands/check.ts";
-import { registerDag } from "./commands/dag.ts";
-import { registerDiff } from "./commands/diff.ts";
-import { registerExp } from "./commands/exp.ts";
-import { registerGc } from "./commands/gc.ts";
-import { registerPull } from "./commands/pull.ts";
-import { registerPush } from "./commands/push.ts";
-import { registerRun } from "./commands/run.ts";
-import { registerStatus } from "./commands/status.ts";
-import { registerVerify } from "./commands/verify.ts";
 
 /** What follows a usage error. */
 const HINT = "(run `bin/pipeline --help` for usage)";
 
-/** The program with every command. */
-export function program(): Command {
+/** Adds a command (or a group of them) to the program. */
+type Register = (root: Command) => void;
+
+/**
+ * Each command module, by the top-level command names it adds, in `--help` order. A module is
+ * loaded only when its command runs (or the whole program is asked for): a no-op `run` then
+ * loads none of the others' code.
+ */
+const COMMANDS: { names: string[]; load: () => Promise<Register> }[] = [
+  {
+    names: ["run", "repro", "reproduce"],
+    load: async () => (await import("./commands/run.ts")).registerRun,
+  },
+  { names: ["status"], load: async () => (await import("./commands/status.ts")).registerStatus },
+  { names: ["dag"], load: async () => (await import("./commands/dag.ts")).registerDag },
+  {
+    names: ["params", "metrics"],
+    load: async () => (await import("./commands/diff.ts")).registerDiff,
+  },
+  { names: ["exp"], load: async () => (await import("./commands/exp.ts")).registerExp },
+  { names: ["gc"], load: async () => (await import("./commands/gc.ts")).registerGc },
+  { names: ["check"], load: async () => (await import("./commands/check.ts")).registerCheck },
+  { names: ["push"], load: async () => (await import("./commands/push.ts")).registerPush },
+  { names: ["pull"], load: async () => (await import("./commands/pull.ts")).registerPull },
+  { names: ["verify"], load: async () => (await import("./commands/verify.ts")).registerVerify },
+];
+
+/**
+ * The command `args` invoke: the first argument that is not the global `--root DIR`. None for
+ * an option first (`--help`, `--version`, a typo): the whole program answers those.
+ */
+function commandOf(args: readonly string[]): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "--root") i++;
+    else if (!args[i].startsWith("--root=")) return args[i].startsWith("-") ? undefined : args[i];
+  }
+  return undefined;
+}
+
+/**
+ * The program with the command `args` invoke, or with every command when `args` name none of
+ * them (help, a typo commander suggests a command for) or are not given.
+ */
+export async function program(args?: readonly string[]): Promise<Command> {
   const root = new Command("pipeline")
     .description("Run YAML-declared stage pipelines with a content-addressed cache.")
     .option("--root <dir>", "project root (default: this checkout, or $PIPELINE_ROOT)")
@@ -37,26 +69,15 @@ export function program(): Command {
         `  bin/pipeline metrics diff configs/paper.yaml k20\n  bin/pipeline dag configs/smoke.yaml`,
     );
 
-  for (
-    const register of [
-      registerRun,
-      registerStatus,
-      registerDag,
-      registerDiff,
-      registerExp,
-      registerGc,
-      registerCheck,
-      registerPush,
-      registerPull,
-      registerVerify,
-    ]
-  ) register(root);
+  const name = args && commandOf(args);
+  const named = COMMANDS.filter((c) => name !== undefined && c.names.includes(name));
+  for (const c of named.length ? named : COMMANDS) (await c.load())(root);
   return root;
 }
 
 if (import.meta.main) {
   try {
-    await program().parseAsync(Deno.args, { from: "user" });
+    await (await program(Deno.args)).parseAsync(Deno.args, { from: "user" });
   } catch (e) {
     if (e instanceof CommanderError) {
       // Commander has printed its one-line error and the hint (or the help asked for).
