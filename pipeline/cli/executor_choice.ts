@@ -10,8 +10,6 @@ import { type ExecutorName, EXECUTORS } from "../config/executor.ts";
 import { UsageError } from "../config/usage_error.ts";
 import type { Executor } from "../scheduler/executor.ts";
 import { LocalExecutor } from "../scheduler/local.ts";
-import { controllerAnswers } from "../scheduler/slurm/mod.ts";
-import { SlurmExecutor } from "../scheduler/slurm_executor.ts";
 
 /** The executor of a run and its concurrency. */
 export interface ExecutorChoice {
@@ -42,6 +40,9 @@ export async function chooseExecutor(
       jobs: cli.jobs ?? navigator.hardwareConcurrency,
     };
   }
+  // Loaded here: a local run (a no-op above all) needs none of the Slurm client.
+  const { controllerAnswers } = await import("../scheduler/slurm/mod.ts");
+  const { SlurmExecutor } = await import("../scheduler/slurm_executor.ts");
   if (!(await controllerAnswers())) {
     throw new UsageError(
       "--executor slurm: no Slurm controller answers (`sinfo` fails); run on the cluster's " +
