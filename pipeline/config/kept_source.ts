@@ -91,8 +91,12 @@ export class KeptSources {
     delete kept[key];
     kept[key] = entry;
     const newest = Object.entries(kept).slice(-KEPT_CONFIGS);
-    await Deno.mkdir(dirname(this.#path), { recursive: true });
-    await writeFileAtomic(this.#path, JSON.stringify(Object.fromEntries(newest)));
+    try {
+      await Deno.mkdir(dirname(this.#path), { recursive: true });
+      await writeFileAtomic(this.#path, JSON.stringify(Object.fromEntries(newest)));
+    } catch {
+      return; // not kept (e.g. a read-only artifacts dir): the next load parses the files again
+    }
     await this.#graphs.save(); // the reader's graph, when this load computed it
   }
 
