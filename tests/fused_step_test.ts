@@ -63,7 +63,12 @@ for (const [K, D, E, B, latentDecay, steps] of CASES) {
       const dims = { K, D, E };
       const encoder = { steps, beta: 0.01, latentDecay };
       const { x, mu, W } = problem(dims, B, 3 + K + steps);
-      const fused = new FusedGradients(blasOf(tf.getBackend())!, dims, encoder, B);
+      const fused = new FusedGradients({
+        blas: blasOf(tf.getBackend())!,
+        dims,
+        encoder,
+        maxRows: B,
+      });
       const value = fused.compute(x, B, packParams(dims, mu, W));
       const { mu: dMu, W: dW } = unpackParams(dims, fused.gradient);
       const ref = reference(dims, x, B, mu, W, encoder);

@@ -69,6 +69,17 @@ export function unpackParams(
   return { mu, W };
 }
 
+/** What {@link FusedGradients} needs. */
+export interface FusedGradientsOptions {
+  blas: OpenBlas;
+  dims: ModelDims;
+  encoder: Encoder;
+  /** The most rows a batch may have. */
+  maxRows: number;
+  /** Where to write the gradient ({@link packedLength} floats; default: an array of its own). */
+  gradient?: Float32Array;
+}
+
 /** Scratch and result arrays for batches of up to `maxRows` images, allocated once. */
 export class FusedGradients {
   /** ∂loss/∂(μ, W) of the last {@link compute}, packed like the parameters. */
@@ -108,13 +119,18 @@ export class FusedGradients {
   readonly #work: Float64Array[]; // dQ, dS, dM, dA, dC (E×E each)
   readonly #best: Float64Array; // each row's chosen error
 
-  constructor(blas: OpenBlas, dims: ModelDims, encoder: Encoder, maxRows: number) {
+  constructor({ blas, dims, encoder, maxRows, gradient }: FusedGradientsOptions) {
     const { K, D, E } = dims;
     const N = K * E, F = E + 1, T = encoder.steps;
     this.#blas = blas;
     this.#dims = dims;
     this.maxRows = maxRows;
-    this.gradient = new Float32Array(packedLength(dims));
+    if (gradient && gradient.length !== packedLength(dims)) {
+      throw new RangeError(
+        `FusedGradients: a gradient of ${gradient.length} floats for ${packedLength(dims)}`,
+      );
+    }
+    this.gradient = gradient ?? new Float32Array(packedLength(dims));
     this.choice = new Int32Array(maxRows);
     this.#y = new Float32Array(maxRows * K * F);
     this.#p = new Float32Array(maxRows * N);
@@ -431,7 +447,7 @@ export function fusedErrors(
   }
   const packed = params instanceof Float32Array ? params : packParams(dims, params.mu, params.W);
   const scorer = work ??
-    new FusedGradients(blas, dims, encoder, Math.max(1, Math.min(SCORE_ROWS, n)));
+    new FusedGradients({ blas, dims, encoder, maxRows: Math.max(1, Math.min(SCORE_ROWS, n)) });
   const choice = new Int32Array(n), sqErr = new Float32Array(n);
   for (let start = 0; start < n; start += scorer.maxRows) {
     const rows = Math.min(scorer.maxRows, n - start);
