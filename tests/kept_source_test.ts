@@ -39,6 +39,21 @@ async function project(files: Record<string, string>) {
   };
 }
 
+const ONE_STAGE = "stages:\n  src: { uses: cfg_source, with: { count: 3 } }\n";
+
+/** Runs `test` on a fresh project with `files`, removed afterwards. */
+async function withProject(
+  files: Record<string, string>,
+  test: (p: Awaited<ReturnType<typeof project>>) => Promise<void>,
+): Promise<void> {
+  const p = await project(files);
+  try {
+    await test(p);
+  } finally {
+    await p.dispose();
+  }
+}
+
 const count = (p: Pipeline) => (p.stages[0].params as { count: number }).count;
 
 /** Rewrites a file with `text` and gives it back its size and mtime (a stat cannot tell). */
@@ -50,10 +65,9 @@ async function rewriteKeepingStat(path: string, text: string): Promise<void> {
 }
 
 Deno.test("kept source: a config loaded again is taken from the kept source, not parsed", async () => {
-  const p = await project({
+  await withProject({
     "p.yaml": "stages:\n  src: { uses: cfg_source, with: { count: 3 } }\n",
-  });
-  try {
+  }, async (p) => {
     const first = await p.load("p.yaml");
     const kept = await p.kept();
     assert.deepEqual(kept[p.path("p.yaml")].files.map((f) => f.path), [p.path("p.yaml")]);
@@ -61,17 +75,14 @@ Deno.test("kept source: a config loaded again is taken from the kept source, not
     // What is handed back is the kept value (a real parse would give 3).
     await p.tamper("p.yaml", (w) => (w.count = 4));
     assert.equal(count(await p.load("p.yaml")), 4);
-  } finally {
-    await p.dispose();
-  }
+  });
 });
 
 Deno.test("kept source: an edit to the config or to a base it extends is seen though size and mtime are unchanged", async () => {
-  const p = await project({
+  await withProject({
     "base.yaml": "stages:\n  src: { uses: cfg_source, with: { count: 3 } }\n",
     "top.yaml": "extends: base.yaml\ndescription: one\n",
-  });
-  try {
+  }, async (p) => {
     assert.equal(count(await p.load("top.yaml")), 3);
     await rewriteKeepingStat(
       p.path("base.yaml"),
@@ -80,65 +91,51 @@ Deno.test("kept source: an edit to the config or to a base it extends is seen th
     assert.equal(count(await p.load("top.yaml")), 5);
     await rewriteKeepingStat(p.path("top.yaml"), "extends: base.yaml\ndescription: two\n");
     assert.equal((await p.load("top.yaml")).description, "two");
-  } finally {
-    await p.dispose();
-  }
+  });
 });
 
 Deno.test("kept source: a kept value the kinds reject is not trusted; the files are parsed again", async () => {
-  const p = await project({
+  await withProject({
     "p.yaml": "stages:\n  src: { uses: cfg_source, with: { count: 3 } }\n",
-  });
-  try {
+  }, async (p) => {
     await p.load("p.yaml");
     await p.tamper("p.yaml", (w) => (w.colour = "red"));
     assert.equal(count(await p.load("p.yaml")), 3);
-  } finally {
-    await p.dispose();
-  }
+  });
 });
 
 Deno.test("kept source: a config that fails is not kept, and its error names the line every time", async () => {
-  const p = await project({
+  await withProject({
     "p.yaml": "stages:\n  src:\n    uses: cfg_source\n    with: { count: -1 }\n",
-  });
-  try {
+  }, async (p) => {
     for (let i = 0; i < 2; i++) {
       const err = await p.load("p.yaml").then(() => assert.fail("loaded"), (e) => e);
       assert.ok(err instanceof ConfigError, String(err));
       assert.equal(err.line, 4, err.message);
     }
     assert.deepEqual(await p.kept(), {});
-  } finally {
-    await p.dispose();
-  }
+  });
 });
 
 Deno.test("kept source: a load with --set neither uses nor keeps a kept source", async () => {
-  const p = await project({
+  await withProject({
     "p.yaml": "stages:\n  src: { uses: cfg_source, with: { count: 3 } }\n",
-  });
-  try {
+  }, async (p) => {
     assert.equal(count(await p.load("p.yaml", ["stages.src.with.count=9"])), 9);
     assert.deepEqual(await p.kept(), {});
     await p.load("p.yaml");
     await p.tamper("p.yaml", (w) => (w.count = 4));
     assert.equal(count(await p.load("p.yaml", ["stages.src.with.label=x"])), 3);
-  } finally {
-    await p.dispose();
-  }
+  });
 });
 
 Deno.test("kept source: an unreadable sources file is ignored and rewritten", async () => {
-  const p = await project({
+  await withProject({
     "p.yaml": "stages:\n  src: { uses: cfg_source, with: { count: 3 } }\n",
-  });
-  try {
+  }, async (p) => {
     await p.load("p.yaml");
     await Deno.writeTextFile(join(p.path("state"), "sources.json"), "{not json");
     assert.equal(count(await p.load("p.yaml")), 3);
     assert.ok(p.path("p.yaml") in await p.kept());
-  } finally {
-    await p.dispose();
-  }
+  });
 });
