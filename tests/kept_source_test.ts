@@ -65,9 +65,7 @@ async function rewriteKeepingStat(path: string, text: string): Promise<void> {
 }
 
 Deno.test("kept source: a config loaded again is taken from the kept source, not parsed", async () => {
-  await withProject({
-    "p.yaml": "stages:\n  src: { uses: cfg_source, with: { count: 3 } }\n",
-  }, async (p) => {
+  await withProject({ "p.yaml": ONE_STAGE }, async (p) => {
     const first = await p.load("p.yaml");
     const kept = await p.kept();
     assert.deepEqual(kept[p.path("p.yaml")].files.map((f) => f.path), [p.path("p.yaml")]);
@@ -95,9 +93,7 @@ Deno.test("kept source: an edit to the config or to a base it extends is seen th
 });
 
 Deno.test("kept source: a kept value the kinds reject is not trusted; the files are parsed again", async () => {
-  await withProject({
-    "p.yaml": "stages:\n  src: { uses: cfg_source, with: { count: 3 } }\n",
-  }, async (p) => {
+  await withProject({ "p.yaml": ONE_STAGE }, async (p) => {
     await p.load("p.yaml");
     await p.tamper("p.yaml", (w) => (w.colour = "red"));
     assert.equal(count(await p.load("p.yaml")), 3);
@@ -118,9 +114,7 @@ Deno.test("kept source: a config that fails is not kept, and its error names the
 });
 
 Deno.test("kept source: a load with --set neither uses nor keeps a kept source", async () => {
-  await withProject({
-    "p.yaml": "stages:\n  src: { uses: cfg_source, with: { count: 3 } }\n",
-  }, async (p) => {
+  await withProject({ "p.yaml": ONE_STAGE }, async (p) => {
     assert.equal(count(await p.load("p.yaml", ["stages.src.with.count=9"])), 9);
     assert.deepEqual(await p.kept(), {});
     await p.load("p.yaml");
@@ -130,9 +124,7 @@ Deno.test("kept source: a load with --set neither uses nor keeps a kept source",
 });
 
 Deno.test("kept source: an unreadable sources file is ignored and rewritten", async () => {
-  await withProject({
-    "p.yaml": "stages:\n  src: { uses: cfg_source, with: { count: 3 } }\n",
-  }, async (p) => {
+  await withProject({ "p.yaml": ONE_STAGE }, async (p) => {
     await p.load("p.yaml");
     await Deno.writeTextFile(join(p.path("state"), "sources.json"), "{not json");
     assert.equal(count(await p.load("p.yaml")), 3);
