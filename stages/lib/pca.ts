@@ -27,10 +27,11 @@ export interface EigenOptions {
   /** Stop when no leading variance changes by more than this relative amount (default 1e-12). */
   tolerance?: number;
   /**
-   * Starting directions as rows (s×d, s ≤ e, e.g. an earlier fit's components): the first s
-   * columns of the starting block, the rest seeded random. Near the answer, fewer iterations.
+   * Starting directions as rows (s×d, s ≤ e + oversample, e.g. an earlier fit's `basis`): the
+   * first s columns of the starting block, the rest seeded random. Near the answer, fewer
+   * iterations.
    */
-  start?: Float32Array;
+  start?: Float32Array | Float64Array;
 }
 
 /** Options of {@link principalSubspace}. */
@@ -45,6 +46,11 @@ export interface Eigenvectors {
   components: Float32Array;
   /** The eigenvalues (variances), length e. */
   variances: Float64Array;
+  /**
+   * Every iterated direction (e + oversample orthonormal rows of d, by decreasing Ritz value):
+   * the `start` of a refit of a nearby matrix.
+   */
+  basis: Float64Array;
   /** Block power iterations run. */
   iterations: number;
 }
@@ -248,17 +254,17 @@ export function leadingEigenvectors(
   if (!(e >= 1 && e <= d)) throw new Error(`pca: number of components ${e} must be in 1..${d}`);
   const { seed = 28, oversample = 10, maxIterations = 300, tolerance = 1e-12 } = opts;
   const start = opts.start ?? new Float32Array(0);
-  if (start.length % d !== 0 || start.length / d > e) {
-    throw new Error(`pca: start has ${start.length} values, not up to ${e} rows of ${d}`);
-  }
   const k = Math.min(d, e + oversample);
+  if (start.length % d !== 0 || start.length / d > k) {
+    throw new Error(`pca: start has ${start.length} values, not up to ${k} rows of ${d}`);
+  }
   const gemm = gemmOf(backendTraits().blas); // float64 products by the BLAS when there is one
   const rng = new Rng(seed);
   const q = new Float64Array(d * k).map(() => rng.float() - 0.5);
   for (let a = 0; a < start.length / d; a++) {
     for (let i = 0; i < d; i++) q[i * k + a] = start[a * d + i];
   }
-  gramSchmidt(q, d, k);
+  orthonormalise(gemm, q, d, k);
   let previous = new Float64Array(e);
   let ritz = { values: new Float64Array(k), vectors: new Float64Array(k * k) };
   const z = new Float64Array(d * k), h = new Float64Array(k * k);
@@ -281,6 +287,10 @@ export function leadingEigenvectors(
   );
   const directions = new Float64Array(d * k);
   gemm(false, d, k, k, q, ritz.vectors, directions);
+  const basis = new Float64Array(k * d);
+  order.forEach((col, r) => {
+    for (let i = 0; i < d; i++) basis[r * d + i] = directions[i * k + col];
+  });
   const components = new Float32Array(e * d);
   const variances = new Float64Array(e);
   for (let r = 0; r < e; r++) {
@@ -293,5 +303,5 @@ export function leadingEigenvectors(
     const sign = directions[big * k + col] < 0 ? -1 : 1;
     for (let i = 0; i < d; i++) components[r * d + i] = sign * directions[i * k + col];
   }
-  return { components, variances, iterations };
+  return { components, variances, basis, iterations };
 }

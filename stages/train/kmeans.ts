@@ -1,8 +1,17 @@
 /**
  * Seeded k-means on images (k-means++ seeding, then Lloyd iterations) for the `data`
- * initialisation. Distances come from matrix products on the started tfjs backend (on `blas`,
- * `sgemm`): ‖x − c‖² = ‖x‖² − 2xᵀc + ‖c‖²; cluster sums are float64 and updated only for the
- * images that move.
+ * initialisation. Distances come from products of image blocks with the centres
+ * ({@link CentreProducts}: on `blas`, `sgemm`): ‖x − c‖² = ‖x‖² − 2x·c + ‖c‖², the cross term
+ * in float32 and the rest in float64; cluster sums are float64 and updated only for the images
+ * that move.
+ *
+ * Lloyd iterations rescore only the images whose cluster might change (Hamerly's bounds). Each
+ * image keeps an upper bound u on its distance to its own centre a and a lower bound l on its
+ * distance to every other centre; when the centres move by δ_k, the triangle inequality keeps
+ * u + δ_a and l − max_{k≠a} δ_k bounds. The computed squared distance is within
+ * ε = 2γ_D‖x‖·max_k‖c_k‖ of the exact one ({@link dotRounding}), so an image with
+ * l² − u² > 2ε would be given a again by a full pass: it is skipped. Only ties within float32
+ * rounding of the cross term can thus differ from a pass over every image.
  *
  * A clustering that converges with a cluster of fewer than `minMembers` images (empty or tiny)
  * is repaired: each such cluster's centre is re-seeded at the image farthest from its own
@@ -12,15 +21,18 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs-core";
 import type { Progress } from "../../pipeline/stage_kind.ts";
 import type { Rng } from "../lib/prng.ts";
+import { CentreProducts, dotRounding, squaredNorms } from "./centre_products.ts";
 
 /** Most Lloyd iterations; they stop earlier once no image moves (nothing would change). */
 export const KMEANS_ITERATIONS = 25;
 
 /** Re-seeding rounds for clusters left with too few images, before the top-up. */
 export const KMEANS_REPAIRS = 3;
+
+/** Relative slack for the float64 rounding of norms, square roots and bound updates. */
+const FLOAT64_SLACK = 1e-10;
 
 /** What {@link kMeans} clusters. */
 export interface KMeansOptions {
@@ -37,40 +49,42 @@ export interface KMeansOptions {
   progress?: (p: Progress) => void;
 }
 
-/** Index of the nearest centre of every row: argmin_k ‖c_k‖² − 2 xᵀc_k, one product. */
-function nearest(x: tf.Tensor2D, centres: Float32Array, K: number, D: number): Int32Array {
-  return tf.tidy(() => {
-    const c = tf.tensor2d(centres, [K, D]);
-    const score = tf.sub(tf.sum(tf.square(c), 1), tf.mul(2, tf.matMul(x, c, false, true)));
-    return tf.argMin(score, 1).dataSync() as Int32Array;
-  });
+/** 0, 1, …, n − 1. */
+function allRows(n: number): Int32Array {
+  return Int32Array.from({ length: n }, (_, i) => i);
+}
+
+/**
+ * ε: how far a computed squared distance of an image with squared norm `xx` to a centre no
+ * longer than `reach` may be from the exact one (module note).
+ */
+function roundingBound(gamma: number, xx: number, reach: number): number {
+  return 2 * gamma * Math.sqrt(xx) * reach + FLOAT64_SLACK * (xx + reach * reach);
 }
 
 /** k-means++: the first centre uniform, each next one with probability ∝ squared distance. */
 function seedCentres(
-  x: tf.Tensor2D,
-  data: Float32Array,
-  n: number,
-  D: number,
+  x: CentreProducts,
   K: number,
   rng: Rng,
   progress?: (p: Progress) => void,
-) {
+): Float32Array {
+  const { data, D, n, norms } = x;
   const centres = new Float32Array(K * D);
-  const xx = rowNorms(data, n, D);
   const dist = new Float64Array(n).fill(Infinity);
+  const rows = allRows(n);
   let pick = rng.int(0, n - 1);
   for (let k = 0; k < K; k++) {
     progress?.({ phase: "init k-means++", done: k, total: K });
     const c = data.subarray(pick * D, (pick + 1) * D);
     centres.set(c, k * D);
-    let cc = 0;
-    for (let j = 0; j < D; j++) cc += c[j] * c[j];
-    const xc = tf.tidy(() => tf.matMul(x, tf.tensor2d(c, [D, 1])).dataSync());
+    const cc = norms[pick];
     let total = 0;
-    for (let i = 0; i < n; i++) {
-      dist[i] = Math.min(dist[i], Math.max(0, xx[i] - 2 * xc[i] + cc));
-      total += dist[i];
+    for (const { start, count, xc } of x.blocks(rows, c, 1)) {
+      for (let i = start; i < start + count; i++) {
+        dist[i] = Math.min(dist[i], Math.max(0, norms[i] - 2 * xc[i - start] + cc));
+        total += dist[i];
+      }
     }
     let target = rng.float() * total;
     pick = n - 1;
@@ -85,6 +99,22 @@ function seedCentres(
   return centres;
 }
 
+/** Each image's cluster, the clusters' sizes and float64 sums of their images. */
+interface Clustering {
+  assign: Int32Array;
+  counts: Float64Array;
+  sums: Float64Array;
+}
+
+/** Sets each non-empty cluster's centre to its mean (float32). */
+function centresFromSums({ counts, sums }: Clustering, D: number, centres: Float32Array): void {
+  for (let k = 0; k < counts.length; k++) {
+    if (counts[k] > 0) {
+      for (let j = 0; j < D; j++) centres[k * D + j] = sums[k * D + j] / counts[k];
+    }
+  }
+}
+
 /** Adds `sign`·row i of `data` to cluster k's float64 sum. */
 function addRow(
   sums: Float64Array,
@@ -94,76 +124,170 @@ function addRow(
   i: number,
   sign: number,
 ) {
-  for (let j = 0; j < D; j++) sums[k * D + j] += sign * data[i * D + j];
+  const to = k * D, from = i * D;
+  for (let j = 0; j < D; j++) sums[to + j] += sign * data[from + j];
 }
 
-/** Lloyd iterations from `centres` (updated in place); each image's final cluster. */
-function lloyd(
-  x: tf.Tensor2D,
-  data: Float32Array,
-  { n, D, K }: { n: number; D: number; K: number },
-  centres: Float32Array,
-  progress?: (p: Progress) => void,
-): { assign: Int32Array; counts: Float64Array; sums: Float64Array } {
-  let assign = nearest(x, centres, K, D);
-  const sums = new Float64Array(K * D);
-  const counts = new Float64Array(K);
-  for (let i = 0; i < n; i++) {
-    counts[assign[i]]++;
-    addRow(sums, data, D, assign[i], i, 1);
-  }
-  for (let iteration = 0; iteration < KMEANS_ITERATIONS; iteration++) {
-    progress?.({ phase: "init k-means", done: iteration, total: KMEANS_ITERATIONS });
-    for (let k = 0; k < K; k++) {
-      if (counts[k] > 0) {
-        for (let j = 0; j < D; j++) centres[k * D + j] = sums[k * D + j] / counts[k];
-      }
-    }
-    const next = nearest(x, centres, K, D);
-    let moved = 0;
-    for (let i = 0; i < n; i++) {
-      if (next[i] === assign[i]) continue;
-      moved++;
-      counts[assign[i]]--;
-      addRow(sums, data, D, assign[i], i, -1);
-      counts[next[i]]++;
-      addRow(sums, data, D, next[i], i, 1);
-    }
-    assign = next;
-    if (moved === 0) break; // the same centres again: later iterations change nothing
-  }
-  return { assign, counts, sums };
-}
-
-/** Squared distance of every image to every centre, row-major n×K (one product). */
-function distances(
-  x: tf.Tensor2D,
-  xx: Float64Array,
-  centres: Float32Array,
-  K: number,
-  D: number,
-): Float64Array {
-  const xc = tf.tidy(() => tf.matMul(x, tf.tensor2d(centres, [K, D]), false, true).dataSync());
-  const cc = new Float64Array(K);
+/** Distance each centre moved from `before` to `after` (K×D), rounded up. */
+function drifts(before: Float32Array, after: Float32Array, K: number, D: number): Float64Array {
+  const out = new Float64Array(K);
   for (let k = 0; k < K; k++) {
-    for (let j = k * D; j < (k + 1) * D; j++) cc[k] += centres[j] * centres[j];
-  }
-  const out = new Float64Array(xx.length * K);
-  for (let i = 0; i < xx.length; i++) {
-    for (let k = 0; k < K; k++) out[i * K + k] = Math.max(0, xx[i] - 2 * xc[i * K + k] + cc[k]);
+    let s = 0;
+    for (let j = k * D; j < (k + 1) * D; j++) s += (after[j] - before[j]) ** 2;
+    out[k] = Math.sqrt(s) * (1 + FLOAT64_SLACK);
   }
   return out;
 }
 
-/** ‖x‖² of every row (a loop: tf.square would copy every image). */
-function rowNorms(data: Float32Array, n: number, D: number): Float64Array {
-  const xx = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = i * D; j < (i + 1) * D; j++) s += data[j] * data[j];
-    xx[i] = s;
+/**
+ * Bounds of every image's distances (module note): an upper bound on the distance to its own
+ * centre and, for every centre k, a lower bound on the distance to k.
+ */
+class Bounds {
+  readonly #upper: Float64Array;
+  /** n×K, row-major. */
+  readonly #lower: Float64Array;
+  readonly #rows: Int32Array;
+  readonly #gamma: number;
+
+  constructor(readonly x: CentreProducts, readonly K: number) {
+    this.#upper = new Float64Array(x.n);
+    this.#lower = new Float64Array(x.n * K);
+    this.#rows = new Int32Array(x.n);
+    this.#gamma = dotRounding(x.D);
   }
-  return xx;
+
+  /** ε of image i (module note) for centres no longer than `reach`. */
+  #epsilon(i: number, reach: number): number {
+    return roundingBound(this.#gamma, this.x.norms[i], reach);
+  }
+
+  /** Resets image i's bounds from its computed squared distances d2 to the K centres. */
+  set(i: number, own: number, d2: Float64Array, reach: number): void {
+    const eps = this.#epsilon(i, reach);
+    const up = 1 + FLOAT64_SLACK, down = 1 - FLOAT64_SLACK;
+    this.#upper[i] = Math.sqrt(Math.max(0, d2[own] + eps)) * up;
+    for (let k = 0; k < this.K; k++) {
+      this.#lower[i * this.K + k] = Math.sqrt(Math.max(0, d2[k] - eps)) * down;
+    }
+  }
+
+  /** Widens the bounds after centre k moved by drift[k]. */
+  widen(assign: Int32Array, drift: Float64Array): void {
+    const K = this.K, upper = this.#upper, lower = this.#lower;
+    for (let i = 0; i < assign.length; i++) {
+      upper[i] += drift[assign[i]];
+      for (let k = 0; k < K; k++) lower[i * K + k] = Math.max(0, lower[i * K + k] - drift[k]);
+    }
+  }
+
+  /**
+   * The images (ascending) whose cluster a pass over every image might change for centres no
+   * longer than `reach`: those without l_k² − u² > 2ε (plus slack) for every other centre k.
+   */
+  uncertain(assign: Int32Array, reach: number): Int32Array {
+    const K = this.K, upper = this.#upper, lower = this.#lower;
+    let count = 0;
+    for (let i = 0; i < assign.length; i++) {
+      let nearestOther = Infinity;
+      for (let k = 0; k < K; k++) {
+        if (k !== assign[i]) nearestOther = Math.min(nearestOther, lower[i * K + k]);
+      }
+      const u2 = upper[i] * upper[i], l2 = nearestOther * nearestOther;
+      const margin = 2 * this.#epsilon(i, reach) + FLOAT64_SLACK * (u2 + l2);
+      if (!(l2 - u2 > margin)) this.#rows[count++] = i;
+    }
+    return this.#rows.subarray(0, count);
+  }
+}
+
+/** The largest ‖c_k‖ of the K centres. */
+function reachOf(centres: Float32Array, K: number, D: number): number {
+  return Math.sqrt(Math.max(...squaredNorms(centres, K, D)));
+}
+
+/**
+ * Rescores the images `rows` against `centres`: each goes to its nearest centre (the first on
+ * a tie), its bounds are reset, and a move updates the counts and sums. Returns how many moved.
+ */
+function rescore(
+  x: CentreProducts,
+  rows: Int32Array,
+  centres: Float32Array,
+  state: Clustering,
+  bounds: Bounds,
+): number {
+  const { data, D, norms } = x;
+  const { assign, counts, sums } = state;
+  const K = counts.length;
+  const cc = squaredNorms(centres, K, D);
+  const reach = reachOf(centres, K, D);
+  const d2 = new Float64Array(K);
+  let moved = 0;
+  for (const { start, count, xc } of x.blocks(rows, centres, K)) {
+    for (let r = 0; r < count; r++) {
+      const i = rows[start + r];
+      let best = 0;
+      for (let k = 0; k < K; k++) {
+        d2[k] = norms[i] - 2 * xc[r * K + k] + cc[k];
+        if (d2[k] < d2[best]) best = k;
+      }
+      bounds.set(i, best, d2, reach);
+      const was = assign[i];
+      if (was === best) continue;
+      moved++;
+      if (was >= 0) {
+        counts[was]--;
+        addRow(sums, data, D, was, i, -1);
+      }
+      assign[i] = best;
+      counts[best]++;
+      addRow(sums, data, D, best, i, 1);
+    }
+  }
+  return moved;
+}
+
+/** Lloyd iterations from `centres` (updated in place); each image's final cluster. */
+function lloyd(
+  x: CentreProducts,
+  K: number,
+  centres: Float32Array,
+  progress?: (p: Progress) => void,
+): Clustering {
+  const { n, D } = x;
+  const state = {
+    assign: new Int32Array(n).fill(-1),
+    counts: new Float64Array(K),
+    sums: new Float64Array(K * D),
+  };
+  const bounds = new Bounds(x, K);
+  rescore(x, allRows(n), centres, state, bounds);
+  for (let iteration = 0; iteration < KMEANS_ITERATIONS; iteration++) {
+    progress?.({ phase: "init k-means", done: iteration, total: KMEANS_ITERATIONS });
+    const before = centres.slice();
+    centresFromSums(state, D, centres);
+    bounds.widen(state.assign, drifts(before, centres, K, D));
+    const rows = bounds.uncertain(state.assign, reachOf(centres, K, D));
+    const moved = rescore(x, rows, centres, state, bounds);
+    if (moved === 0) break; // the same centres again: later iterations change nothing
+  }
+  return state;
+}
+
+/** Squared distance of every image to every centre, row-major n×K. */
+function distances(x: CentreProducts, centres: Float32Array, K: number): Float64Array {
+  const cc = squaredNorms(centres, K, x.D);
+  const out = new Float64Array(x.n * K);
+  for (const { start, count, xc } of x.blocks(allRows(x.n), centres, K)) {
+    for (let r = 0; r < count; r++) {
+      const i = start + r;
+      for (let k = 0; k < K; k++) {
+        out[i * K + k] = Math.max(0, x.norms[i] - 2 * xc[r * K + k] + cc[k]);
+      }
+    }
+  }
+  return out;
 }
 
 /**
@@ -172,17 +296,14 @@ function rowNorms(data: Float32Array, n: number, D: number): Float64Array {
  * become their clusters' means.
  */
 function reseedShort(
-  { assign, counts, sums }: ReturnType<typeof lloyd>,
+  clustering: Clustering,
   dist: Float64Array,
   data: Float32Array,
   { D, K, minMembers }: { D: number; K: number; minMembers: number },
   centres: Float32Array,
 ): void {
-  for (let k = 0; k < K; k++) {
-    if (counts[k] > 0) {
-      for (let j = 0; j < D; j++) centres[k * D + j] = sums[k * D + j] / counts[k];
-    }
-  }
+  const { assign, counts } = clustering;
+  centresFromSums(clustering, D, centres);
   const spare = Float64Array.from(counts, (c) => c - minMembers);
   const taken = new Set<number>();
   for (let k = 0; k < K; k++) {
@@ -233,23 +354,16 @@ export function kMeans(
       `k-means: ${n} images cannot make ${K} clusters of at least ${minMembers} images`,
     );
   }
-  const x = tf.tensor2d(data, [n, D]);
-  try {
-    const centres = seedCentres(x, data, n, D, K, rng, progress);
-    let result = lloyd(x, data, { n, D, K }, centres, progress);
-    const short = () => result.counts.some((c) => c < minMembers);
-    if (!short()) return result.assign;
-    const xx = rowNorms(data, n, D);
-    for (let repair = 0; repair < KMEANS_REPAIRS && short(); repair++) {
-      const dist = distances(x, xx, centres, K, D);
-      reseedShort(result, dist, data, { D, K, minMembers }, centres);
-      result = lloyd(x, data, { n, D, K }, centres, progress);
-    }
-    if (short()) {
-      topUp(result.assign, result.counts, distances(x, xx, centres, K, D), { K, minMembers });
-    }
-    return result.assign;
-  } finally {
-    x.dispose();
+  const x = new CentreProducts(data, D);
+  const centres = seedCentres(x, K, rng, progress);
+  let result = lloyd(x, K, centres, progress);
+  const short = () => result.counts.some((c) => c < minMembers);
+  for (let repair = 0; repair < KMEANS_REPAIRS && short(); repair++) {
+    reseedShort(result, distances(x, centres, K), data, { D, K, minMembers }, centres);
+    result = lloyd(x, K, centres, progress);
   }
+  if (short()) {
+    topUp(result.assign, result.counts, distances(x, centres, K), { K, minMembers });
+  }
+  return result.assign;
 }
