@@ -23,16 +23,6 @@ function runLength(rows: Int32Array, start: number): number {
   return run;
 }
 
-/**
- * Bound on the rounding of a float32 dot product of length `d` of float32 vectors, relative to
- * ‖x‖‖c‖: |fl(x·c) − x·c| ≤ γ_d Σ|x_j c_j| ≤ γ_d ‖x‖‖c‖ with γ_d = d·u/(1 − d·u), u = 2⁻²⁴,
- * whatever the order of summation (Higham, Accuracy and Stability, §3.1).
- */
-export function dotRounding(d: number): number {
-  const du = d * 2 ** -24;
-  return du / (1 - du);
-}
-
 /** ‖row‖² of each of the `count` rows of `d` values of `x`, float64. */
 export function squaredNorms(x: Float32Array, count: number, d: number): Float64Array {
   const out = new Float64Array(count);
@@ -68,6 +58,7 @@ export class CentreProducts {
   readonly n: number;
   readonly #gather: Float32Array;
   #out = new Float32Array(0);
+  #d2 = new Float64Array(0);
 
   constructor(readonly data: Float32Array, readonly D: number) {
     this.n = data.length / D;
@@ -76,12 +67,32 @@ export class CentreProducts {
   }
 
   /**
-   * The products of the images `rows` (ascending indices) with the K centres (row-major K×D),
-   * block by block: each block gives the position `start` in `rows` of its first image, its
-   * `count` images and `xc`, where xc[r·K + k] = x_i·c_k for i = rows[start + r]. `xc` is reused
-   * by the next block.
+   * Squared distances of the images `rows` (ascending indices) to the K centres (row-major K×D),
+   * ‖x‖² − 2x·c + ‖c‖² with x·c in float32 and the rest in float64 (so slightly negative for an
+   * image on a centre), block by block: each block gives the position `start` in `rows` of its
+   * first image, its `count` images and `d2`, where d2[r·K + k] is the distance of image
+   * rows[start + r] to centre k. `d2` is reused by the next block.
    */
-  *blocks(
+  *squaredDistances(
+    rows: Int32Array,
+    centres: Float32Array,
+    K: number,
+  ): Generator<{ start: number; count: number; d2: Float64Array }> {
+    const { norms } = this;
+    const cc = squaredNorms(centres, K, this.D);
+    for (const { start, count, xc } of this.#blocks(rows, centres, K)) {
+      if (this.#d2.length < count * K) this.#d2 = new Float64Array(count * K);
+      const d2 = this.#d2;
+      for (let r = 0; r < count; r++) {
+        const xx = norms[rows[start + r]];
+        for (let k = 0; k < K; k++) d2[r * K + k] = xx - 2 * xc[r * K + k] + cc[k];
+      }
+      yield { start, count, d2 };
+    }
+  }
+
+  /** {@link squaredDistances}' products: xc[r·K + k] = x_i·c_k for i = rows[start + r]. */
+  *#blocks(
     rows: Int32Array,
     centres: Float32Array,
     K: number,

@@ -5,13 +5,10 @@
  * in float32 and the rest in float64; cluster sums are float64 and updated only for the images
  * that move.
  *
- * Lloyd iterations rescore only the images whose cluster might change (Hamerly's bounds). Each
- * image keeps an upper bound u on its distance to its own centre a and a lower bound l on its
- * distance to every other centre; when the centres move by δ_k, the triangle inequality keeps
- * u + δ_a and l − max_{k≠a} δ_k bounds. The computed squared distance is within
- * ε = 2γ_D‖x‖·max_k‖c_k‖ of the exact one ({@link dotRounding}), so an image with
- * l² − u² > 2ε would be given a again by a full pass: it is skipped. Only ties within float32
- * rounding of the cross term can thus differ from a pass over every image.
+ * Lloyd iterations rescore only the images whose cluster might change ({@link DistanceBounds}:
+ * the triangle inequality with a margin for float32 rounding), so a skipped image keeps the
+ * cluster a pass over every image would give it; only ties within that rounding can differ.
+ * On the 60,000 training images (K = 11) the clusters are the same as from full passes.
  *
  * A clustering that converges with a cluster of fewer than `minMembers` images (empty or tiny)
  * is repaired: each such cluster's centre is re-seeded at the image farthest from its own
@@ -23,16 +20,14 @@
  */
 import type { Progress } from "../../pipeline/stage_kind.ts";
 import type { Rng } from "../lib/prng.ts";
-import { CentreProducts, dotRounding, squaredNorms } from "./centre_products.ts";
+import { CentreProducts } from "./centre_products.ts";
+import { centreDrifts, DistanceBounds, reachOf } from "./kmeans_bounds.ts";
 
 /** Most Lloyd iterations; they stop earlier once no image moves (nothing would change). */
 export const KMEANS_ITERATIONS = 25;
 
 /** Re-seeding rounds for clusters left with too few images, before the top-up. */
 export const KMEANS_REPAIRS = 3;
-
-/** Relative slack for the float64 rounding of norms, square roots and bound updates. */
-const FLOAT64_SLACK = 1e-10;
 
 /** What {@link kMeans} clusters. */
 export interface KMeansOptions {
@@ -54,14 +49,6 @@ function allRows(n: number): Int32Array {
   return Int32Array.from({ length: n }, (_, i) => i);
 }
 
-/**
- * ε: how far a computed squared distance of an image with squared norm `xx` to a centre no
- * longer than `reach` may be from the exact one (module note).
- */
-function roundingBound(gamma: number, xx: number, reach: number): number {
-  return 2 * gamma * Math.sqrt(xx) * reach + FLOAT64_SLACK * (xx + reach * reach);
-}
-
 /** k-means++: the first centre uniform, each next one with probability ∝ squared distance. */
 function seedCentres(
   x: CentreProducts,
@@ -78,11 +65,10 @@ function seedCentres(
     progress?.({ phase: "init k-means++", done: k, total: K });
     const c = data.subarray(pick * D, (pick + 1) * D);
     centres.set(c, k * D);
-    const cc = norms[pick];
     let total = 0;
-    for (const { start, count, xc } of x.blocks(rows, c, 1)) {
+    for (const { start, count, d2 } of x.squaredDistances(rows, c, 1)) {
       for (let i = start; i < start + count; i++) {
-        dist[i] = Math.min(dist[i], Math.max(0, norms[i] - 2 * xc[i - start] + cc));
+        dist[i] = Math.min(dist[i], Math.max(0, d2[i - start]));
         total += dist[i];
       }
     }
@@ -128,84 +114,6 @@ function addRow(
   for (let j = 0; j < D; j++) sums[to + j] += sign * data[from + j];
 }
 
-/** Distance each centre moved from `before` to `after` (K×D), rounded up. */
-function drifts(before: Float32Array, after: Float32Array, K: number, D: number): Float64Array {
-  const out = new Float64Array(K);
-  for (let k = 0; k < K; k++) {
-    let s = 0;
-    for (let j = k * D; j < (k + 1) * D; j++) s += (after[j] - before[j]) ** 2;
-    out[k] = Math.sqrt(s) * (1 + FLOAT64_SLACK);
-  }
-  return out;
-}
-
-/**
- * Bounds of every image's distances (module note): an upper bound on the distance to its own
- * centre and, for every centre k, a lower bound on the distance to k.
- */
-class Bounds {
-  readonly #upper: Float64Array;
-  /** n×K, row-major. */
-  readonly #lower: Float64Array;
-  readonly #rows: Int32Array;
-  readonly #gamma: number;
-
-  constructor(readonly x: CentreProducts, readonly K: number) {
-    this.#upper = new Float64Array(x.n);
-    this.#lower = new Float64Array(x.n * K);
-    this.#rows = new Int32Array(x.n);
-    this.#gamma = dotRounding(x.D);
-  }
-
-  /** ε of image i (module note) for centres no longer than `reach`. */
-  #epsilon(i: number, reach: number): number {
-    return roundingBound(this.#gamma, this.x.norms[i], reach);
-  }
-
-  /** Resets image i's bounds from its computed squared distances d2 to the K centres. */
-  set(i: number, own: number, d2: Float64Array, reach: number): void {
-    const eps = this.#epsilon(i, reach);
-    const up = 1 + FLOAT64_SLACK, down = 1 - FLOAT64_SLACK;
-    this.#upper[i] = Math.sqrt(Math.max(0, d2[own] + eps)) * up;
-    for (let k = 0; k < this.K; k++) {
-      this.#lower[i * this.K + k] = Math.sqrt(Math.max(0, d2[k] - eps)) * down;
-    }
-  }
-
-  /** Widens the bounds after centre k moved by drift[k]. */
-  widen(assign: Int32Array, drift: Float64Array): void {
-    const K = this.K, upper = this.#upper, lower = this.#lower;
-    for (let i = 0; i < assign.length; i++) {
-      upper[i] += drift[assign[i]];
-      for (let k = 0; k < K; k++) lower[i * K + k] = Math.max(0, lower[i * K + k] - drift[k]);
-    }
-  }
-
-  /**
-   * The images (ascending) whose cluster a pass over every image might change for centres no
-   * longer than `reach`: those without l_k² − u² > 2ε (plus slack) for every other centre k.
-   */
-  uncertain(assign: Int32Array, reach: number): Int32Array {
-    const K = this.K, upper = this.#upper, lower = this.#lower;
-    let count = 0;
-    for (let i = 0; i < assign.length; i++) {
-      let nearestOther = Infinity;
-      for (let k = 0; k < K; k++) {
-        if (k !== assign[i]) nearestOther = Math.min(nearestOther, lower[i * K + k]);
-      }
-      const u2 = upper[i] * upper[i], l2 = nearestOther * nearestOther;
-      const margin = 2 * this.#epsilon(i, reach) + FLOAT64_SLACK * (u2 + l2);
-      if (!(l2 - u2 > margin)) this.#rows[count++] = i;
-    }
-    return this.#rows.subarray(0, count);
-  }
-}
-
-/** The largest ‖c_k‖ of the K centres. */
-function reachOf(centres: Float32Array, K: number, D: number): number {
-  return Math.sqrt(Math.max(...squaredNorms(centres, K, D)));
-}
-
 /**
  * Rescores the images `rows` against `centres`: each goes to its nearest centre (the first on
  * a tie), its bounds are reset, and a move updates the counts and sums. Returns how many moved.
@@ -215,24 +123,20 @@ function rescore(
   rows: Int32Array,
   centres: Float32Array,
   state: Clustering,
-  bounds: Bounds,
+  bounds: DistanceBounds,
 ): number {
-  const { data, D, norms } = x;
+  const { data, D } = x;
   const { assign, counts, sums } = state;
   const K = counts.length;
-  const cc = squaredNorms(centres, K, D);
   const reach = reachOf(centres, K, D);
-  const d2 = new Float64Array(K);
   let moved = 0;
-  for (const { start, count, xc } of x.blocks(rows, centres, K)) {
+  for (const { start, count, d2 } of x.squaredDistances(rows, centres, K)) {
     for (let r = 0; r < count; r++) {
       const i = rows[start + r];
+      const row = d2.subarray(r * K, (r + 1) * K);
       let best = 0;
-      for (let k = 0; k < K; k++) {
-        d2[k] = norms[i] - 2 * xc[r * K + k] + cc[k];
-        if (d2[k] < d2[best]) best = k;
-      }
-      bounds.set(i, best, d2, reach);
+      for (let k = 1; k < K; k++) if (row[k] < row[best]) best = k;
+      bounds.set(i, best, row, reach);
       const was = assign[i];
       if (was === best) continue;
       moved++;
@@ -261,13 +165,13 @@ function lloyd(
     counts: new Float64Array(K),
     sums: new Float64Array(K * D),
   };
-  const bounds = new Bounds(x, K);
+  const bounds = new DistanceBounds(x, K);
   rescore(x, allRows(n), centres, state, bounds);
   for (let iteration = 0; iteration < KMEANS_ITERATIONS; iteration++) {
     progress?.({ phase: "init k-means", done: iteration, total: KMEANS_ITERATIONS });
     const before = centres.slice();
     centresFromSums(state, D, centres);
-    bounds.widen(state.assign, drifts(before, centres, K, D));
+    bounds.widen(state.assign, centreDrifts(before, centres, K, D));
     const rows = bounds.uncertain(state.assign, reachOf(centres, K, D));
     const moved = rescore(x, rows, centres, state, bounds);
     if (moved === 0) break; // the same centres again: later iterations change nothing
@@ -277,15 +181,9 @@ function lloyd(
 
 /** Squared distance of every image to every centre, row-major n×K. */
 function distances(x: CentreProducts, centres: Float32Array, K: number): Float64Array {
-  const cc = squaredNorms(centres, K, x.D);
   const out = new Float64Array(x.n * K);
-  for (const { start, count, xc } of x.blocks(allRows(x.n), centres, K)) {
-    for (let r = 0; r < count; r++) {
-      const i = start + r;
-      for (let k = 0; k < K; k++) {
-        out[i * K + k] = Math.max(0, x.norms[i] - 2 * xc[r * K + k] + cc[k]);
-      }
-    }
+  for (const { start, count, d2 } of x.squaredDistances(allRows(x.n), centres, K)) {
+    for (let j = 0; j < count * K; j++) out[start * K + j] = Math.max(0, d2[j]);
   }
   return out;
 }
