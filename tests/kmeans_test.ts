@@ -96,7 +96,9 @@ Deno.test({
         for (let r = 0; r < count; r++) {
           const row = d2.subarray(r * K, (r + 1) * K);
           nearest[start + r] = row.indexOf(Math.min(...row));
-          if (reset) bounds.set(rows[start + r], nearest[start + r], row, reachOf(centres, K, D));
+          if (reset) {
+            bounds.set(rows[start + r], nearest[start + r], d2, r * K, reachOf(centres, K, D));
+          }
         }
       }
       return nearest;

@@ -133,10 +133,9 @@ function rescore(
   for (const { start, count, d2 } of x.squaredDistances(rows, centres, K)) {
     for (let r = 0; r < count; r++) {
       const i = rows[start + r];
-      const row = d2.subarray(r * K, (r + 1) * K);
       let best = 0;
-      for (let k = 1; k < K; k++) if (row[k] < row[best]) best = k;
-      bounds.set(i, best, row, reach);
+      for (let k = 1; k < K; k++) if (d2[r * K + k] < d2[r * K + best]) best = k;
+      bounds.set(i, best, d2, r * K, reach);
       const was = assign[i];
       if (was === best) continue;
       moved++;

@@ -55,29 +55,32 @@ export class DistanceBounds {
   readonly #lower: Float64Array;
   readonly #rows: Int32Array;
   readonly #gamma: number;
+  /** ‖x_i‖ of every image. */
+  readonly #lengths: Float64Array;
 
   constructor(readonly x: CentreProducts, readonly K: number) {
     this.#upper = new Float64Array(x.n);
     this.#lower = new Float64Array(x.n * K);
     this.#rows = new Int32Array(x.n);
     this.#gamma = dotRounding(x.D);
+    this.#lengths = x.norms.map(Math.sqrt);
   }
 
   /** ε of image i for centres no longer than `reach`. */
   #epsilon(i: number, reach: number): number {
     const xx = this.x.norms[i];
-    return 2 * this.#gamma * Math.sqrt(xx) * reach + FLOAT64_SLACK * (xx + reach * reach);
+    return 2 * this.#gamma * this.#lengths[i] * reach + FLOAT64_SLACK * (xx + reach * reach);
   }
 
   /**
-   * Resets image i's bounds from its computed squared distances `d2` to the K centres (no
-   * longer than `reach`), `own` being its centre.
+   * Resets image i's bounds from its computed squared distances to the K centres (no longer
+   * than `reach`), d2[at + k] for centre k, `own` being its centre.
    */
-  set(i: number, own: number, d2: Float64Array, reach: number): void {
-    const eps = this.#epsilon(i, reach);
-    this.#upper[i] = Math.sqrt(Math.max(0, d2[own] + eps)) * (1 + FLOAT64_SLACK);
-    for (let k = 0; k < this.K; k++) {
-      this.#lower[i * this.K + k] = Math.sqrt(Math.max(0, d2[k] - eps)) * (1 - FLOAT64_SLACK);
+  set(i: number, own: number, d2: Float64Array, at: number, reach: number): void {
+    const eps = this.#epsilon(i, reach), K = this.K, lower = this.#lower;
+    this.#upper[i] = Math.sqrt(Math.max(0, d2[at + own] + eps)) * (1 + FLOAT64_SLACK);
+    for (let k = 0; k < K; k++) {
+      lower[i * K + k] = Math.sqrt(Math.max(0, d2[at + k] - eps)) * (1 - FLOAT64_SLACK);
     }
   }
 
@@ -98,9 +101,10 @@ export class DistanceBounds {
     const K = this.K, upper = this.#upper, lower = this.#lower;
     let count = 0;
     for (let i = 0; i < assign.length; i++) {
+      const own = assign[i];
       let nearestOther = Infinity;
       for (let k = 0; k < K; k++) {
-        if (k !== assign[i]) nearestOther = Math.min(nearestOther, lower[i * K + k]);
+        if (k !== own && lower[i * K + k] < nearestOther) nearestOther = lower[i * K + k];
       }
       const u2 = upper[i] * upper[i], l2 = nearestOther * nearestOther;
       const margin = 2 * this.#epsilon(i, reach) + FLOAT64_SLACK * (u2 + l2);
