@@ -145,14 +145,14 @@ Deno.test("gc refuses to run when a lock file or experiment record is malformed,
   const p = await TestProject.create({ "six.yaml": SIX_STAGES });
   try {
     assert.equal((await p.cli("run", CONFIG)).code, 0);
-    const objects = async () => [...Deno.readDirSync(p.path("artifacts/objects"))].length;
-    const before = await objects();
+    const objects = () => [...Deno.readDirSync(p.path("artifacts/objects"))].length;
+    const before = objects();
     const lock = await p.read("configs/six.lock.json");
     await p.write("configs/six.lock.json", '{"stages": 5}');
     const gc = await p.cli("gc", "-f");
     assert.equal(gc.code, 2);
     assert.match(gc.stderr, /gc: refusing to run: .*configs\/six\.lock\.json is malformed/);
-    assert.equal(await objects(), before);
+    assert.equal(objects(), before);
     await p.write("configs/six.lock.json", lock);
     await p.write("artifacts/experiments/e1.json", "{");
     const gc2 = await p.cli("gc", "-f");

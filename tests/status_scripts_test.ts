@@ -67,7 +67,7 @@ Deno.test("status: the nearest stale upstream is named once, and a stage stale o
     );
     // The dry run marks them too.
     const dry = await p.cli("run", CONFIG, "-n");
-    assert.match(dry.stdout, /^would run ma  \[may be cut off early\]$/m);
+    assert.match(dry.stdout, /^would run ma {2}\[may be cut off early\]$/m);
   } finally {
     await p.dispose();
   }

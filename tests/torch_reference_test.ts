@@ -99,6 +99,7 @@ function trainOurs(
     }
     losses.push(trainer.step(batch, BATCH));
   }
+  trainer.sync();
   const out = {
     losses,
     mu: trainer.params.mu.dataSync() as Float32Array,

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { type Command, InvalidArgumentError } from "commander";
 import { loadPipeline, type Pipeline } from "../config/config.ts";
 import type { RemoteFlags } from "../config/remote.ts";

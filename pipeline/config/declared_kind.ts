@@ -5,7 +5,13 @@
  *
  * @module
  */
-import type { InputSpec, RuntimeRequest, StageKind, StagePermissions } from "../stage_kind.ts";
+import type {
+  InputSpec,
+  RuntimeRequest,
+  StageKind,
+  StagePermissions,
+  StageResources,
+} from "../stage_kind.ts";
 import type { DeclaredStage, KindAbout } from "../permissions/kind_declaration.ts";
 import { resolveRuntime, runtimePermissions } from "../permissions/runtime_facts.ts";
 import { canonicalJson } from "../../common/canonical_json.ts";
@@ -26,8 +32,11 @@ export interface DeclaredKind {
   keyNeutralParams: string[];
   /** The kind's permissions and what its resolved runtime facts imply (BLAS FFI). */
   permissions(params: unknown, runtime?: Record<string, string>): StagePermissions;
-  /** The runtime facts the kind asked for, resolved by the engine's probes. */
-  runtime(params: unknown): Promise<Record<string, string>>;
+  /**
+   * The runtime facts the kind asked for, resolved by the engine's probes for a stage with
+   * `resources` (its `cpus` are its BLAS threads).
+   */
+  runtime(params: unknown, resources?: StageResources): Promise<Record<string, string>>;
   /** What the kind asked for. */
   runtimeRequest: RuntimeRequest;
 }
@@ -60,9 +69,9 @@ export function declaredKind(about: KindAbout, declared: DeclaredStage): Declare
       check(params);
       return mergePermissions(declared.permissions, runtimePermissions(runtime ?? {}));
     },
-    runtime(params) {
+    runtime(params, resources) {
       check(params);
-      return Promise.resolve(resolveRuntime(declared.runtime));
+      return Promise.resolve(resolveRuntime(declared.runtime, { cpus: resources?.cpus ?? 1 }));
     },
     runtimeRequest: declared.runtime,
   };

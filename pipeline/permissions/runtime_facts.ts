@@ -10,19 +10,24 @@ import type { RuntimeRequest, StagePermissions } from "../stage_kind.ts";
 import {
   backendRuntime,
   BLAS_LIBRARY_VARIABLE,
+  BLAS_THREADS_VARIABLE,
   probeBackend,
   runtimeLibraryPath,
 } from "../../stages/lib/backend_probe.ts";
 import type { PolicyViolation, StageAllow } from "./policy.ts";
 
 /**
- * The runtime map of a request: for `tfjs`, `backend` (and `blas_library`, `blas_threads`),
- * for `env`, each setting's variable as the engine's environment has it (unset: `""`).
+ * The runtime map of a request for a stage granted `cpus` cores: for `tfjs`, `backend` (and
+ * `blas_library`, `blas_threads` = `cpus`), for `env`, each setting's variable as the engine's
+ * environment has it (unset: `""`).
  */
-export function resolveRuntime(request: RuntimeRequest): Record<string, string> {
+export function resolveRuntime(
+  request: RuntimeRequest,
+  { cpus }: { cpus: number },
+): Record<string, string> {
   const runtime: Record<string, string> = {};
   if (request.tfjs !== undefined) {
-    Object.assign(runtime, backendRuntime(probeBackend(request.tfjs)));
+    Object.assign(runtime, backendRuntime(probeBackend(request.tfjs, { threads: cpus })));
   }
   for (const [setting, variable] of Object.entries(request.env ?? {})) {
     runtime[setting] = Deno.env.get(variable) ?? "";
@@ -72,7 +77,8 @@ function openBlasSettings(): Record<string, string> {
 
 /**
  * What resolved runtime facts imply a stage needs: with a `blas` backend, FFI of exactly the
- * library the probe resolved, and the environment that library and glibc read at start-up.
+ * library the probe resolved, its thread count, and the environment that library and glibc read
+ * at start-up.
  */
 export function runtimePermissions(runtime: Record<string, string>): StagePermissions {
   const library = runtime.backend === "blas" ? runtimeLibraryPath(runtime) : undefined;
@@ -81,6 +87,7 @@ export function runtimePermissions(runtime: Record<string, string>): StagePermis
     ffi: [library],
     env: {
       [BLAS_LIBRARY_VARIABLE]: library,
+      ...(runtime.blas_threads ? { [BLAS_THREADS_VARIABLE]: runtime.blas_threads } : {}),
       GLIBC_TUNABLES: MALLOC_TUNABLES,
       OPENBLAS_THREAD_TIMEOUT,
       ...openBlasSettings(),

@@ -95,7 +95,7 @@ export class FreshnessLookup {
     const volatile = volatileOutputs(stage);
     const upstream = [...new Set(Object.values(stage.needs).flat())];
     const staleUp = upstream.filter((u) => this.#stale.has(u));
-    const runtime = await stage.kind.runtime?.(stage.params) ?? {};
+    const runtime = await stage.kind.runtime?.(stage.params, stage.resources) ?? {};
     const fingerprint = await gatherFingerprint(stage, this.#known, this.#o.graphs, runtime);
     const digest = codeDigest(fingerprint.code);
     const key = staleUp.length ? undefined : cacheKey(fingerprint);

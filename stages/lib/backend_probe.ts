@@ -33,7 +33,10 @@ export interface BackendProbe {
 export interface ProbeOptions {
   /** An explicit library path instead of the OS's usual OpenBLAS locations. */
   library?: string;
-  /** BLAS thread count (default {@link DEFAULT_BLAS_THREADS}). */
+  /**
+   * BLAS thread count (default: {@link BLAS_THREADS_VARIABLE} where the engine set it, else
+   * {@link DEFAULT_BLAS_THREADS}).
+   */
   threads?: number;
 }
 
@@ -46,7 +49,7 @@ export function probeBackend(requested: BackendRequest, options: ProbeOptions = 
   if (requested !== "auto" && requested !== "blas") {
     throw new Error(`unknown backend '${requested}': use auto, blas, wasm or cpu`);
   }
-  const threads = options.threads ?? DEFAULT_BLAS_THREADS;
+  const threads = options.threads ?? grantedThreads() ?? DEFAULT_BLAS_THREADS;
   try {
     const granted = options.library ? undefined : grantedLibrary();
     const blas = openBlas({ library: options.library ?? granted, threads });
@@ -67,6 +70,26 @@ export function probeBackend(requested: BackendRequest, options: ProbeOptions = 
  * resolved: the only one its `--allow-ffi` names, so the stage opens exactly that one.
  */
 export const BLAS_LIBRARY_VARIABLE = "PIPELINE_BLAS_LIBRARY";
+
+/**
+ * The environment variable the engine sets to a stage's BLAS thread count (its `resources.cpus`,
+ * keyed as the runtime fact `blas_threads`).
+ */
+export const BLAS_THREADS_VARIABLE = "PIPELINE_BLAS_THREADS";
+
+/** The thread count named by {@link BLAS_THREADS_VARIABLE}, when set and readable. */
+function grantedThreads(): number | undefined {
+  const state = Deno.permissions.querySync({ name: "env", variable: BLAS_THREADS_VARIABLE });
+  if (state.state !== "granted") return undefined;
+  const value = Deno.env.get(BLAS_THREADS_VARIABLE);
+  if (value === undefined) return undefined;
+  if (!/^[1-9][0-9]*$/.test(value)) {
+    throw new Error(
+      `${BLAS_THREADS_VARIABLE}=${value}: the BLAS thread count must be an integer >= 1`,
+    );
+  }
+  return Number(value);
+}
 
 /** The library named by {@link BLAS_LIBRARY_VARIABLE}, when set and readable. */
 function grantedLibrary(): string | undefined {

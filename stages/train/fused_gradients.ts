@@ -5,26 +5,85 @@
  * folded encoder steps (S, Q and their gradients) in float64. The tfjs formulation in model.ts is
  * the reference this is tested against.
  *
+ * The parameters (and their gradients, and RMSprop's running means) live in one packed layout,
+ * [D, K·(E + 1)]: component k's block B_k = [W_k | μ_k] (D × (E + 1)), blocks side by side
+ * ({@link packParams}). Every product reads and writes its blocks through leading dimensions.
+ *
  * Forward, for a batch x [B,D] (c = 1/(B·D)):
- *   Y = x·[W_1 … W_K | μᵀ]                       [B, K·E + K], the only batch-sized product
+ *   Y = x·[B_1 … B_K]                             [B, K·(E+1)], the only batch-sized product
+ *   B_kᵀB_k = [[C_k, W_kᵀμ_k], [μ_kᵀW_k, ‖μ_k‖²]],  C_k = W_kᵀW_k,
  *   P_k = W_kᵀ(x − μ_k) = (Y)_k − μ_kᵀW_k,       S_k = Σ_{t<T} A_k^t, A_k = (1 − βλ)I − βC_k,
- *   Q_k = 2βS_k − β²S_k C_k S_k,                  C_k = W_kᵀW_k,
+ *   Q_k = 2βS_k − β²S_k C_k S_k,
  *   err_k = ‖x‖² − 2xᵀμ_k + ‖μ_k‖² − P_kᵀQ_kP_k, k* = argmin_k err_k, loss = c·Σ err_k*.
  * Backward, per component k over the rows X_k that chose it (G = −2c·Q_kP_k as rows):
  *   ∂loss/∂W_k = X_kᵀG − μ_k(ΣG)ᵀ + W_k(dC + dCᵀ), dC from dQ_k = −c·P_kᵀP_k back through Q, S;
  *   ∂loss/∂μ_k = −2c·Σ(x − μ_k) − W_kΣG.
+ * Both as two products into the block ∂B_k: with X̃_k = [X_k; −μ_kᵀ] (each group of rows carries
+ * one extra row),
+ *   ∂B_k = X̃_kᵀ [[G, −2c·1], [(ΣG)ᵀ, −2c·n_k]] + W_k [dC + dCᵀ | −ΣG].
  *
  * @module
  */
-import type { OpenBlas } from "../lib/blas/openblas.ts";
+import type { OpenBlas, StridedGemm } from "../lib/blas/openblas.ts";
 import type { Encoder, ModelDims } from "./model.ts";
+
+/** The packed layout's size: D rows of K·(E + 1) columns. */
+export function packedLength({ K, D, E }: ModelDims): number {
+  return D * K * (E + 1);
+}
+
+/** μ [K,D] and W [K,D,E] into the packed layout [D, K·(E + 1)], blocks [W_k | μ_k]. */
+export function packParams(
+  dims: ModelDims,
+  mu: Float32Array,
+  W: Float32Array,
+  out: Float32Array = new Float32Array(packedLength(dims)),
+): Float32Array {
+  const { K, D, E } = dims;
+  const F = E + 1, NC = K * F;
+  for (let j = 0; j < D; j++) {
+    for (let k = 0; k < K; k++) {
+      const to = j * NC + k * F;
+      out.set(W.subarray((k * D + j) * E, (k * D + j + 1) * E), to);
+      out[to + E] = mu[k * D + j];
+    }
+  }
+  return out;
+}
+
+/** The packed layout back into μ [K,D] and W [K,D,E] (new arrays). */
+export function unpackParams(
+  dims: ModelDims,
+  packed: Float32Array,
+): { mu: Float32Array; W: Float32Array } {
+  const { K, D, E } = dims;
+  const F = E + 1, NC = K * F;
+  const mu = new Float32Array(K * D), W = new Float32Array(K * D * E);
+  for (let j = 0; j < D; j++) {
+    for (let k = 0; k < K; k++) {
+      const from = j * NC + k * F;
+      W.set(packed.subarray(from, from + E), (k * D + j) * E);
+      mu[k * D + j] = packed[from + E];
+    }
+  }
+  return { mu, W };
+}
+
+/** What {@link FusedGradients} needs. */
+export interface FusedGradientsOptions {
+  blas: OpenBlas;
+  dims: ModelDims;
+  encoder: Encoder;
+  /** The most rows a batch may have. */
+  maxRows: number;
+  /** Where to write the gradient ({@link packedLength} floats; default: an array of its own). */
+  gradient?: Float32Array;
+}
 
 /** Scratch and result arrays for batches of up to `maxRows` images, allocated once. */
 export class FusedGradients {
-  /** ∂loss/∂μ [K,D] of the last {@link compute}. */
-  readonly dMu: Float32Array;
-  /** ∂loss/∂W [K,D,E] of the last {@link compute}. */
-  readonly dW: Float32Array;
+  /** ∂loss/∂(μ, W) of the last {@link compute}, packed like the parameters. */
+  readonly gradient: Float32Array;
   /** The chosen component of each row of the last batch. */
   readonly choice: Int32Array;
 
@@ -36,75 +95,75 @@ export class FusedGradients {
   readonly #blas: OpenBlas;
   readonly #dims: ModelDims;
   // float32, batch-sized
-  readonly #packed: Float32Array; // [D, K·E + K] = [W_1 … W_K | μᵀ]
-  readonly #y: Float32Array; // x·packed
+  readonly #y: Float32Array; // x·packed [B, K·(E+1)]
   readonly #p: Float32Array; // P [B, K·E]
   readonly #pq: Float32Array; // P_k Q_k [B, K·E]
-  readonly #xs: Float32Array; // rows of x grouped by chosen component
-  readonly #gs: Float32Array; // G rows, same order
+  readonly #xs: Float32Array; // rows of x grouped by chosen component, then −μ_kᵀ per group
+  readonly #gs: Float32Array; // [G, −2c] rows, same order, then [(ΣG)ᵀ, −2c·n_k] per group
   readonly #ps: Float32Array; // P_k* rows, same order
   readonly #slot: Int32Array; // grouped position of each row
-  readonly #start: Int32Array; // first grouped row of each component, K + 1
+  readonly #start: Int32Array; // first row of each group (extra rows not counted), K + 1
   readonly #fill: Int32Array; // next free grouped row of each component
   // float32, per component
+  readonly #gram: Float32Array; // B_kᵀB_k [E+1, E+1]
   readonly #muW: Float32Array; // μ_kᵀW_k [K,E]
-  readonly #e32: Float32Array; // an E×E matrix in float32 (C_k, Q_k, dQ_k, dC_k + dC_kᵀ)
+  readonly #muMu: Float32Array; // ‖μ_k‖² [K]
+  readonly #e32: Float32Array; // an E×E matrix in float32 (Q_k, dQ_k)
+  readonly #r32: Float32Array; // [dC_k + dC_kᵀ | −ΣG] [E, E+1]
   readonly #q32: Float32Array; // Q [K,E,E]
-  readonly #gsum: Float32Array; // ΣG [E]
-  readonly #wg: Float32Array; // W_kΣG [D]
   // float64
-  readonly #sx: Float64Array; // Σ x over a component's rows [D]
   readonly #c: Float64Array; // C [K,E,E]
   readonly #s: Float64Array; // S_t for t < T, per component [K,T,E,E]
   readonly #a: Float64Array; // A_k [E,E]
   readonly #m: Float64Array; // C S [E,E]
   readonly #work: Float64Array[]; // dQ, dS, dM, dA, dC (E×E each)
-  readonly #muMu: Float64Array; // ‖μ_k‖² [K]
   readonly #best: Float64Array; // each row's chosen error
 
-  constructor(blas: OpenBlas, dims: ModelDims, encoder: Encoder, maxRows: number) {
+  constructor({ blas, dims, encoder, maxRows, gradient }: FusedGradientsOptions) {
     const { K, D, E } = dims;
-    const N = K * E, T = encoder.steps;
+    const N = K * E, F = E + 1, T = encoder.steps;
     this.#blas = blas;
     this.#dims = dims;
     this.maxRows = maxRows;
-    this.dMu = new Float32Array(K * D);
-    this.dW = new Float32Array(K * D * E);
+    if (gradient && gradient.length !== packedLength(dims)) {
+      throw new RangeError(
+        `FusedGradients: a gradient of ${gradient.length} floats for ${packedLength(dims)}`,
+      );
+    }
+    this.gradient = gradient ?? new Float32Array(packedLength(dims));
     this.choice = new Int32Array(maxRows);
-    this.#packed = new Float32Array(D * (N + K));
-    this.#y = new Float32Array(maxRows * (N + K));
+    this.#y = new Float32Array(maxRows * K * F);
     this.#p = new Float32Array(maxRows * N);
     this.#pq = new Float32Array(maxRows * N);
-    this.#xs = new Float32Array(maxRows * D);
-    this.#gs = new Float32Array(maxRows * E);
-    this.#ps = new Float32Array(maxRows * E);
+    this.#xs = new Float32Array((maxRows + K) * D);
+    this.#gs = new Float32Array((maxRows + K) * F);
+    this.#ps = new Float32Array((maxRows + K) * E);
     this.#slot = new Int32Array(maxRows);
     this.#start = new Int32Array(K + 1);
     this.#fill = new Int32Array(K);
+    this.#gram = new Float32Array(F * F);
     this.#muW = new Float32Array(N);
+    this.#muMu = new Float32Array(K);
     this.#e32 = new Float32Array(E * E);
+    this.#r32 = new Float32Array(E * F);
     this.#q32 = new Float32Array(K * E * E);
-    this.#gsum = new Float32Array(E);
-    this.#wg = new Float32Array(D);
-    this.#sx = new Float64Array(D);
     this.#c = new Float64Array(K * E * E);
     this.#s = new Float64Array(K * T * E * E);
     this.#a = new Float64Array(E * E);
     this.#m = new Float64Array(E * E);
     this.#work = Array.from({ length: 5 }, () => new Float64Array(E * E));
-    this.#muMu = new Float64Array(K);
     this.#best = new Float64Array(maxRows);
     this.encoder = encoder;
   }
 
   /**
-   * The loss of `rows` images x (row-major rows×D) under μ [K,D] and W [K,D,E]; fills
-   * {@link dMu}, {@link dW} and {@link choice}.
+   * The loss of `rows` images x (row-major rows×D) under the packed parameters `params`; fills
+   * {@link gradient} and {@link choice}.
    */
-  compute(x: Float32Array, rows: number, mu: Float32Array, W: Float32Array): number {
-    const loss = this.#forward(x, rows, mu, W);
-    this.#group(x, rows);
-    for (let k = 0; k < this.#dims.K; k++) this.#backward(k, rows, mu, W);
+  compute(x: Float32Array, rows: number, params: Float32Array): number {
+    const loss = this.#forward(x, rows, params);
+    this.#group(x, rows, params);
+    for (let k = 0; k < this.#dims.K; k++) this.#backward(k, rows, params);
     return loss;
   }
 
@@ -112,40 +171,48 @@ export class FusedGradients {
    * The forward pass only: fills {@link choice} and, per row, the chosen component's squared
    * error ‖x − x̂‖² divided by D (the row's mean squared error) into `sqErr`.
    */
-  errors(x: Float32Array, rows: number, mu: Float32Array, W: Float32Array, sqErr: Float32Array) {
-    this.#forward(x, rows, mu, W);
+  errors(x: Float32Array, rows: number, params: Float32Array, sqErr: Float32Array) {
+    this.#forward(x, rows, params);
     const D = this.#dims.D;
     for (let b = 0; b < rows; b++) sqErr[b] = this.#best[b] / D;
   }
 
   /** Y, the E×E chain, P, P Q, each row's errors and choice; returns the loss. */
-  #forward(x: Float32Array, rows: number, mu: Float32Array, W: Float32Array): number {
+  #forward(x: Float32Array, rows: number, params: Float32Array): number {
     const { K, D, E } = this.#dims;
     if (rows < 1 || rows > this.maxRows || x.length < rows * D) {
       throw new Error(`fused LLGAE step: ${rows} rows of ${D} pixels, at most ${this.maxRows}`);
     }
-    const N = K * E, NC = N + K;
-    const blas = this.#blas;
-    const packed = this.#packed, y = this.#y, p = this.#p, pq = this.#pq;
-    for (let j = 0; j < D; j++) {
-      const row = j * NC;
-      for (let k = 0; k < K; k++) {
-        const from = (k * D + j) * E, to = row + k * E;
-        for (let e = 0; e < E; e++) packed[to + e] = W[from + e];
-        packed[row + N + k] = mu[k * D + j];
-      }
-    }
-    blas.sgemm(false, false, rows, NC, D, x, packed, y);
+    const N = K * E, F = E + 1, NC = K * F;
+    const blas = this.#blas, y = this.#y, p = this.#p, pq = this.#pq;
+    const gram = this.#gram, muW = this.#muW;
+    blas.sgemm(false, false, rows, NC, D, x, params, y);
     for (let k = 0; k < K; k++) {
-      const muK = mu.subarray(k * D, (k + 1) * D), wK = W.subarray(k * D * E, (k + 1) * D * E);
-      blas.sgemm(false, false, 1, E, D, muK, wK, this.#muW.subarray(k * E, (k + 1) * E));
-      blas.sgemm(true, false, E, E, D, wK, wK, this.#e32);
+      const block = params.subarray(k * F);
+      blas.sgemmStrided({ // B_kᵀB_k
+        transA: true,
+        transB: false,
+        m: F,
+        n: F,
+        k: D,
+        alpha: 1,
+        a: block,
+        lda: NC,
+        b: block,
+        ldb: NC,
+        beta: 0,
+        c: gram,
+        ldc: F,
+      });
+      muW.set(gram.subarray(E * F, E * F + E), k * E);
+      this.#muMu[k] = gram[E * F + E];
       this.#forwardChain(k);
     }
-    const muW = this.#muW;
     for (let b = 0; b < rows; b++) { // P_k = W_kᵀx − μ_kᵀW_k
-      const from = b * NC, to = b * N;
-      for (let i = 0; i < N; i++) p[to + i] = y[from + i] - muW[i];
+      for (let k = 0; k < K; k++) {
+        const from = b * NC + k * F, to = b * N + k * E;
+        for (let e = 0; e < E; e++) p[to + e] = y[from + e] - muW[k * E + e];
+      }
     }
     for (let k = 0; k < K; k++) { // P_k Q_k, each a column block of [B, K·E]
       blas.sgemmStrided({
@@ -164,29 +231,20 @@ export class FusedGradients {
         ldc: N,
       });
     }
-    return this.#choose(x, rows, mu);
+    return this.#choose(x, rows);
   }
 
   /** Each row's error for every component, its choice (first minimum) and the loss. */
-  #choose(x: Float32Array, rows: number, mu: Float32Array): number {
+  #choose(x: Float32Array, rows: number): number {
     const { K, D, E } = this.#dims;
-    const N = K * E, NC = N + K;
-    const y = this.#y, p = this.#p, pq = this.#pq, choice = this.choice;
-    const muMu = this.#muMu;
-    for (let k = 0; k < K; k++) {
-      let s = 0;
-      for (let j = 0; j < D; j++) s += mu[k * D + j] * mu[k * D + j];
-      muMu[k] = s;
-    }
+    const N = K * E, F = E + 1, NC = K * F;
+    const y = this.#y, p = this.#p, pq = this.#pq, choice = this.choice, muMu = this.#muMu;
     let total = 0;
     for (let b = 0; b < rows; b++) {
-      let xx = 0;
-      for (let j = b * D; j < (b + 1) * D; j++) xx += x[j] * x[j];
+      const xx = dot(x, x, b * D, D);
       let best = Infinity, chosen = 0;
       for (let k = 0; k < K; k++) {
-        let pQp = 0;
-        for (let i = b * N + k * E; i < b * N + (k + 1) * E; i++) pQp += p[i] * pq[i];
-        const err = xx - 2 * y[b * NC + N + k] + muMu[k] - pQp;
+        const err = xx - 2 * y[b * NC + k * F + E] + muMu[k] - dot(p, pq, b * N + k * E, E);
         if (err < best) {
           best = err;
           chosen = k;
@@ -199,69 +257,84 @@ export class FusedGradients {
     return total / (rows * D);
   }
 
-  /** Rows of x, G = −2c·Q_k*P_k* and P_k* grouped by chosen component (a counting sort). */
-  #group(x: Float32Array, rows: number): void {
+  /**
+   * Rows of x, [G, −2c] (G = −2c·Q_k*P_k*) and P_k* grouped by chosen component (a counting
+   * sort), each group followed by its extra rows −μ_kᵀ and [(ΣG)ᵀ, −2c·n_k].
+   */
+  #group(x: Float32Array, rows: number, params: Float32Array): void {
     const { K, D, E } = this.#dims;
-    const N = K * E;
+    const N = K * E, F = E + 1, NC = K * F;
     const start = this.#start, slot = this.#slot, fill = this.#fill, choice = this.choice;
+    const xs = this.#xs, gs = this.#gs, ps = this.#ps, p = this.#p, pq = this.#pq;
     start.fill(0);
     for (let b = 0; b < rows; b++) start[choice[b] + 1]++;
     for (let k = 0; k < K; k++) start[k + 1] += start[k];
-    fill.set(start.subarray(0, K));
+    for (let k = 0; k < K; k++) fill[k] = start[k] + k; // group k's rows begin after k extra rows
     for (let b = 0; b < rows; b++) slot[b] = fill[choice[b]]++;
-    const g = -2 / (rows * D);
+    const c2 = -2 / (rows * D);
     for (let b = 0; b < rows; b++) {
       const r = slot[b], from = b * N + choice[b] * E;
-      this.#xs.set(x.subarray(b * D, (b + 1) * D), r * D);
+      xs.set(x.subarray(b * D, (b + 1) * D), r * D);
       for (let e = 0; e < E; e++) {
-        this.#gs[r * E + e] = g * this.#pq[from + e];
-        this.#ps[r * E + e] = this.#p[from + e];
+        gs[r * F + e] = c2 * pq[from + e];
+        ps[r * E + e] = p[from + e];
       }
+      gs[r * F + E] = c2;
+    }
+    for (let k = 0; k < K; k++) {
+      const extra = fill[k];
+      for (let j = 0; j < D; j++) xs[extra * D + j] = -params[j * NC + k * F + E];
+      gs.fill(0, extra * F, extra * F + E);
+      for (let r = start[k] + k; r < extra; r++) {
+        for (let e = 0; e < E; e++) gs[extra * F + e] += gs[r * F + e];
+      }
+      gs[extra * F + E] = c2 * (start[k + 1] - start[k]);
     }
   }
 
-  /** ∂loss/∂μ_k and ∂loss/∂W_k from the rows that chose component k. */
-  #backward(k: number, rows: number, mu: Float32Array, W: Float32Array): void {
-    const { D, E } = this.#dims;
+  /** ∂B_k = [∂loss/∂W_k | ∂loss/∂μ_k] into its block of {@link gradient}, from k's rows. */
+  #backward(k: number, rows: number, params: Float32Array): void {
+    const { K, D, E } = this.#dims;
+    const F = E + 1, NC = K * F;
     const blas = this.#blas, c = 1 / (rows * D);
-    const r0 = this.#start[k], n = this.#start[k + 1] - r0;
-    const xs = this.#xs.subarray(r0 * D, (r0 + n) * D);
-    const gs = this.#gs.subarray(r0 * E, (r0 + n) * E);
+    const r0 = this.#start[k] + k, n = this.#start[k + 1] - this.#start[k]; // n rows, 1 extra
+    const gs = this.#gs.subarray(r0 * F), r32 = this.#r32, e32 = this.#e32;
+    const block = params.subarray(k * F), dBlock = this.gradient.subarray(k * F);
+    const product = (g: Omit<StridedGemm<Float32Array>, "transB" | "c" | "ldc">) =>
+      blas.sgemmStrided({ ...g, transB: false, c: dBlock, ldc: NC });
+    // X̃_kᵀ [[G, −2c·1], [(ΣG)ᵀ, −2c·n_k]]
+    product({
+      transA: true,
+      m: D,
+      n: F,
+      k: n + 1,
+      alpha: 1,
+      a: this.#xs.subarray(r0 * D),
+      lda: D,
+      b: gs,
+      ldb: F,
+      beta: 0,
+    });
     const ps = this.#ps.subarray(r0 * E, (r0 + n) * E);
-    const muK = mu.subarray(k * D, (k + 1) * D), wK = W.subarray(k * D * E, (k + 1) * D * E);
-    const dW = this.dW.subarray(k * D * E, (k + 1) * D * E);
-    const dMu = this.dMu.subarray(k * D, (k + 1) * D);
-    const gsum = this.#gsum, sx = this.#sx, e32 = this.#e32;
-    blas.sgemm(true, false, D, E, n, xs, gs, dW); // X_kᵀG
-    gsum.fill(0);
-    for (let r = 0; r < n; r++) for (let e = 0; e < E; e++) gsum[e] += gs[r * E + e];
-    sx.fill(0);
-    for (let r = 0; r < n; r++) for (let j = 0; j < D; j++) sx[j] += xs[r * D + j];
-    for (let j = 0; j < D; j++) {
-      for (let e = 0; e < E; e++) dW[j * E + e] -= muK[j] * gsum[e]; // − μ_k(ΣG)ᵀ
-    }
     blas.sgemm(true, false, E, E, n, ps, ps, e32); // P_kᵀP_k
     const dC = this.#backwardChain(k, -c);
     for (let i = 0; i < E; i++) {
-      for (let j = 0; j < E; j++) e32[i * E + j] = dC[i * E + j] + dC[j * E + i];
+      for (let j = 0; j < E; j++) r32[i * F + j] = dC[i * E + j] + dC[j * E + i];
+      r32[i * F + E] = -gs[n * F + i];
     }
-    blas.sgemmStrided({ // + W_k(dC + dCᵀ)
+    // + W_k [dC + dCᵀ | −ΣG]
+    product({
       transA: false,
-      transB: false,
       m: D,
-      n: E,
+      n: F,
       k: E,
       alpha: 1,
-      a: wK,
-      lda: E,
-      b: e32,
-      ldb: E,
+      a: block,
+      lda: NC,
+      b: r32,
+      ldb: F,
       beta: 1,
-      c: dW,
-      ldc: E,
     });
-    blas.sgemm(false, false, D, 1, E, wK, gsum, this.#wg);
-    for (let j = 0; j < D; j++) dMu[j] = -2 * c * (sx[j] - n * muK[j]) - this.#wg[j];
   }
 
   /**
@@ -319,13 +392,16 @@ export class FusedGradients {
     return dC;
   }
 
-  /** C_k (in #e32) → C, A, S_t (t < T) and Q_k (float32 into #q32) for component k. */
+  /**
+   * C_k (the top left E×E of the Gram matrix in #gram) → C, A, S_t (t < T) and Q_k (float32
+   * into #q32) for component k.
+   */
   #forwardChain(k: number): void {
     const { E } = this.#dims;
     const { steps: T, beta, latentDecay } = this.encoder;
-    const EE = E * E;
+    const EE = E * E, F = E + 1, gram = this.#gram;
     const C = this.#c.subarray(k * EE, (k + 1) * EE);
-    for (let i = 0; i < EE; i++) C[i] = this.#e32[i];
+    for (let i = 0; i < E; i++) for (let j = 0; j < E; j++) C[i * E + j] = gram[i * F + j];
     const A = this.#a;
     for (let i = 0; i < EE; i++) A[i] = -beta * C[i];
     for (let i = 0; i < E; i++) A[i * E + i] += 1 - beta * latentDecay;
@@ -350,18 +426,18 @@ export class FusedGradients {
 export const SCORE_ROWS = 1000;
 
 /**
- * Each of `n` images' (row-major n×D) chosen component and mean squared error under μ and W,
- * by the forward pass of {@link FusedGradients} in batches (`work` is reused when given).
+ * Each of `n` images' (row-major n×D) chosen component and mean squared error under the packed
+ * parameters (or μ and W), by the forward pass of {@link FusedGradients} in batches (`work` is
+ * reused when given).
  */
 export function fusedErrors(
-  { blas, dims, encoder, images, n, mu, W, work }: {
+  { blas, dims, encoder, images, n, params, work }: {
     blas: OpenBlas;
     dims: ModelDims;
     encoder: Encoder;
     images: Float32Array;
     n: number;
-    mu: Float32Array;
-    W: Float32Array;
+    params: Float32Array | { mu: Float32Array; W: Float32Array };
     work?: FusedGradients;
   },
 ): { choice: Int32Array; sqErr: Float32Array } {
@@ -369,14 +445,29 @@ export function fusedErrors(
   if (images.length !== n * D) {
     throw new Error(`score: ${images.length} values are not ${n} images of ${D} pixels`);
   }
+  const packed = params instanceof Float32Array ? params : packParams(dims, params.mu, params.W);
   const scorer = work ??
-    new FusedGradients(blas, dims, encoder, Math.max(1, Math.min(SCORE_ROWS, n)));
+    new FusedGradients({ blas, dims, encoder, maxRows: Math.max(1, Math.min(SCORE_ROWS, n)) });
   const choice = new Int32Array(n), sqErr = new Float32Array(n);
   for (let start = 0; start < n; start += scorer.maxRows) {
     const rows = Math.min(scorer.maxRows, n - start);
     const x = images.subarray(start * D, (start + rows) * D);
-    scorer.errors(x, rows, mu, W, sqErr.subarray(start));
+    scorer.errors(x, rows, packed, sqErr.subarray(start));
     choice.set(scorer.choice.subarray(0, rows), start);
   }
   return { choice, sqErr };
+}
+
+/** Σ a[i]·b[i] over `n` elements from `from`, in float64 with four running sums. */
+function dot(a: Float32Array, b: Float32Array, from: number, n: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = from;
+  const to = from + n, end4 = from + (n & ~3);
+  for (; i < end4; i += 4) {
+    s0 += a[i] * b[i];
+    s1 += a[i + 1] * b[i + 1];
+    s2 += a[i + 2] * b[i + 2];
+    s3 += a[i + 3] * b[i + 3];
+  }
+  for (; i < to; i++) s0 += a[i] * b[i];
+  return (s0 + s1) + (s2 + s3);
 }

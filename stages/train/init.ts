@@ -137,7 +137,7 @@ function choose(
   { data, n }: { data: Float32Array; n: number },
 ): Int32Array {
   const { blas } = backendTraits();
-  if (blas) return fusedErrors({ blas, dims, encoder, images: data, n, mu, W }).choice;
+  if (blas) return fusedErrors({ blas, dims, encoder, images: data, n, params: { mu, W } }).choice;
   const { K, D, E } = dims;
   const params = tf.tidy(() => ({ mu: tf.tensor2d(mu, [K, D]), W: tf.tensor3d(W, [K, D, E]) }));
   try {

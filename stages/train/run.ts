@@ -118,7 +118,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
           tensor: i === 0 ? tf.scalar(t.data[0], "int32") : tf.tensor(t.data, t.shape),
         };
       });
-      await optimizer.setWeights(slots);
+      await trainer.restore(slots);
       tf.dispose(slots.map((s) => s.tensor));
     }
     const batches = Math.ceil(train.n / p.batch_size);
@@ -161,6 +161,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
         `epoch ${epoch}/${p.epochs}: train loss ${line.train_loss.toFixed(2)}, ` +
           `test MSE ${test_mse.toFixed(2)}, ${seconds.toFixed(1)} s`,
       );
+      trainer.sync();
       await saveCheckpoint(
         ctx.stateDir,
         identity,
@@ -171,6 +172,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
     const last = history[history.length - 1];
     const diverged = modelDivergence(check, last.test_mse);
     if (diverged) throw new Error(diverged);
+    trainer.sync();
     const metadata = { params: JSON.stringify(p), epoch: String(p.epochs), backend };
     await writeSafeTensors(join(ctx.outDir, "model.safetensors"), {
       tensors: {

@@ -1,7 +1,7 @@
 /**
  * One training step of LGAE/LLGAE, in the formulation chosen once for the backend: on a blas
- * backend with RMSprop, the fused kernel `LlgaeRmspropStep` (stages/train/fused_step.ts: loss,
- * gradients and update in a few BLAS calls; scoring by its forward pass); elsewhere tfjs's
+ * backend with RMSprop, the fused step (stages/train/fused_step.ts: loss, gradients and update
+ * in a few BLAS calls over state it keeps between steps; scoring by its forward pass); elsewhere tfjs's
  * autodiff of the fast formulation and the optimizer's own update, and tfjs's forward pass (the
  * reference the fused step is tested against).
  *
@@ -9,10 +9,9 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
-import { type FusedStepAttrs, LLGAE_RMSPROP_STEP, registerFusedStep } from "./fused_step.ts";
+import { FusedStep } from "./fused_step.ts";
 import type { InitialParams } from "./init.ts";
 import { blasOf } from "../lib/blas/backend.ts";
-import { fusedErrors, FusedGradients, SCORE_ROWS } from "./fused_gradients.ts";
 import { type Encoder, errorsWith, loss, type ModelDims, type Params } from "./model.ts";
 import { makeOptimizer, type OptimizerParams, Rmsprop } from "./optimizer.ts";
 
@@ -21,15 +20,19 @@ export type StepFormulation = "fused" | "tfjs";
 
 /** The model's variables, its optimizer and a step function. */
 export interface Trainer {
-  /** μ and W as tfjs variables (read them for scoring and saving). */
+  /** μ and W as tfjs variables (after {@link sync}, read them for saving). */
   readonly params: Params;
-  /** The optimizer whose slots hold the training state (`getWeights`/`setWeights`). */
+  /** The optimizer whose slots hold the training state (after {@link sync}: `getWeights`). */
   readonly optimizer: tf.Optimizer;
   readonly formulation: StepFormulation;
   /** One optimizer step on `rows` images (row-major rows×D in `batch`); returns the loss. */
   step(batch: Float32Array, rows: number): number;
   /** Each of `n` images' chosen component and mean squared error under the current μ, W. */
   score(images: Float32Array, n: number): { choice: Int32Array; sqErr: Float32Array };
+  /** Writes the state of the last step into {@link params} and the optimizer's slots. */
+  sync(): void;
+  /** Replaces the optimizer's slots (a checkpoint's `getWeights`) before the next step. */
+  restore(slots: { name: string; tensor: tf.Tensor }[]): Promise<void>;
   /** Frees the variables and the optimizer. */
   dispose(): void;
 }
@@ -49,7 +52,7 @@ export interface TrainerOptions {
 
 /** Which formulation `backend` runs for `optimizer` unless told otherwise. */
 export function defaultFormulation(backend: string, optimizer: OptimizerParams): StepFormulation {
-  return optimizer.optimizer !== "adam" && registerFusedStep(backend) ? "fused" : "tfjs";
+  return optimizer.optimizer !== "adam" && blasOf(backend) ? "fused" : "tfjs";
 }
 
 /** Creates μ and W as variables from `start` and a trainer in the chosen formulation. */
@@ -79,49 +82,60 @@ export function makeTrainer(options: TrainerOptions): Trainer {
         return value;
       },
       score: (images, n) => errorsWith(params, encoder, images, n),
+      sync() {},
+      restore: (slots) => optimizer.setWeights(slots),
       dispose,
     };
   }
-  if (!(optimizer instanceof Rmsprop) || !registerFusedStep(backend)) {
+  const blas = blasOf(backend);
+  if (!(optimizer instanceof Rmsprop) || !blas) {
     throw new Error(`trainer: the fused step needs rmsprop on a blas backend, not ${backend}`);
   }
-  let scorer: FusedGradients | undefined; // for scoring, made on first use
   const { decay, epsilon, momentum } = optimizer.hyperparameters;
   if (momentum !== 0) throw new Error(`trainer: the fused step has no momentum (${momentum})`);
-  const attrs: FusedStepAttrs = {
-    ...encoder,
-    learningRate: options.optimizer.lr,
-    decay,
-    epsilon,
-    formula: optimizer.formula,
+  const fused = new FusedStep({
+    blas,
+    dims: options.dims,
+    encoder,
+    rmsprop: { learningRate: options.optimizer.lr, decay, epsilon, formula: optimizer.formula },
+  });
+  // The fused step holds the state from its first use until `sync` or `restore`.
+  let loaded = false;
+  const meanSquares = () => optimizer.meanSquares([mu, W]);
+  const load = () => {
+    if (loaded) return;
+    const [muMeanSquare, wMeanSquare] = meanSquares().map((t) => t.dataSync() as Float32Array);
+    const [muValues, wValues] = [mu, W].map((t) => t.dataSync() as Float32Array);
+    fused.load({ mu: muValues, W: wValues, muMeanSquare, wMeanSquare });
+    loaded = true;
   };
   return {
     params,
     optimizer,
     formulation,
     step(batch, rows) {
-      const [muMeanSquare, wMeanSquare] = optimizer.meanSquares([mu, W]);
-      const x = tf.tensor2d(batch.subarray(0, rows * D), [rows, D]);
-      const out = tf.engine().runKernel(
-        LLGAE_RMSPROP_STEP,
-        { x, mu, W, muMeanSquare, wMeanSquare },
-        attrs,
-      ) as tf.Tensor[];
-      const value = out[0].dataSync()[0];
-      mu.assign(out[1] as tf.Tensor2D);
-      W.assign(out[2] as tf.Tensor3D);
-      muMeanSquare.assign(out[3]);
-      wMeanSquare.assign(out[4]);
+      load();
       optimizer.countStep();
-      tf.dispose([x, ...out]);
-      return value;
+      return fused.step(batch, rows);
     },
     score(images, n) {
-      const blas = blasOf(backend)!;
-      const [muValues, wValues] = [mu, W].map((t) => t.dataSync() as Float32Array);
-      const args = { blas, dims: options.dims, encoder, images, n, mu: muValues, W: wValues };
-      scorer ??= new FusedGradients(blas, options.dims, encoder, SCORE_ROWS);
-      return fusedErrors({ ...args, work: scorer });
+      load();
+      return fused.score(images, n);
+    },
+    sync() {
+      if (!loaded) return;
+      const state = fused.unpack();
+      const [muMeanSquare, wMeanSquare] = meanSquares();
+      tf.tidy(() => {
+        mu.assign(tf.tensor2d(state.mu, [K, D]));
+        W.assign(tf.tensor3d(state.W, [K, D, E]));
+        muMeanSquare.assign(tf.tensor2d(state.muMeanSquare, [K, D]));
+        wMeanSquare.assign(tf.tensor3d(state.wMeanSquare, [K, D, E]));
+      });
+    },
+    async restore(slots) {
+      await optimizer.setWeights(slots);
+      loaded = false;
     },
     dispose,
   };

@@ -78,6 +78,11 @@ const ROW_MAJOR = 101;
 const NO_TRANS = 111;
 /** Products with fewer multiply-adds (m·n·k) than this run on one thread. */
 const SINGLE_THREAD_GEMM = 1 << 23;
+/**
+ * OpenBLAS's own gemm runs products of at most this many multiply-adds on one thread (its
+ * `SMP_THRESHOLD_MIN` 65536 × `GEMM_MULTITHREAD_THRESHOLD` 4), so they need no thread switch.
+ */
+const LIBRARY_SINGLE_THREAD_GEMM = 65536 * 4;
 const TRANS = 112;
 const UPPER = 121;
 
@@ -244,7 +249,8 @@ function wrap(lib: Lib, path: string, threads: number): OpenBlas {
     // Small products run on one thread: waking a second one costs more than it saves. The
     // last bits can differ from a threaded run, but the choice depends only on the shape, so
     // results stay deterministic.
-    const single = g.m * g.n * g.k < SINGLE_THREAD_GEMM && actual > 1;
+    const mnk = g.m * g.n * g.k;
+    const single = mnk < SINGLE_THREAD_GEMM && mnk > LIBRARY_SINGLE_THREAD_GEMM && actual > 1;
     if (single) s.openblas_set_num_threads(1);
     (g.c instanceof Float64Array ? s.cblas_dgemm : s.cblas_sgemm)(
       ROW_MAJOR,
