@@ -1,5 +1,8 @@
 import * as assert from "node:assert/strict";
 import { SimdArena } from "../stages/lib/simd/simd.ts";
+import { compileKernels } from "../stages/lib/simd/build.ts";
+import { KERNELS_WASM_BASE64 } from "../stages/lib/simd/kernels_wasm.ts";
+import { Buffer } from "node:buffer";
 import { Rng } from "../stages/lib/prng.ts";
 
 const f = Math.fround;
@@ -59,5 +62,13 @@ Deno.test("SimdArena: arrays are 16-byte aligned views of its memory; overflow a
   assert.throws(
     () => arena.rmsprop({ value: b, gradient: a, meanSquare: b }, settings),
     /arrays of 5 and 3 floats \(one length needed\)/,
+  );
+});
+
+Deno.test("the committed kernel binary is the compile of the kernels' text (else: deno task simd)", async () => {
+  assert.deepEqual(
+    new Uint8Array(Buffer.from(KERNELS_WASM_BASE64, "base64")),
+    await compileKernels(),
+    "stages/lib/simd/kernels_wasm.ts is stale: run `npx -y deno@2.9.6 task simd`",
   );
 });

@@ -1,19 +1,16 @@
 /**
  * SIMD kernels for the elementwise work around the matrix products, in WebAssembly (its 128-bit
- * SIMD, which every current V8 runs): compiled once from the text in
- * `stages/lib/simd/kernels_wat.ts` by wabt when this module loads. A {@link SimdArena} is a
+ * SIMD, which every current V8 runs): written as text in `kernels_wat.ts`, compiled by wabt into
+ * `kernels_wasm.ts` (`deno task simd`; a test checks the two agree). A {@link SimdArena} is a
  * fixed block of WebAssembly memory that the arrays a kernel works on are allocated from, so
  * JavaScript, OpenBLAS (through FFI) and the kernels all read and write the same floats.
  *
  * @module
  */
-import initWabt from "wabt";
-import { KERNELS_WAT } from "./kernels_wat.ts";
+import { Buffer } from "node:buffer";
+import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
 
-const wabt = await initWabt();
-const parsed = wabt.parseWat("kernels.wat", KERNELS_WAT, { simd: true });
-const KERNELS = new WebAssembly.Module(parsed.toBinary({}).buffer as Uint8Array<ArrayBuffer>);
-parsed.destroy();
+const KERNELS = new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, "base64"));
 
 const PAGE = 65536;
 const ALIGN = 16;
