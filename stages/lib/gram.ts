@@ -39,14 +39,18 @@ export class GramSum {
     for (let i = 0; i < d * d; i++) sums[i] += sign * gram[i];
   }
 
-  /** The symmetric sums in float64 times `scale` (tfjs's float32 rounding symmetrised). */
-  symmetric(scale: number): Float64Array {
+  /**
+   * The symmetric sums in float64 times `scale` (tfjs's float32 rounding symmetrised), minus
+   * `mean` meanᵀ when a mean is given: with scale 1/n, the covariance E[xxᵀ] − mean meanᵀ.
+   */
+  symmetric(scale: number, mean?: Float64Array): Float64Array {
     const { d, sums } = this;
     const out = new Float64Array(d * d);
     for (let i = 0; i < d; i++) {
+      const mi = mean?.[i] ?? 0;
       for (let j = i; j < d; j++) {
         const s = this.#upperOnly ? sums[i * d + j] : (sums[i * d + j] + sums[j * d + i]) / 2;
-        out[i * d + j] = out[j * d + i] = s * scale;
+        out[i * d + j] = out[j * d + i] = mean ? s * scale - mi * mean[j] : s * scale;
       }
     }
     return out;

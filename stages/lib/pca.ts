@@ -5,7 +5,8 @@
  * ({@link GramSum}: `cblas_ssyrk` when the started backend has an OpenBLAS, else tfjs). The
  * rest is float64 on d×d and d×k matrices: seeded subspace (block power) iteration, each round
  * a Rayleigh–Ritz step (Jacobi eigendecomposition of the small projected matrix) whose Ritz
- * vectors rotate the block, then a Cholesky QR; products by `dgemm` when there is an OpenBLAS.
+ * vectors rotate the block, a power step shifted by half the smallest Ritz value, then a
+ * Cholesky QR; products by `dgemm` when there is an OpenBLAS.
  * Rotating the block into the Ritz basis keeps the next projected matrix nearly diagonal, so
  * Jacobi needs a sweep or two.
  *
@@ -27,10 +28,11 @@ export interface EigenOptions {
   /** Stop when no leading variance changes by more than this relative amount (default 1e-12). */
   tolerance?: number;
   /**
-   * Starting directions as rows (s×d, s ≤ e, e.g. an earlier fit's components): the first s
-   * columns of the starting block, the rest seeded random. Near the answer, fewer iterations.
+   * Starting directions as rows (s×d, s ≤ e + oversample, e.g. an earlier fit's `basis`): the
+   * first s columns of the starting block, the rest seeded random. Near the answer, fewer
+   * iterations.
    */
-  start?: Float32Array;
+  start?: Float32Array | Float64Array;
 }
 
 /** Options of {@link principalSubspace}. */
@@ -45,6 +47,11 @@ export interface Eigenvectors {
   components: Float32Array;
   /** The eigenvalues (variances), length e. */
   variances: Float64Array;
+  /**
+   * Every iterated direction (e + oversample orthonormal rows of d, by decreasing Ritz value):
+   * the `start` of a refit of a nearby matrix.
+   */
+  basis: Float64Array;
   /** Block power iterations run. */
   iterations: number;
 }
@@ -213,6 +220,30 @@ function symmetricEigen(
 }
 
 /**
+ * Q ← (Σ − cI)·Q·V for the block Q (d×k) with Z = ΣQ given (Z is overwritten) and V its Ritz
+ * vectors: a block power step shifted by c = θ_min/2, θ_min the smallest Ritz value. The
+ * eigenvalues below the block's lie in [0, θ_min], where |λ − c| ≤ θ_min/2, so their directions
+ * shrink relative to a wanted eigenvalue λ_e's by (θ_min/2)/(λ_e − θ_min/2) per step instead of
+ * θ_min/λ_e (the shift that makes max |λ − c| over [0, θ_min] smallest: a Chebyshev filter of
+ * degree 1). On the real images' covariances it cuts the iterations by about a third. Rotating
+ * into the Ritz basis keeps the next projected matrix nearly diagonal.
+ */
+function shiftedPowerStep(
+  gemm: Gemm,
+  { d, k, q, z, ritz }: {
+    d: number;
+    k: number;
+    q: Float64Array;
+    z: Float64Array;
+    ritz: { values: Float64Array; vectors: Float64Array };
+  },
+): void {
+  const c = Math.max(0, Math.min(...ritz.values)) / 2;
+  for (let i = 0; i < d * k; i++) z[i] -= c * q[i];
+  gemm(false, d, k, k, z, ritz.vectors, q);
+}
+
+/**
  * The top `e` principal directions of the n×d row-major data `x` (or of the rows `opts.rows`):
  * the mean, the directions as orthonormal rows (e×d) and the variance along each.
  * Deterministic for a given seed and backend.
@@ -248,17 +279,17 @@ export function leadingEigenvectors(
   if (!(e >= 1 && e <= d)) throw new Error(`pca: number of components ${e} must be in 1..${d}`);
   const { seed = 28, oversample = 10, maxIterations = 300, tolerance = 1e-12 } = opts;
   const start = opts.start ?? new Float32Array(0);
-  if (start.length % d !== 0 || start.length / d > e) {
-    throw new Error(`pca: start has ${start.length} values, not up to ${e} rows of ${d}`);
-  }
   const k = Math.min(d, e + oversample);
+  if (start.length % d !== 0 || start.length / d > k) {
+    throw new Error(`pca: start has ${start.length} values, not up to ${k} rows of ${d}`);
+  }
   const gemm = gemmOf(backendTraits().blas); // float64 products by the BLAS when there is one
   const rng = new Rng(seed);
   const q = new Float64Array(d * k).map(() => rng.float() - 0.5);
   for (let a = 0; a < start.length / d; a++) {
     for (let i = 0; i < d; i++) q[i * k + a] = start[a * d + i];
   }
-  gramSchmidt(q, d, k);
+  orthonormalise(gemm, q, d, k);
   let previous = new Float64Array(e);
   let ritz = { values: new Float64Array(k), vectors: new Float64Array(k * k) };
   const z = new Float64Array(d * k), h = new Float64Array(k * k);
@@ -272,7 +303,7 @@ export function leadingEigenvectors(
     const change = Math.max(...top.map((v, i) => Math.abs(v - previous[i]) / Math.max(v, 1e-300)));
     previous = Float64Array.from(top);
     if (change < tolerance || iterations === maxIterations) break;
-    gemm(false, d, k, k, z, ritz.vectors, q); // Q ← Z V (the next H nearly diagonal), then QR
+    shiftedPowerStep(gemm, { d, k, q, z, ritz }); // Q ← (Σ − cI)QV, then QR
     orthonormalise(gemm, q, d, k);
   }
   // Directions = Q · (Ritz vectors), by decreasing Ritz value.
@@ -281,6 +312,10 @@ export function leadingEigenvectors(
   );
   const directions = new Float64Array(d * k);
   gemm(false, d, k, k, q, ritz.vectors, directions);
+  const basis = new Float64Array(k * d);
+  order.forEach((col, r) => {
+    for (let i = 0; i < d; i++) basis[r * d + i] = directions[i * k + col];
+  });
   const components = new Float32Array(e * d);
   const variances = new Float64Array(e);
   for (let r = 0; r < e; r++) {
@@ -293,5 +328,5 @@ export function leadingEigenvectors(
     const sign = directions[big * k + col] < 0 ? -1 : 1;
     for (let i = 0; i < d; i++) components[r * d + i] = sign * directions[i * k + col];
   }
-  return { components, variances, iterations };
+  return { components, variances, basis, iterations };
 }

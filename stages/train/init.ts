@@ -62,15 +62,16 @@ class ClusterMoments {
   /** Adds (`sign` 1) or removes (−1) the images `rows` to or from cluster k. */
   add(k: number, rows: number[], sign: number): void {
     const { data, D } = this;
+    const block = this.#block, sums = this.#sums;
     this.counts[k] += sign * rows.length;
     for (let start = 0; start < rows.length; start += GRAM_BLOCK_ROWS) {
       const count = Math.min(GRAM_BLOCK_ROWS, rows.length - start);
       for (let r = 0; r < count; r++) {
-        const i = rows[start + r];
-        this.#block.set(data.subarray(i * D, (i + 1) * D), r * D);
-        for (let j = 0; j < D; j++) this.#sums[k * D + j] += sign * data[i * D + j];
+        const from = rows[start + r] * D, to = k * D;
+        block.set(data.subarray(from, from + D), r * D);
+        for (let j = 0; j < D; j++) sums[to + j] += sign * data[from + j];
       }
-      this.#grams[k].add(this.#block, count, sign);
+      this.#grams[k].add(block, count, sign);
     }
   }
 
@@ -95,11 +96,7 @@ class ClusterMoments {
     const { D } = this;
     const n = this.counts[k];
     const mean = Float64Array.from(this.#sums.subarray(k * D, (k + 1) * D), (s) => s / n);
-    const cov = this.#grams[k].symmetric(1 / n); // E[xxᵀ] − mean meanᵀ
-    for (let i = 0; i < D; i++) {
-      for (let j = 0; j < D; j++) cov[i * D + j] -= mean[i] * mean[j];
-    }
-    return { mean, cov };
+    return { mean, cov: this.#grams[k].symmetric(1 / n, mean) };
   }
 }
 
@@ -112,19 +109,19 @@ function fitSubspaces(
   { K, D, E }: ModelDims,
   beta: number,
   rng: Rng,
-  into: InitialParams & { directions: (Float32Array | undefined)[] },
+  into: InitialParams & { directions: (Float64Array | undefined)[] },
 ): void {
   const scale = 1 / Math.sqrt(beta);
   for (let k = 0; k < K; k++) {
     const seed = rng.int(0, 2 ** 31 - 1);
     if (moments.counts[k] <= E) continue;
     const { mean, cov } = moments.covariance(k);
-    const { components } = leadingEigenvectors(cov, D, E, {
+    const { components, basis } = leadingEigenvectors(cov, D, E, {
       seed,
       tolerance: PCA_TOLERANCE,
       start: into.directions[k],
     });
-    into.directions[k] = components;
+    into.directions[k] = basis;
     into.mu.set(mean, k * D);
     for (let j = 0; j < D; j++) {
       for (let e = 0; e < E; e++) into.W[(k * D + j) * E + e] = components[e * D + j] * scale;
@@ -190,7 +187,7 @@ export function dataInit(
   const init = {
     mu: new Float32Array(K * D),
     W: new Float32Array(K * D * E),
-    directions: new Array<Float32Array | undefined>(K),
+    directions: new Array<Float64Array | undefined>(K),
   };
   const fits = K === 1 ? 1 : rounds + 1;
   progress?.({ phase: "init subspaces", done: 0, total: fits });
