@@ -3,7 +3,14 @@ import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { makeTrainer } from "../stages/train/trainer.ts";
 import { loss, type ModelDims, type Params } from "../stages/train/model.ts";
-import { FusedGradients, packParams, unpackParams } from "../stages/train/fused_gradients.ts";
+import {
+  fusedChoices,
+  fusedErrors,
+  FusedGradients,
+  imageNorms,
+  packParams,
+  unpackParams,
+} from "../stages/train/fused_gradients.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { blasOf } from "../stages/lib/blas/backend.ts";
 import { probeBackend } from "../stages/lib/backend_probe.ts";
@@ -152,7 +159,7 @@ Deno.test({
         backend: tf.getBackend(),
         formulation,
       });
-      const out = trainer.score(x, n);
+      const out = trainer.scorer(x, n)();
       trainer.dispose();
       return out;
     };
@@ -163,5 +170,27 @@ Deno.test({
       const d = Math.abs(fused.sqErr[i] - ref.sqErr[i]) / ref.sqErr[i];
       ok(d < 1e-4, `image ${i}: ${fused.sqErr[i]} vs ${ref.sqErr[i]}`);
     }
+  },
+});
+
+Deno.test({
+  name: "fused scoring: given image norms and choice-only scoring give the same choices and errors",
+  ignore,
+  fn() {
+    const dims = { K: 4, D: 48, E: 5 }, n = 2300;
+    const { x, mu, W } = problem(dims, n, 13);
+    const o = {
+      blas: blasOf(tf.getBackend())!,
+      dims,
+      encoder: { steps: 5, beta: 0.01, latentDecay: 1 },
+      images: x,
+      n,
+      params: { mu, W },
+    };
+    const plain = fusedErrors(o);
+    const withNorms = fusedErrors({ ...o, norms: imageNorms(x, n, dims.D) });
+    deepStrictEqual(withNorms, plain);
+    deepStrictEqual(fusedChoices(o), plain.choice);
+    ok(new Set(plain.choice).size === dims.K, "every component is chosen somewhere");
   },
 });

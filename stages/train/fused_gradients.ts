@@ -80,6 +80,9 @@ export interface FusedGradientsOptions {
   gradient?: Float32Array;
 }
 
+/** How the forward pass gets each row's ‖x‖²: computed, given, or left out (choice only). */
+type Norms = "compute" | "skip" | Float64Array;
+
 /** Scratch and result arrays for batches of up to `maxRows` images, allocated once. */
 export class FusedGradients {
   /** ∂loss/∂(μ, W) of the last {@link compute}, packed like the parameters. */
@@ -169,16 +172,28 @@ export class FusedGradients {
 
   /**
    * The forward pass only: fills {@link choice} and, per row, the chosen component's squared
-   * error ‖x − x̂‖² divided by D (the row's mean squared error) into `sqErr`.
+   * error ‖x − x̂‖² divided by D (the row's mean squared error) into `sqErr`. `norms`, when given,
+   * holds the rows' ‖x‖² ({@link imageNorms}), so that scoring one set repeatedly skips them.
    */
-  errors(x: Float32Array, rows: number, params: Float32Array, sqErr: Float32Array) {
-    this.#forward(x, rows, params);
+  errors(
+    x: Float32Array,
+    rows: number,
+    params: Float32Array,
+    sqErr: Float32Array,
+    norms?: Float64Array,
+  ) {
+    this.#forward(x, rows, params, norms ?? "compute");
     const D = this.#dims.D;
     for (let b = 0; b < rows; b++) sqErr[b] = this.#best[b] / D;
   }
 
+  /** The forward pass only, for {@link choice} alone (the rows' ‖x‖² is left out). */
+  choices(x: Float32Array, rows: number, params: Float32Array) {
+    this.#forward(x, rows, params, "skip");
+  }
+
   /** Y, the E×E chain, P, P Q, each row's errors and choice; returns the loss. */
-  #forward(x: Float32Array, rows: number, params: Float32Array): number {
+  #forward(x: Float32Array, rows: number, params: Float32Array, norms: Norms = "compute"): number {
     const { K, D, E } = this.#dims;
     if (rows < 1 || rows > this.maxRows || x.length < rows * D) {
       throw new Error(`fused LLGAE step: ${rows} rows of ${D} pixels, at most ${this.maxRows}`);
@@ -231,17 +246,17 @@ export class FusedGradients {
         ldc: N,
       });
     }
-    return this.#choose(x, rows);
+    return this.#choose(x, rows, norms);
   }
 
   /** Each row's error for every component, its choice (first minimum) and the loss. */
-  #choose(x: Float32Array, rows: number): number {
+  #choose(x: Float32Array, rows: number, norms: Norms): number {
     const { K, D, E } = this.#dims;
     const N = K * E, F = E + 1, NC = K * F;
     const y = this.#y, p = this.#p, pq = this.#pq, choice = this.choice, muMu = this.#muMu;
     let total = 0;
     for (let b = 0; b < rows; b++) {
-      const xx = dot(x, x, b * D, D);
+      const xx = norms === "compute" ? dot(x, x, b * D, D) : norms === "skip" ? 0 : norms[b];
       let best = Infinity, chosen = 0;
       for (let k = 0; k < K; k++) {
         const err = xx - 2 * y[b * NC + k * F + E] + muMu[k] - dot(p, pq, b * N + k * E, E);
@@ -422,40 +437,82 @@ export class FusedGradients {
   }
 }
 
-/** Images per batch when {@link fusedErrors} scores a set. */
+/** Images per batch when {@link fusedErrors} and {@link fusedChoices} score a set. */
 export const SCORE_ROWS = 1000;
 
-/**
- * Each of `n` images' (row-major n×D) chosen component and mean squared error under the packed
- * parameters (or μ and W), by the forward pass of {@link FusedGradients} in batches (`work` is
- * reused when given).
- */
-export function fusedErrors(
-  { blas, dims, encoder, images, n, params, work }: {
-    blas: OpenBlas;
-    dims: ModelDims;
-    encoder: Encoder;
-    images: Float32Array;
-    n: number;
-    params: Float32Array | { mu: Float32Array; W: Float32Array };
-    work?: FusedGradients;
-  },
-): { choice: Int32Array; sqErr: Float32Array } {
+/** What {@link fusedErrors} and {@link fusedChoices} score. */
+export interface ScoreOptions {
+  blas: OpenBlas;
+  dims: ModelDims;
+  encoder: Encoder;
+  /** The images, row-major n×D. */
+  images: Float32Array;
+  n: number;
+  /** The packed parameters, or μ and W. */
+  params: Float32Array | { mu: Float32Array; W: Float32Array };
+  /** Scratch to reuse (at least one image per batch). */
+  work?: FusedGradients;
+}
+
+/** Each image's ‖x‖² (row-major n×D), in float64, for {@link fusedErrors}' `norms`. */
+export function imageNorms(images: Float32Array, n: number, D: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = dot(images, images, i * D, D);
+  return out;
+}
+
+/** Runs `score(start, rows, x)` over the images in batches of `scorer.maxRows`. */
+function inBatches(
+  { dims, images, n }: ScoreOptions,
+  scorer: FusedGradients,
+  score: (start: number, rows: number, x: Float32Array) => void,
+): void {
   const D = dims.D;
   if (images.length !== n * D) {
     throw new Error(`score: ${images.length} values are not ${n} images of ${D} pixels`);
   }
-  const packed = params instanceof Float32Array ? params : packParams(dims, params.mu, params.W);
-  const scorer = work ??
-    new FusedGradients({ blas, dims, encoder, maxRows: Math.max(1, Math.min(SCORE_ROWS, n)) });
-  const choice = new Int32Array(n), sqErr = new Float32Array(n);
   for (let start = 0; start < n; start += scorer.maxRows) {
     const rows = Math.min(scorer.maxRows, n - start);
-    const x = images.subarray(start * D, (start + rows) * D);
-    scorer.errors(x, rows, packed, sqErr.subarray(start));
-    choice.set(scorer.choice.subarray(0, rows), start);
+    score(start, rows, images.subarray(start * D, (start + rows) * D));
   }
+}
+
+/** The scratch and packed parameters scoring `o` uses. */
+function scoring(o: ScoreOptions): { scorer: FusedGradients; packed: Float32Array } {
+  const { blas, dims, encoder, n, params } = o;
+  const packed = params instanceof Float32Array ? params : packParams(dims, params.mu, params.W);
+  const scorer = o.work ??
+    new FusedGradients({ blas, dims, encoder, maxRows: Math.max(1, Math.min(SCORE_ROWS, n)) });
+  return { scorer, packed };
+}
+
+/**
+ * Each image's chosen component and mean squared error, by the forward pass of
+ * {@link FusedGradients} in batches; `norms` ({@link imageNorms} of the same images) saves
+ * computing each image's ‖x‖² again.
+ */
+export function fusedErrors(
+  o: ScoreOptions & { norms?: Float64Array },
+): { choice: Int32Array; sqErr: Float32Array } {
+  const { scorer, packed } = scoring(o);
+  const choice = new Int32Array(o.n), sqErr = new Float32Array(o.n);
+  inBatches(o, scorer, (start, rows, x) => {
+    const norms = o.norms?.subarray(start, start + rows);
+    scorer.errors(x, rows, packed, sqErr.subarray(start), norms);
+    choice.set(scorer.choice.subarray(0, rows), start);
+  });
   return { choice, sqErr };
+}
+
+/** Each image's chosen component only (as {@link fusedErrors} chooses it). */
+export function fusedChoices(o: ScoreOptions): Int32Array {
+  const { scorer, packed } = scoring(o);
+  const choice = new Int32Array(o.n);
+  inBatches(o, scorer, (start, rows, x) => {
+    scorer.choices(x, rows, packed);
+    choice.set(scorer.choice.subarray(0, rows), start);
+  });
+  return choice;
 }
 
 /** Σ a[i]·b[i] over `n` elements from `from`, in float64 with four running sums. */

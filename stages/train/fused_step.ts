@@ -18,6 +18,7 @@ import { type RmspropSettings, SimdArena } from "../lib/simd/simd.ts";
 import {
   fusedErrors,
   FusedGradients,
+  imageNorms,
   packedLength,
   packParams,
   SCORE_ROWS,
@@ -93,10 +94,18 @@ export class FusedStep {
     return loss;
   }
 
-  /** Each of `n` images' chosen component and mean squared error under the current μ, W. */
-  score(images: Float32Array, n: number): { choice: Int32Array; sqErr: Float32Array } {
+  /**
+   * A function giving each of `n` images' chosen component and mean squared error under the
+   * current μ, W whenever it is called; the images' norms are computed once, so the images must
+   * not change while it is used.
+   */
+  scorer(images: Float32Array, n: number): () => { choice: Int32Array; sqErr: Float32Array } {
     const { blas, dims, encoder } = this.#options;
-    this.#scorer ??= new FusedGradients({ blas, dims, encoder, maxRows: SCORE_ROWS });
-    return fusedErrors({ blas, dims, encoder, images, n, params: this.params, work: this.#scorer });
+    const norms = imageNorms(images, n, dims.D);
+    return () => {
+      this.#scorer ??= new FusedGradients({ blas, dims, encoder, maxRows: SCORE_ROWS });
+      const work = this.#scorer;
+      return fusedErrors({ blas, dims, encoder, images, n, params: this.params, norms, work });
+    };
   }
 }

@@ -19,7 +19,7 @@ import { GRAM_BLOCK_ROWS, GramSum } from "../lib/gram.ts";
 import { leadingEigenvectors } from "../lib/pca.ts";
 import type { Progress } from "../../pipeline/stage_kind.ts";
 import type { Rng } from "../lib/prng.ts";
-import { fusedErrors } from "./fused_gradients.ts";
+import { fusedChoices } from "./fused_gradients.ts";
 import { kMeans } from "./kmeans.ts";
 import { chooseWith, type Encoder, type ModelDims } from "./model.ts";
 
@@ -137,7 +137,7 @@ function choose(
   { data, n }: { data: Float32Array; n: number },
 ): Int32Array {
   const { blas } = backendTraits();
-  if (blas) return fusedErrors({ blas, dims, encoder, images: data, n, params: { mu, W } }).choice;
+  if (blas) return fusedChoices({ blas, dims, encoder, images: data, n, params: { mu, W } });
   const { K, D, E } = dims;
   const params = tf.tidy(() => ({ mu: tf.tensor2d(mu, [K, D]), W: tf.tensor3d(W, [K, D, E]) }));
   try {

@@ -27,12 +27,18 @@ import type { Encoder, ModelDims, Params } from "./model.ts";
 import { type HistoryRecord, writeHistory, writeMetrics } from "./outputs.ts";
 import { makeTrainer, type Trainer } from "./trainer.ts";
 
-/** Test MSE (mean over images of the per-image mean squared pixel error) and component usage. */
-function score(trainer: Trainer, test: Images, K: number) {
-  const { choice, sqErr } = trainer.score(test.data, test.n);
-  const usage = new Array<number>(K).fill(0);
-  for (const k of choice) usage[k]++;
-  return { test_mse: sqErr.reduce((a, b) => a + b, 0) / test.n, usage };
+/**
+ * A function giving the test MSE (mean over images of the per-image mean squared pixel error)
+ * and component usage under the trainer's current μ, W.
+ */
+function testScorer(trainer: Trainer, test: Images, K: number) {
+  const score = trainer.scorer(test.data, test.n);
+  return () => {
+    const { choice, sqErr } = score();
+    const usage = new Array<number>(K).fill(0);
+    for (const k of choice) usage[k]++;
+    return { test_mse: sqErr.reduce((a, b) => a + b, 0) / test.n, usage };
+  };
 }
 
 /** Copies the images of `order[start..start+rows)` into `batch` (row-major). */
@@ -107,8 +113,9 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
   ctx.log(`training step: ${trainer.formulation} formulation`);
   try {
     const history = (resumed?.history ?? []) as HistoryRecord[]; // a checkpoint holds what run wrote
+    const score = testScorer(trainer, test, K);
     if (!resumed) ctx.progress({ phase: "init score", done: 0 });
-    const initTestMse = resumed?.initTestMse ?? score(trainer, test, K).test_mse;
+    const initTestMse = resumed?.initTestMse ?? score().test_mse;
     if (!resumed) ctx.log(`after init: test MSE ${initTestMse.toFixed(2)}`);
     if (resumed) {
       const slots = resumed.optimizerSlots.map((name, i) => {
@@ -151,7 +158,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
           message: `loss ${(lossSum / (b * p.batch_size + rows)).toFixed(1)}`,
         });
       }
-      const { test_mse, usage } = score(trainer, test, K);
+      const { test_mse, usage } = score();
       const diverged = epochDivergence(check, epoch, test_mse);
       if (diverged) throw new Error(diverged);
       const seconds = (performance.now() - began) / 1000;

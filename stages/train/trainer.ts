@@ -15,7 +15,7 @@ import { blasOf } from "../lib/blas/backend.ts";
 import { type Encoder, errorsWith, loss, type ModelDims, type Params } from "./model.ts";
 import { makeOptimizer, type OptimizerParams, Rmsprop } from "./optimizer.ts";
 
-/** Which implementation {@link Trainer.step} and {@link Trainer.score} run. */
+/** Which implementation {@link Trainer.step} and {@link Trainer.scorer} run. */
 export type StepFormulation = "fused" | "tfjs";
 
 /** The model's variables, its optimizer and a step function. */
@@ -28,7 +28,11 @@ export interface Trainer {
   /** One optimizer step on `rows` images (row-major rows×D in `batch`); returns the loss. */
   step(batch: Float32Array, rows: number): number;
   /** Each of `n` images' chosen component and mean squared error under the current μ, W. */
-  score(images: Float32Array, n: number): { choice: Int32Array; sqErr: Float32Array };
+  /**
+   * A function giving each of `n` images' chosen component and mean squared error under the
+   * current μ, W whenever it is called (the images must not change while it is used).
+   */
+  scorer(images: Float32Array, n: number): () => { choice: Int32Array; sqErr: Float32Array };
   /** Writes the state of the last step into {@link params} and the optimizer's slots. */
   sync(): void;
   /** Replaces the optimizer's slots (a checkpoint's `getWeights`) before the next step. */
@@ -81,7 +85,7 @@ export function makeTrainer(options: TrainerOptions): Trainer {
         tf.dispose([x, cost]);
         return value;
       },
-      score: (images, n) => errorsWith(params, encoder, images, n),
+      scorer: (images, n) => () => errorsWith(params, encoder, images, n),
       sync() {},
       restore: (slots) => optimizer.setWeights(slots),
       dispose,
@@ -118,9 +122,12 @@ export function makeTrainer(options: TrainerOptions): Trainer {
       optimizer.countStep();
       return fused.step(batch, rows);
     },
-    score(images, n) {
-      load();
-      return fused.score(images, n);
+    scorer(images, n) {
+      const score = fused.scorer(images, n);
+      return () => {
+        load();
+        return score();
+      };
     },
     sync() {
       if (!loaded) return;
