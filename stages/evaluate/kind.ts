@@ -32,6 +32,6 @@ export const kind: StageKind<EvaluateParams> = {
   },
   outputs: () => ["metrics.json"],
   runtime: backendRequest,
-  /** Default resources (OpenBLAS runs on `cpus` threads); a config's `resources:` overrides them. */
+  /** Default resources (OpenBLAS runs on `cpus` threads); a config's `resources:` overrides. */
   resources: () => ({ cpus: 2, mem: "4G", time: "30m" }),
 };

@@ -1,9 +1,9 @@
 /**
  * One training step of LGAE/LLGAE, in the formulation chosen once for the backend: on a blas
  * backend with RMSprop, the fused step (stages/train/fused_step.ts: loss, gradients and update
- * in a few BLAS calls over state it keeps between steps; scoring by its forward pass); elsewhere tfjs's
- * autodiff of the fast formulation and the optimizer's own update, and tfjs's forward pass (the
- * reference the fused step is tested against).
+ * in a few BLAS calls over state it keeps between steps; scoring by its forward pass);
+ * elsewhere tfjs's autodiff of the fast formulation and the optimizer's own update, and tfjs's
+ * forward pass (the reference the fused step is tested against).
  *
  * @module
  */
@@ -27,7 +27,6 @@ export interface Trainer {
   readonly formulation: StepFormulation;
   /** One optimizer step on `rows` images (row-major rows×D in `batch`); returns the loss. */
   step(batch: Float32Array, rows: number): number;
-  /** Each of `n` images' chosen component and mean squared error under the current μ, W. */
   /**
    * A function giving each of `n` images' chosen component and mean squared error under the
    * current μ, W whenever it is called (the images must not change while it is used).
@@ -50,7 +49,7 @@ export interface TrainerOptions {
   start: InitialParams;
   /** The backend `initBackend` started. */
   backend: string;
-  /** `fused` when the backend has the kernel and the optimizer is an RMSprop (default), else `tfjs`. */
+  /** `fused` on a blas backend with an RMSprop (the default), else `tfjs`. */
   formulation?: StepFormulation;
 }
 
