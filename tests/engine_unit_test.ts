@@ -130,3 +130,27 @@ Deno.test("scheduler: a failure skips its transitive dependants only; the semaph
   assert.deepEqual(skipped, ["d<-a", "e<-d"]);
   assert.equal(peak, 2);
 });
+
+Deno.test("semaphore: ready tasks start in rank order; a held earlier place makes later ranks wait", async () => {
+  const slots = new Semaphore(1);
+  const started: string[] = [];
+  const task = (name: string) => () => {
+    started.push(name);
+    return new Promise<void>((r) => setTimeout(r, 5));
+  };
+  // Rank 0 still looks itself up while ranks 2 and 1 ask for the one slot.
+  const first = slots.hold(0);
+  const runs = [slots.with(task("c"), 1, slots.hold(2)), slots.with(task("b"), 1, slots.hold(1))];
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(started, [], "nothing starts while rank 0 holds its place");
+  runs.push(slots.with(task("a"), 1, first));
+  await Promise.all(runs);
+  assert.deepEqual(started, ["a", "b", "c"]);
+  // A released place (a cached stage) lets the others go; unranked tasks come after ranked ones.
+  const cached = slots.hold(0);
+  const more = [slots.with(task("late")), slots.with(task("d"), 1, slots.hold(3))];
+  cached.release();
+  cached.release();
+  await Promise.all(more);
+  assert.deepEqual(started.slice(3), ["d", "late"]);
+});

@@ -25,7 +25,7 @@ import { LocalStore } from "../store/objects.ts";
 import { listFiles, pruneStageDirs, publishStageDir } from "../store/publish.ts";
 import { openCache } from "./open_cache.ts";
 import type { Trace } from "../store/trace.ts";
-import { schedule } from "../scheduler/dag.ts";
+import { type Hold, schedule } from "../scheduler/dag.ts";
 import type { Executor, JobOutcome } from "../scheduler/executor.ts";
 import { LocalExecutor } from "../scheduler/local.ts";
 import type { ChildSpec } from "../protocol.ts";
@@ -158,13 +158,17 @@ class Rebuild {
   /** Builds one stage; true when its outputs are available. */
   async #build(record: StageRecord): Promise<boolean> {
     const stage = record.spec;
+    // Stages that become ready together start in config order, however long their lookups take.
+    const place = this.#shared.slots.hold(this.#o.pipeline.stages.indexOf(stage));
     try {
       const f = record.freshness = await this.#lookup.lookup(stage);
-      if (f.state === "fresh") record.trace = f.trace;
-      else {
+      if (f.state === "fresh") {
+        place.release();
+        record.trace = f.trace;
+      } else {
         this.#warnBadOutputs(record);
         if (this.#o.signal.aborted) throw new Error("cancelled");
-        record.trace = await this.#computeOnce(record);
+        record.trace = await this.#computeOnce(record, place);
       }
       this.#lookup.settle(stage, record.trace.outputs);
       await publishStageDir(
@@ -182,6 +186,8 @@ class Rebuild {
       const outcome = this.#o.signal.aborted ? "interrupted" : "failed";
       this.#finish(record, outcome, (e as Error).message);
       return false;
+    } finally {
+      place.release();
     }
   }
 
@@ -219,23 +225,27 @@ class Rebuild {
   /**
    * Computes a stale stage's key holding its lock, unless whoever held the lock before (another
    * run or experiment) stored the result meanwhile: then that result is taken, and said so.
+   * `place` is the stage's place in the start order, given up while it waits for the lock.
    */
-  async #computeOnce(record: StageRecord): Promise<Trace> {
+  async #computeOnce(record: StageRecord, place: Hold): Promise<Trace> {
     const stage = record.spec.name;
     const f = record.freshness!;
     const key = f.key!;
-    using _lease = await this.#shared.keys.acquire(key, (w) =>
+    using _lease = await this.#shared.keys.acquire(key, (w) => {
+      place.release();
       this.#o.onEvent({
         type: "warning",
         stage,
         message: `${stage}: waiting for ${
           relative(this.#o.layout.root, w.path)
         }, held by ${w.holder}; will reuse its result`,
-      }));
+      });
+    });
     const forced = (this.#o.force === true || this.#o.force === stage) &&
       !this.#shared.computed.has(key);
     const reused = forced ? undefined : await this.#intactTrace(key);
     if (reused) {
+      place.release();
       record.freshness = {
         state: "fresh",
         key,
@@ -255,6 +265,7 @@ class Rebuild {
       const trace = await this.#shared.slots.with(
         () => this.#execute(record),
         record.spec.resources.cpus ?? 1,
+        place,
       );
       this.#shared.computed.add(key);
       return trace;

@@ -54,25 +54,64 @@ export async function schedule(
 }
 
 /**
- * Weighted semaphore with FIFO waiters: `with(fn, weight)` holds `weight` of the slots (a
- * stage's cores) while `fn` runs. A weight above the capacity is cut to the capacity, so such a
- * task runs alone instead of never. Waiters are served in order: a big task at the head is not
- * overtaken by small ones behind it.
+ * A task's place in the start order while it finds out whether it needs slots at all (a cache
+ * lookup): until it is released, or passed to {@link Semaphore.with}, requests of a later rank
+ * wait. Releasing twice is harmless.
+ */
+export interface Hold {
+  /** Lower ranks start first (a stage's position in its pipeline). */
+  readonly rank: number;
+  release(): void;
+}
+
+/**
+ * Weighted semaphore served in rank order: `with(fn, weight, place)` holds `weight` of the slots
+ * (a stage's cores) while `fn` runs. A weight above the capacity is cut to the capacity, so such
+ * a task runs alone instead of never. Waiters are served by rank, then in order of arrival; a big
+ * task at the head is not overtaken by small ones behind it, and while a task of an earlier rank
+ * holds its place ({@link hold}) no later one starts, so tasks that become ready together start
+ * in rank order however long their lookups take.
  */
 export class Semaphore {
   readonly #capacity: number;
   #free: number;
-  #waiters: { weight: number; wake: () => void }[] = [];
+  #waiters: { weight: number; rank: number; seq: number; wake: () => void }[] = [];
+  #holds = new Set<Hold>();
+  #seq = 0;
 
   constructor(slots: number) {
     this.#capacity = this.#free = Math.max(1, slots);
   }
 
-  /** Runs `fn` holding `weight` slots (default 1). */
-  async with<T>(fn: () => Promise<T>, weight = 1): Promise<T> {
+  /**
+   * Takes a place at `rank` in the start order. Release it (or pass it to {@link with}) before
+   * waiting on anything but I/O: a held place stops every later rank from starting.
+   */
+  hold(rank: number): Hold {
+    const place: Hold = {
+      rank,
+      release: () => {
+        if (this.#holds.delete(place)) this.#wakeWaiters();
+      },
+    };
+    this.#holds.add(place);
+    return place;
+  }
+
+  /**
+   * Runs `fn` holding `weight` slots (default 1), at the rank of `place` (which it releases),
+   * or after every ranked task when there is none.
+   */
+  async with<T>(fn: () => Promise<T>, weight = 1, place?: Hold): Promise<T> {
     const w = Math.min(Math.max(1, weight), this.#capacity);
-    if (this.#waiters.length === 0 && this.#free >= w) this.#free -= w;
-    else await new Promise<void>((wake) => this.#waiters.push({ weight: w, wake }));
+    const rank = place?.rank ?? Infinity;
+    const granted = new Promise<void>((wake) =>
+      this.#waiters.push({ weight: w, rank, seq: this.#seq++, wake })
+    );
+    this.#waiters.sort((a, b) => a.rank - b.rank || a.seq - b.seq);
+    if (place) this.#holds.delete(place);
+    this.#wakeWaiters();
+    await granted;
     try {
       return await fn();
     } finally {
@@ -83,9 +122,11 @@ export class Semaphore {
 
   #wakeWaiters(): void {
     while (this.#waiters.length > 0 && this.#waiters[0].weight <= this.#free) {
-      const next = this.#waiters.shift()!;
-      this.#free -= next.weight;
-      next.wake();
+      const head = this.#waiters[0];
+      for (const h of this.#holds) if (h.rank < head.rank) return;
+      this.#waiters.shift();
+      this.#free -= head.weight;
+      head.wake();
     }
   }
 }
