@@ -15,6 +15,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import { makeTrainer, type StepFormulation } from "../stages/train/trainer.ts";
+import { imageNorms } from "../stages/train/fused_gradients.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { DEFAULT_BLAS_THREADS, probeBackend } from "../stages/lib/backend_probe.ts";
 import { openBlas } from "../stages/lib/blas/openblas.ts";
@@ -136,14 +137,18 @@ function epochRunner(images: Float32Array, n: number, formulation: StepFormulati
     formulation,
   });
   const batch = new Float32Array(BATCH * LD);
+  // As the train stage does: the fused step gets each image's ‖x‖², computed once.
+  const norms = formulation === "fused" ? imageNorms(images, n, LD) : undefined;
+  const batchNorms = new Float64Array(BATCH);
   const steps = (order: Int32Array, count: number) => {
     let loss = 0;
     for (let start = 0; start < count * BATCH && start < n; start += BATCH) {
       const rows = Math.min(BATCH, n - start);
       for (let i = 0; i < rows; i++) {
         batch.set(images.subarray(order[start + i] * LD, (order[start + i] + 1) * LD), i * LD);
+        if (norms) batchNorms[i] = norms[order[start + i]];
       }
-      loss = trainer.step(batch, rows);
+      loss = trainer.step(batch, rows, norms && batchNorms);
     }
     return loss;
   };

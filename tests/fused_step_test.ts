@@ -194,3 +194,36 @@ Deno.test({
     ok(new Set(plain.choice).size === dims.K, "every component is chosen somewhere");
   },
 });
+
+Deno.test({
+  name: "fused step: given row norms give the same losses, μ and W bit for bit",
+  ignore,
+  fn() {
+    const dims = { K: 4, D: 48, E: 5 }, B = 40;
+    const { x, mu, W } = problem(dims, B * 3, 34);
+    const norms = imageNorms(x, B * 3, dims.D);
+    const run = (given: boolean) => {
+      const trainer = makeTrainer({
+        dims,
+        encoder: { steps: 5, beta: 0.01, latentDecay: 1 },
+        optimizer: { optimizer: "rmsprop", lr: 1e-3 },
+        start: { mu, W },
+        backend: tf.getBackend(),
+      });
+      const losses = [];
+      for (let s = 0; s < 9; s++) {
+        const from = (s % 3) * B;
+        const rowNorms = given ? norms.subarray(from, from + B) : undefined;
+        losses.push(trainer.step(x.subarray(from * dims.D), B, rowNorms));
+      }
+      trainer.sync();
+      const out = { losses, mu: trainer.params.mu.dataSync(), W: trainer.params.W.dataSync() };
+      trainer.dispose();
+      return out;
+    };
+    const computed = run(false), given = run(true);
+    strictEqual(computed.losses.length, 9);
+    deepStrictEqual(given, computed);
+    ok(relDiff(computed.W, W) > 1e-3, "the steps moved W");
+  },
+});

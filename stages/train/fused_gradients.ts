@@ -161,10 +161,11 @@ export class FusedGradients {
 
   /**
    * The loss of `rows` images x (row-major rows×D) under the packed parameters `params`; fills
-   * {@link gradient} and {@link choice}.
+   * {@link gradient} and {@link choice}. `norms`, when given, holds the rows' ‖x‖²
+   * ({@link imageNorms}: the same values, so the same loss), which are otherwise computed.
    */
-  compute(x: Float32Array, rows: number, params: Float32Array): number {
-    const loss = this.#forward(x, rows, params);
+  compute(x: Float32Array, rows: number, params: Float32Array, norms?: Float64Array): number {
+    const loss = this.#forward(x, rows, params, norms ?? "compute");
     this.#group(x, rows, params);
     for (let k = 0; k < this.#dims.K; k++) this.#backward(k, rows, params);
     return loss;

@@ -79,14 +79,17 @@ export class FusedStep {
     return { mu, W, muMeanSquare: means.mu, wMeanSquare: means.W };
   }
 
-  /** One RMSprop step on `rows` images (row-major rows×D in `x`); returns the loss before it. */
-  step(x: Float32Array, rows: number): number {
+  /**
+   * One RMSprop step on `rows` images (row-major rows×D in `x`); returns the loss before it.
+   * `norms`, when given, holds the rows' ‖x‖² ({@link imageNorms}), which the loss needs.
+   */
+  step(x: Float32Array, rows: number, norms?: Float64Array): number {
     const { blas, dims, encoder } = this.#options;
     if (!this.#gradients || this.#gradients.maxRows < rows) {
       const gradient = this.#gradient;
       this.#gradients = new FusedGradients({ blas, dims, encoder, maxRows: rows, gradient });
     }
-    const loss = this.#gradients.compute(x, rows, this.params);
+    const loss = this.#gradients.compute(x, rows, this.params, norms);
     this.#arena.rmsprop(
       { value: this.params, gradient: this.#gradient, meanSquare: this.meanSquare },
       this.#options.rmsprop,

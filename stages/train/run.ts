@@ -26,6 +26,7 @@ import {
 import type { Encoder, ModelDims, Params } from "./model.ts";
 import { type HistoryRecord, writeHistory, writeMetrics } from "./outputs.ts";
 import { makeTrainer, type Trainer } from "./trainer.ts";
+import { imageNorms } from "./fused_gradients.ts";
 
 /**
  * A function giving the test MSE (mean over images of the per-image mean squared pixel error)
@@ -41,18 +42,20 @@ function testScorer(trainer: Trainer, test: Images, K: number) {
   };
 }
 
-/** Copies the images of `order[start..start+rows)` into `batch` (row-major). */
-function fillBatch(
-  train: Images,
-  order: Int32Array,
-  start: number,
-  rows: number,
-  batch: Float32Array,
-) {
+/** A batch's images (row-major) and, when the images' ‖x‖² are known, theirs. */
+interface Batch {
+  images: Float32Array;
+  norms?: { all: Float64Array; rows: Float64Array };
+}
+
+/** Copies the images of `order[start..start+rows)` (and their norms) into `batch`. */
+function fillBatch(train: Images, order: Int32Array, start: number, rows: number, batch: Batch) {
   for (let r = 0; r < rows; r++) {
     const i = order[start + r];
-    batch.set(train.data.subarray(i * train.d, (i + 1) * train.d), r * train.d);
+    batch.images.set(train.data.subarray(i * train.d, (i + 1) * train.d), r * train.d);
   }
+  const norms = batch.norms;
+  if (norms) for (let r = 0; r < rows; r++) norms.rows[r] = norms.all[order[start + r]];
 }
 
 /** Trains and writes `model.safetensors`, `history.jsonl`, `metrics.json` into `ctx.outDir`. */
@@ -133,7 +136,11 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
     // Replay the batch orders of finished epochs so a resumed run continues the same stream.
     for (let epoch = 1; epoch < firstEpoch; epoch++) shuffleRng.permutation(train.n);
 
-    const batch = new Float32Array(Math.min(p.batch_size, train.n) * D);
+    const batchRows = Math.min(p.batch_size, train.n);
+    const batch: Batch = { images: new Float32Array(batchRows * D) };
+    if (trainer.formulation === "fused") { // its loss needs each row's ‖x‖²: once, not per epoch
+      batch.norms = { all: imageNorms(train.data, train.n, D), rows: new Float64Array(batchRows) };
+    }
     for (let epoch = firstEpoch; epoch <= p.epochs; epoch++) {
       const began = performance.now();
       const order = shuffleRng.permutation(train.n);
@@ -141,7 +148,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
       for (let b = 0; b < batches; b++) {
         const rows = Math.min(p.batch_size, train.n - b * p.batch_size);
         fillBatch(train, order, b * p.batch_size, rows, batch);
-        const loss = trainer.step(batch, rows);
+        const loss = trainer.step(batch.images, rows, batch.norms?.rows);
         if (!Number.isFinite(loss)) {
           throw new Error(
             `train: loss is ${loss} at epoch ${epoch}, batch ${b + 1}/${batches}; ` +

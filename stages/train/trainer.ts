@@ -25,8 +25,12 @@ export interface Trainer {
   /** The optimizer whose slots hold the training state (after {@link sync}: `getWeights`). */
   readonly optimizer: tf.Optimizer;
   readonly formulation: StepFormulation;
-  /** One optimizer step on `rows` images (row-major rows×D in `batch`); returns the loss. */
-  step(batch: Float32Array, rows: number): number;
+  /**
+   * One optimizer step on `rows` images (row-major rows×D in `batch`); returns the loss.
+   * `norms`, when given, holds each row's ‖x‖² as `imageNorms` (fused_gradients.ts) computes it, so the fused
+   * step need not compute them per batch (the same values: the same loss); tfjs ignores it.
+   */
+  step(batch: Float32Array, rows: number, norms?: Float64Array): number;
   /**
    * A function giving each of `n` images' chosen component and mean squared error under the
    * current μ, W whenever it is called (the images must not change while it is used).
@@ -116,10 +120,10 @@ export function makeTrainer(options: TrainerOptions): Trainer {
     params,
     optimizer,
     formulation,
-    step(batch, rows) {
+    step(batch, rows, norms) {
       load();
       optimizer.countStep();
-      return fused.step(batch, rows);
+      return fused.step(batch, rows, norms);
     },
     scorer(images, n) {
       const score = fused.scorer(images, n);
