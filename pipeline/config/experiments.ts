@@ -32,9 +32,13 @@ export interface Experiment {
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.,=+-]*$/;
 
+let collator: Intl.Collator | undefined; // made on first use: making one costs ~10 ms of ICU set-up
+
 /** Orders names with their numbers by value: k5 before k11. */
-export const byName: (a: string, b: string) => number =
-  new Intl.Collator("en", { numeric: true }).compare;
+export function byName(a: string, b: string): number {
+  collator ??= new Intl.Collator("en", { numeric: true });
+  return collator.compare(a, b);
+}
 
 /**
  * Throws unless `name` can name an experiment: safe as a directory name, and not the name of a

@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { canonicalDigest } from "../../common/canonical_json.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
-import { engineHome } from "../store/layout.ts";
+import { engineHome, nodeModulesFlags } from "../store/layout.ts";
 import type { ModuleGraphs } from "../rebuilder/module_graph.ts";
 import { codeReads } from "./grant.ts";
 import { ANSWER_PREFIX, type KindDeclaration, type SandboxRequest } from "./kind_declaration.ts";
@@ -112,6 +112,7 @@ export class KindSandbox {
         "run",
         "--no-prompt",
         `--config=${engineHome}/deno.json`,
+        ...nodeModulesFlags(),
         `--allow-read=${read.join(",")}`,
         SANDBOX_MAIN,
       ],

@@ -7,7 +7,7 @@
  */
 import { denoFlags, type StageGrant } from "../permissions/grant.ts";
 import { STAGE_MAIN } from "../protocol.ts";
-import { engineHome } from "../store/layout.ts";
+import { engineHome, nodeModulesFlags } from "../store/layout.ts";
 import type { StageJob } from "./executor.ts";
 
 /** How the stage entry point gets its `ChildSpec`. */
@@ -27,6 +27,7 @@ export function stageCommand(job: StageJob, o: StageCommandOptions = {}): string
     "run",
     "--no-prompt",
     `--config=${engineHome}/deno.json`,
+    ...nodeModulesFlags(),
     ...denoFlags(job.grant),
     STAGE_MAIN,
     ...spec,
