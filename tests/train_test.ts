@@ -125,7 +125,7 @@ for (const { backend, ignore } of BACKENDS) {
 
 async function sameModelAndResume(backend: string) {
   for (const init of ["data", "random"]) {
-    const params = { ...base, init, backend };
+    const params = { ...base, init, backend, checkpoint_seconds: 0 }; // after every epoch
     const a = await train(params);
     await run(a);
     const b = await train(params);
@@ -154,6 +154,28 @@ async function sameModelAndResume(backend: string) {
     await Deno.remove(c.outDir, { recursive: true });
   }
 }
+
+Deno.test("train: checkpoint_seconds is key-neutral: the same model at any interval; with no checkpoint due, an interrupted run starts over", async () => {
+  strictEqual(kind.params.parse({ components: 2 }).checkpoint_seconds, 10);
+  ok(kind.keyNeutralParams?.includes("checkpoint_seconds"));
+  const every = await train({ ...base, checkpoint_seconds: 0 });
+  await run(every);
+  const interrupted = await train({ ...base, checkpoint_seconds: 1e6 }, undefined, (p) => {
+    if (p.phase === "train" && p.of?.done === 2) throw new Error("interrupted"); // epoch 3
+  });
+  await rejects(run(interrupted), /interrupted/);
+  const saved = [...Deno.readDirSync(interrupted.stateDir)].map((e) => e.name);
+  deepStrictEqual(saved.filter((n) => n.startsWith("epoch-")), [], "no checkpoint was due");
+  const again = await train({ ...base, checkpoint_seconds: 1e6 }, interrupted.stateDir);
+  await run(again);
+  ok(!again.logs.some((l) => l.includes("resuming")), again.logs.join("\n"));
+  deepStrictEqual(
+    await Deno.readFile(join(again.outDir, "model.safetensors")),
+    await Deno.readFile(join(every.outDir, "model.safetensors")),
+  );
+  for (const ctx of [every, again]) await ctx.cleanup();
+  await Deno.remove(interrupted.outDir, { recursive: true });
+});
 
 async function flatTensorCount(backend: string) {
   for (const optimizer of ["rmsprop", "rmsprop_tfjs", "adam"]) {

@@ -52,6 +52,14 @@ export const trainParams = z.strictObject({
   seed: z.int("seed must be an integer").min(0).max(2 ** 31 - 1).default(28),
   /** tfjs backend: `auto` (BLAS when OpenBLAS loads, else wasm), `blas`, `wasm` or `cpu`. */
   backend: backendParam,
+  /**
+   * Seconds between resume checkpoints: one is written after the first epoch that ends at least
+   * this long after the last (0: after every epoch). Key-neutral: it decides only how much an
+   * interrupted run redoes (resumed runs give the same model bit for bit), so neither the cache
+   * key nor the model file holds it.
+   */
+  checkpoint_seconds: z.number("checkpoint_seconds must be a number")
+    .min(0, "checkpoint_seconds must be ≥ 0").default(10),
 }).superRefine(checkBeta); // a beta the encoder's steps diverge with from the init
 
 /** Validated params of `train`. */
@@ -61,6 +69,7 @@ export type TrainParams = z.infer<typeof trainParams>;
 export const kind: StageKind<TrainParams> = {
   description: "train LGAE/LLGAE (CATSMILE-1022): model.safetensors, history.jsonl, metrics.json",
   params: trainParams,
+  keyNeutralParams: ["checkpoint_seconds"],
   inputs: { data: { description: "shuffle output: train_images.npy and test_images.npy" } },
   outputs: () => ["model.safetensors", "history.jsonl", "metrics.json"],
   volatileOutputs: () => ["history.jsonl", "metrics.json"],

@@ -1,7 +1,7 @@
 /**
  * Runs the `train` stage: initialises LGAE/LLGAE, trains it with RMSprop or Adam on seeded
- * per-epoch batch orders, scores the test set after every epoch, checkpoints every epoch into
- * the state dir (resuming from the last one), and writes `model.safetensors`, `history.jsonl`
+ * per-epoch batch orders, scores the test set after every epoch, checkpoints into the state dir
+ * every `checkpoint_seconds` (resuming from the last checkpoint), and writes `model.safetensors`, `history.jsonl`
  * and `metrics.json`.
  *
  * @module
@@ -55,7 +55,7 @@ function fillBatch(train: Images, order: Int32Array, start: number, rows: number
     batch.images.set(train.data.subarray(i * train.d, (i + 1) * train.d), r * train.d);
   }
   const norms = batch.norms;
-  if (norms) for (let r = 0; r < rows; r++) norms.rows[r] = norms.all[order[start + r]];
+  if (norms) { for (let r = 0; r < rows; r++) norms.rows[r] = norms.all[order[start + r]]; }
 }
 
 /** Trains and writes `model.safetensors`, `history.jsonl`, `metrics.json` into `ctx.outDir`. */
@@ -84,7 +84,9 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
   }
   if (E >= D) throw new Error(`train: latent_dim ${E} must be below the ${D} pixels of an image`);
   const encoder: Encoder = { steps: p.steps, beta: p.beta, latentDecay: p.latent_decay };
-  const identity = { params: JSON.stringify(p), backend };
+  // What the model depends on: the params but the key-neutral checkpoint interval.
+  const { checkpoint_seconds: checkpointSeconds, ...recipe } = p;
+  const identity = { params: JSON.stringify(recipe), backend };
 
   const rng = new Rng(p.seed);
   const shuffleRng = new Rng(rng.int(0, 2 ** 31 - 1)); // the batch orders' own stream
@@ -141,6 +143,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
     if (trainer.formulation === "fused") { // its loss needs each row's ‖x‖²: once, not per epoch
       batch.norms = { all: imageNorms(train.data, train.n, D), rows: new Float64Array(batchRows) };
     }
+    let checkpointed = { epoch: firstEpoch - 1, at: performance.now() };
     for (let epoch = firstEpoch; epoch <= p.epochs; epoch++) {
       const began = performance.now();
       const order = shuffleRng.permutation(train.n);
@@ -150,9 +153,11 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
         fillBatch(train, order, b * p.batch_size, rows, batch);
         const loss = trainer.step(batch.images, rows, batch.norms?.rows);
         if (!Number.isFinite(loss)) {
+          const resume = checkpointed.epoch > 0
+            ? `the last good checkpoint is epoch ${checkpointed.epoch} in ${ctx.stateDir}`
+            : "no checkpoint was written yet";
           throw new Error(
-            `train: loss is ${loss} at epoch ${epoch}, batch ${b + 1}/${batches}; ` +
-              `the last good checkpoint is epoch ${epoch - 1} in ${ctx.stateDir}. ` +
+            `train: loss is ${loss} at epoch ${epoch}, batch ${b + 1}/${batches}; ${resume}. ` +
               `Try a smaller lr or beta.`,
           );
         }
@@ -175,19 +180,22 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
         `epoch ${epoch}/${p.epochs}: train loss ${line.train_loss.toFixed(2)}, ` +
           `test MSE ${test_mse.toFixed(2)}, ${seconds.toFixed(1)} s`,
       );
-      trainer.sync();
-      await saveCheckpoint(
-        ctx.stateDir,
-        identity,
-        await checkpointOf(epoch, model, optimizer, history, initTestMse, check.referenceMse),
-      );
+      if (performance.now() - checkpointed.at >= checkpointSeconds * 1000) {
+        trainer.sync();
+        await saveCheckpoint(
+          ctx.stateDir,
+          identity,
+          await checkpointOf(epoch, model, optimizer, history, initTestMse, check.referenceMse),
+        );
+        checkpointed = { epoch, at: performance.now() };
+      }
     }
 
     const last = history[history.length - 1];
     const diverged = modelDivergence(check, last.test_mse);
     if (diverged) throw new Error(diverged);
     trainer.sync();
-    const metadata = { params: JSON.stringify(p), epoch: String(p.epochs), backend };
+    const metadata = { params: identity.params, epoch: String(p.epochs), backend };
     await writeSafeTensors(join(ctx.outDir, "model.safetensors"), {
       tensors: {
         mu: { data: model.mu.dataSync() as Float32Array, shape: [K, D] },
