@@ -35,6 +35,10 @@ export async function renderFigure(spec: TopLevelSpec, scale = 2): Promise<Rende
   const resvg = new Resvg(svg, {
     background: "white",
     fitTo: { mode: "zoom", value: scale },
+    // Nearest-neighbour images: the figure's images are already enlarged pixel by pixel, and
+    // resvg takes vega's `image-rendering: optimizeSpeed; image-rendering: pixelated` style for
+    // its default, bicubic filtering (~10 ms per image here, 0.4 s of a figure's 41).
+    imageRendering: 1,
     font: {
       fontBuffers: [await Deno.readFile(fontPath())],
       loadSystemFonts: false,
