@@ -16,7 +16,12 @@ import { readNpyFloat32, writeNpy } from "../stages/lib/npy.ts";
 import { Rng } from "../stages/lib/prng.ts";
 import { initBackend } from "../stages/lib/tf_backend.ts";
 import { randomInit } from "../stages/train/init.ts";
-import { defaultFormulation, makeTrainer, type StepFormulation } from "../stages/train/trainer.ts";
+import {
+  defaultFormulation,
+  loadGradients,
+  makeTrainer,
+  type StepFormulation,
+} from "../stages/train/trainer.ts";
 
 const REFERENCE = new URL("../reference/torch_llgae.py", import.meta.url).pathname;
 
@@ -147,6 +152,7 @@ Deno.test({
       ok(torch.success, `reference failed: ${new TextDecoder().decode(torch.stderr)}`);
 
       const backend = await initBackend("auto");
+      await loadGradients(); // for the tfjs formulation
       const theirs = JSON.parse(await Deno.readTextFile(join(dir, "torch_losses.json")));
       // The stage's own step on this backend (fused on blas), and tfjs's autodiff path.
       const optimizer = { optimizer: "rmsprop" as const, lr: LR };

@@ -7,7 +7,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import { join } from "node:path";
 import type { StageContext } from "../../pipeline/stage_kind.ts";
 import { Rng } from "../lib/prng.ts";
@@ -25,7 +24,7 @@ import {
 } from "./stability.ts";
 import type { Encoder, ModelDims, Params } from "./model.ts";
 import { type HistoryRecord, writeHistory, writeMetrics } from "./outputs.ts";
-import { makeTrainer, type Trainer } from "./trainer.ts";
+import { defaultFormulation, loadGradients, makeTrainer, type Trainer } from "./trainer.ts";
 import { imageNorms } from "./fused_gradients.ts";
 
 /**
@@ -113,6 +112,7 @@ export async function run(ctx: StageContext<TrainParams>): Promise<void> {
     lr: p.lr,
     referenceMse: resumed?.referenceMse ?? referenceMse(train, test, D, start.mu),
   };
+  if (defaultFormulation(backend, p) === "tfjs") await loadGradients();
   const trainer = makeTrainer({ dims, encoder, optimizer: p, start, backend });
   const { params: model, optimizer } = trainer;
   ctx.log(`training step: ${trainer.formulation} formulation`);

@@ -8,7 +8,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs-core";
-import "@tensorflow/tfjs"; // registers the gradients (tfjs-core alone has none)
 import { FusedStep } from "./fused_step.ts";
 import type { InitialParams } from "./init.ts";
 import { blasOf } from "../lib/blas/backend.ts";
@@ -57,6 +56,15 @@ export interface TrainerOptions {
   formulation?: StepFormulation;
 }
 
+/**
+ * Registers tfjs's gradients, which the `tfjs` formulation's autodiff needs (tfjs-core alone has
+ * none). They come with the whole `@tensorflow/tfjs` package (layers, converter, data, webgl:
+ * ~60–100 ms of a stage process's start), so only a training in that formulation loads it.
+ */
+export async function loadGradients(): Promise<void> {
+  await import("@tensorflow/tfjs");
+}
+
 /** Which formulation `backend` runs for `optimizer` unless told otherwise. */
 export function defaultFormulation(backend: string, optimizer: OptimizerParams): StepFormulation {
   return optimizer.optimizer !== "adam" && blasOf(backend) ? "fused" : "tfjs";
@@ -77,6 +85,12 @@ export function makeTrainer(options: TrainerOptions): Trainer {
     tf.dispose([mu, W]);
   };
   if (formulation === "tfjs") {
+    if (!tf.getGradient("Add")) {
+      dispose();
+      throw new Error(
+        "trainer: the tfjs formulation needs tfjs's gradients: loadGradients() first",
+      );
+    }
     return {
       params,
       optimizer,
