@@ -10,9 +10,10 @@
  * ({@link packParams}). Every product reads and writes its blocks through leading dimensions.
  *
  * Forward, for a batch x [B,D] (c = 1/(B·D)):
- *   Y = x·[B_1 … B_K]                             [B, K·(E+1)], the only batch-sized product
  *   B_kᵀB_k = [[C_k, W_kᵀμ_k], [μ_kᵀW_k, ‖μ_k‖²]],  C_k = W_kᵀW_k,
- *   P_k = W_kᵀ(x − μ_k) = (Y)_k − μ_kᵀW_k,       S_k = Σ_{t<T} A_k^t, A_k = (1 − βλ)I − βC_k,
+ *   Y = x·[B_1 … B_K] − 1·[μ_1ᵀW_1 | 0 | … | μ_KᵀW_K | 0]     [B, K·(E+1)], the only batch-sized
+ *     product, accumulated onto the shift, so that block k of Y is [P_k | xᵀμ_k] with
+ *   P_k = W_kᵀ(x − μ_k),                          S_k = Σ_{t<T} A_k^t, A_k = (1 − βλ)I − βC_k,
  *   Q_k = 2βS_k − β²S_k C_k S_k,
  *   err_k = ‖x‖² − 2xᵀμ_k + ‖μ_k‖² − P_kᵀQ_kP_k, k* = argmin_k err_k, loss = c·Σ err_k*.
  * Backward, per component k over the rows X_k that chose it (G = −2c·Q_kP_k as rows):
@@ -98,8 +99,7 @@ export class FusedGradients {
   readonly #blas: OpenBlas;
   readonly #dims: ModelDims;
   // float32, batch-sized
-  readonly #y: Float32Array; // x·packed [B, K·(E+1)]
-  readonly #p: Float32Array; // P [B, K·E]
+  readonly #y: Float32Array; // [P_k | xᵀμ_k] blocks [B, K·(E+1)]
   readonly #pq: Float32Array; // P_k Q_k [B, K·E]
   readonly #xs: Float32Array; // rows of x grouped by chosen component, then −μ_kᵀ per group
   readonly #gs: Float32Array; // [G, −2c] rows, same order, then [(ΣG)ᵀ, −2c·n_k] per group
@@ -111,6 +111,7 @@ export class FusedGradients {
   readonly #gram: Float32Array; // B_kᵀB_k [E+1, E+1]
   readonly #muW: Float32Array; // μ_kᵀW_k [K,E]
   readonly #muMu: Float32Array; // ‖μ_k‖² [K]
+  readonly #shift: Float32Array; // [−μ_kᵀW_k | 0] blocks [K·(E+1)], every row of Y starts from
   readonly #e32: Float32Array; // an E×E matrix in float32 (Q_k, dQ_k)
   readonly #r32: Float32Array; // [dC_k + dC_kᵀ | −ΣG] [E, E+1]
   readonly #q32: Float32Array; // Q [K,E,E]
@@ -136,7 +137,6 @@ export class FusedGradients {
     this.gradient = gradient ?? new Float32Array(packedLength(dims));
     this.choice = new Int32Array(maxRows);
     this.#y = new Float32Array(maxRows * K * F);
-    this.#p = new Float32Array(maxRows * N);
     this.#pq = new Float32Array(maxRows * N);
     this.#xs = new Float32Array((maxRows + K) * D);
     this.#gs = new Float32Array((maxRows + K) * F);
@@ -147,6 +147,7 @@ export class FusedGradients {
     this.#gram = new Float32Array(F * F);
     this.#muW = new Float32Array(N);
     this.#muMu = new Float32Array(K);
+    this.#shift = new Float32Array(K * F);
     this.#e32 = new Float32Array(E * E);
     this.#r32 = new Float32Array(E * F);
     this.#q32 = new Float32Array(K * E * E);
@@ -193,16 +194,15 @@ export class FusedGradients {
     this.#forward(x, rows, params, "skip");
   }
 
-  /** Y, the E×E chain, P, P Q, each row's errors and choice; returns the loss. */
+  /** The E×E chain, Y (so P), P Q, each row's errors and choice; returns the loss. */
   #forward(x: Float32Array, rows: number, params: Float32Array, norms: Norms = "compute"): number {
     const { K, D, E } = this.#dims;
     if (rows < 1 || rows > this.maxRows || x.length < rows * D) {
       throw new Error(`fused LLGAE step: ${rows} rows of ${D} pixels, at most ${this.maxRows}`);
     }
     const N = K * E, F = E + 1, NC = K * F;
-    const blas = this.#blas, y = this.#y, p = this.#p, pq = this.#pq;
+    const blas = this.#blas, y = this.#y, pq = this.#pq, shift = this.#shift;
     const gram = this.#gram, muW = this.#muW;
-    blas.sgemm(false, false, rows, NC, D, x, params, y);
     for (let k = 0; k < K; k++) {
       const block = params.subarray(k * F);
       blas.sgemmStrided({ // B_kᵀB_k
@@ -222,14 +222,25 @@ export class FusedGradients {
       });
       muW.set(gram.subarray(E * F, E * F + E), k * E);
       this.#muMu[k] = gram[E * F + E];
+      for (let e = 0; e < E; e++) shift[k * F + e] = -muW[k * E + e];
       this.#forwardChain(k);
     }
-    for (let b = 0; b < rows; b++) { // P_k = W_kᵀx − μ_kᵀW_k
-      for (let k = 0; k < K; k++) {
-        const from = b * NC + k * F, to = b * N + k * E;
-        for (let e = 0; e < E; e++) p[to + e] = y[from + e] - muW[k * E + e];
-      }
-    }
+    for (let b = 0; b < rows; b++) y.set(shift, b * NC);
+    blas.sgemmStrided({ // Y = shift + x·[B_1 … B_K]
+      transA: false,
+      transB: false,
+      m: rows,
+      n: NC,
+      k: D,
+      alpha: 1,
+      a: x,
+      lda: D,
+      b: params,
+      ldb: NC,
+      beta: 1,
+      c: y,
+      ldc: NC,
+    });
     for (let k = 0; k < K; k++) { // P_k Q_k, each a column block of [B, K·E]
       blas.sgemmStrided({
         transA: false,
@@ -238,8 +249,8 @@ export class FusedGradients {
         n: E,
         k: E,
         alpha: 1,
-        a: p.subarray(k * E),
-        lda: N,
+        a: y.subarray(k * F),
+        lda: NC,
         b: this.#q32.subarray(k * E * E),
         ldb: E,
         beta: 0,
@@ -254,13 +265,14 @@ export class FusedGradients {
   #choose(x: Float32Array, rows: number, norms: Norms): number {
     const { K, D, E } = this.#dims;
     const N = K * E, F = E + 1, NC = K * F;
-    const y = this.#y, p = this.#p, pq = this.#pq, choice = this.choice, muMu = this.#muMu;
+    const y = this.#y, pq = this.#pq, choice = this.choice, muMu = this.#muMu;
     let total = 0;
     for (let b = 0; b < rows; b++) {
       const xx = norms === "compute" ? dot(x, x, b * D, D) : norms === "skip" ? 0 : norms[b];
       let best = Infinity, chosen = 0;
       for (let k = 0; k < K; k++) {
-        const err = xx - 2 * y[b * NC + k * F + E] + muMu[k] - dot(p, pq, b * N + k * E, E);
+        const at = b * NC + k * F;
+        const err = xx - 2 * y[at + E] + muMu[k] - dot(y, pq, at, E, b * N + k * E);
         if (err < best) {
           best = err;
           chosen = k;
@@ -281,7 +293,7 @@ export class FusedGradients {
     const { K, D, E } = this.#dims;
     const N = K * E, F = E + 1, NC = K * F;
     const start = this.#start, slot = this.#slot, fill = this.#fill, choice = this.choice;
-    const xs = this.#xs, gs = this.#gs, ps = this.#ps, p = this.#p, pq = this.#pq;
+    const xs = this.#xs, gs = this.#gs, ps = this.#ps, y = this.#y, pq = this.#pq;
     start.fill(0);
     for (let b = 0; b < rows; b++) start[choice[b] + 1]++;
     for (let k = 0; k < K; k++) start[k + 1] += start[k];
@@ -289,11 +301,11 @@ export class FusedGradients {
     for (let b = 0; b < rows; b++) slot[b] = fill[choice[b]]++;
     const c2 = -2 / (rows * D);
     for (let b = 0; b < rows; b++) {
-      const r = slot[b], from = b * N + choice[b] * E;
+      const r = slot[b], from = b * N + choice[b] * E, fromP = b * NC + choice[b] * F;
       xs.set(x.subarray(b * D, (b + 1) * D), r * D);
       for (let e = 0; e < E; e++) {
         gs[r * F + e] = c2 * pq[from + e];
-        ps[r * E + e] = p[from + e];
+        ps[r * E + e] = y[fromP + e];
       }
       gs[r * F + E] = c2;
     }
@@ -516,16 +528,16 @@ export function fusedChoices(o: ScoreOptions): Int32Array {
   return choice;
 }
 
-/** Σ a[i]·b[i] over `n` elements from `from`, in float64 with four running sums. */
-function dot(a: Float32Array, b: Float32Array, from: number, n: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = from;
+/** Σ a[from + i]·b[bFrom + i] over i < `n`, in float64 with four running sums. */
+function dot(a: Float32Array, b: Float32Array, from: number, n: number, bFrom = from): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0, i = from, j = bFrom;
   const to = from + n, end4 = from + (n & ~3);
-  for (; i < end4; i += 4) {
-    s0 += a[i] * b[i];
-    s1 += a[i + 1] * b[i + 1];
-    s2 += a[i + 2] * b[i + 2];
-    s3 += a[i + 3] * b[i + 3];
+  for (; i < end4; i += 4, j += 4) {
+    s0 += a[i] * b[j];
+    s1 += a[i + 1] * b[j + 1];
+    s2 += a[i + 2] * b[j + 2];
+    s3 += a[i + 3] * b[j + 3];
   }
-  for (; i < to; i++) s0 += a[i] * b[i];
+  for (; i < to; i++, j++) s0 += a[i] * b[j];
   return (s0 + s1) + (s2 + s3);
 }
