@@ -33,6 +33,21 @@ function relDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   return diff / Math.max(scale, 1e-30);
 }
 
+/** A trainer of `dims` from `start` with the train stage's RMSprop(1e-3) and encoder. */
+const rmspropTrainer = (
+  dims: ModelDims,
+  start: { mu: Float32Array; W: Float32Array },
+  formulation?: "fused" | "tfjs",
+) =>
+  makeTrainer({
+    dims,
+    encoder: { steps: 5, beta: 0.01, latentDecay: 1 },
+    optimizer: { optimizer: "rmsprop", lr: 1e-3 },
+    start,
+    backend: tf.getBackend(),
+    formulation,
+  });
+
 /** The tfjs fast formulation's loss, gradients and choice (the reference). */
 function reference(
   dims: ModelDims,
@@ -151,14 +166,7 @@ Deno.test({
     const dims = { K: 4, D: 48, E: 5 }, n = 2500; // more than one scoring batch
     const { x, mu, W } = problem(dims, n, 8);
     const score = (formulation: "fused" | "tfjs") => {
-      const trainer = makeTrainer({
-        dims,
-        encoder: { steps: 5, beta: 0.01, latentDecay: 1 },
-        optimizer: { optimizer: "rmsprop", lr: 1e-3 },
-        start: { mu, W },
-        backend: tf.getBackend(),
-        formulation,
-      });
+      const trainer = rmspropTrainer(dims, { mu, W }, formulation);
       const out = trainer.scorer(x, n)();
       trainer.dispose();
       return out;
@@ -203,13 +211,7 @@ Deno.test({
     const { x, mu, W } = problem(dims, B * 3, 34);
     const norms = imageNorms(x, B * 3, dims.D);
     const run = (given: boolean) => {
-      const trainer = makeTrainer({
-        dims,
-        encoder: { steps: 5, beta: 0.01, latentDecay: 1 },
-        optimizer: { optimizer: "rmsprop", lr: 1e-3 },
-        start: { mu, W },
-        backend: tf.getBackend(),
-      });
+      const trainer = rmspropTrainer(dims, { mu, W });
       const losses = [];
       for (let s = 0; s < 9; s++) {
         const from = (s % 3) * B;
