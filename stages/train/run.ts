@@ -1,8 +1,8 @@
 /**
  * Runs the `train` stage: initialises LGAE/LLGAE, trains it with RMSprop or Adam on seeded
  * per-epoch batch orders, scores the test set after every epoch, checkpoints into the state dir
- * every `checkpoint_seconds` (resuming from the last checkpoint), and writes `model.safetensors`, `history.jsonl`
- * and `metrics.json`.
+ * every `checkpoint_seconds` (resuming from the last checkpoint), and writes
+ * `model.safetensors`, `history.jsonl` and `metrics.json`.
  *
  * @module
  */

@@ -26,8 +26,9 @@ export interface Trainer {
   readonly formulation: StepFormulation;
   /**
    * One optimizer step on `rows` images (row-major rows×D in `batch`); returns the loss.
-   * `norms`, when given, holds each row's ‖x‖² as `imageNorms` (fused_gradients.ts) computes it, so the fused
-   * step need not compute them per batch (the same values: the same loss); tfjs ignores it.
+   * `norms`, when given, holds each row's ‖x‖² as `imageNorms` (fused_gradients.ts) computes
+   * it, so the fused step need not compute them per batch (the same values: the same loss);
+   * tfjs ignores it.
    */
   step(batch: Float32Array, rows: number, norms?: Float64Array): number;
   /**
