@@ -85,6 +85,10 @@ export interface StageKind<P> {
   /** Default resources of a stage of this kind (see {@link StageResources}). */
   resources?(params: P): StageResources;
   /**
+   * How V8 compiles the stage's WebAssembly (see {@link WasmCompilation}); default `tiered`.
+   */
+  wasmCompilation?: WasmCompilation;
+  /**
    * What the end of a run shows of this stage, above the summary line: `metrics`, dotted keys
    * into its `metrics.json` (e.g. `test_mse`), and `files`, declared outputs worth opening
    * (e.g. `report.html`), by their published path.
@@ -103,6 +107,19 @@ export interface StageKind<P> {
    */
   runtime?(params: P): RuntimeRequest;
 }
+
+/**
+ * How V8 compiles a stage's WebAssembly. `tiered` (V8's default): baseline code (Liftoff) first,
+ * hot functions optimised again (TurboFan) on background threads. `baseline-only`: Liftoff code
+ * only, for a stage whose WebAssembly runs for about a second: there the optimising compiler's
+ * background work costs more CPU on other cores than it saves on the clock (the figure stage's
+ * resvg: 0.7 s of CPU for no shorter a render), and under `--jobs` that CPU belongs to the
+ * other stages. WebAssembly computes the same results in either tier.
+ */
+export type WasmCompilation = "tiered" | "baseline-only";
+
+/** Every {@link WasmCompilation}. */
+export const WASM_COMPILATIONS: readonly WasmCompilation[] = ["tiered", "baseline-only"];
 
 /** Runtime facts a kind asks the engine to resolve for a stage. */
 export interface RuntimeRequest {

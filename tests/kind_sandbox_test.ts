@@ -89,3 +89,49 @@ Deno.test("runtime facts: a blas backend grants FFI of exactly the resolved libr
   assert.deepEqual(runtimeViolations(request, { env: ["ENG_MACHINE"] }), []);
   assert.deepEqual(runtimeViolations(request).map((v) => v.key), ["allow.env"]);
 });
+
+/** A kind like `eng_source` that declares `wasmCompilation: <value>` (as source text). */
+function wasmKind(value: string): string {
+  return `import type { StageKind } from "../../../../pipeline/stage_kind.ts";
+import { kind as source, type SourceParams } from "../eng_source/kind.ts";
+export const kind: StageKind<SourceParams> = { ...source, wasmCompilation: ${value} };
+`;
+}
+
+Deno.test("kind sandbox: a baseline-only kind's stage runs with V8's --liftoff-only, a tiered one without", async () => {
+  const p = await TestProject.create({
+    "w.yaml": "stages:\n  base:\n    uses: eng_wasm\n    with: { value: 1 }\n" +
+      "  tiered:\n    uses: eng_source\n    with: { value: 2 }\n",
+  });
+  try {
+    await p.write("stages/eng_wasm/kind.ts", wasmKind(`"baseline-only"`));
+    await p.write("stages/eng_wasm/run.ts", `export { run } from "../eng_source/run.ts";\n`);
+    const r = await p.cli("run", "configs/w.yaml");
+    assert.equal(r.code, 0, r.stderr);
+    const granted = async (stage: string) =>
+      (await p.read(`artifacts/logs/w/${stage}.log`)).split("\n")
+        .find((l) => l.startsWith("granted: ")) ?? "";
+    assert.match(await granted("base"), / --v8-flags=--liftoff-only( |$)/);
+    assert.doesNotMatch(await granted("tiered"), /--v8-flags/);
+  } finally {
+    await p.dispose();
+  }
+});
+
+Deno.test("kind sandbox: an unknown wasmCompilation is an error naming the kind and the values it may take", async () => {
+  const p = await TestProject.create({
+    "w.yaml": "stages:\n  base:\n    uses: eng_wasm\n    with: { value: 1 }\n",
+  });
+  try {
+    await p.write("stages/eng_wasm/kind.ts", wasmKind(`"fastest" as "tiered"`));
+    await p.write("stages/eng_wasm/run.ts", `export { run } from "../eng_source/run.ts";\n`);
+    const r = await p.cli("run", "configs/w.yaml");
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(
+      r.stderr,
+      /w\.yaml:3: stages\.base\.uses: kind "eng_wasm": wasmCompilation of \S+eng_wasm\/kind\.ts failed: found "fastest"; expected "tiered" or "baseline-only"/,
+    );
+  } finally {
+    await p.dispose();
+  }
+});

@@ -11,6 +11,7 @@ import type {
   StageKind,
   StagePermissions,
   StageResources,
+  WasmCompilation,
 } from "../stage_kind.ts";
 import type { DeclaredStage, KindAbout } from "../permissions/kind_declaration.ts";
 import { resolveRuntime, runtimePermissions } from "../permissions/runtime_facts.ts";
@@ -30,6 +31,8 @@ export interface DeclaredKind {
   volatileOutputs(params: unknown): string[];
   /** Params left out of the cache key. */
   keyNeutralParams: string[];
+  /** How V8 compiles the stage's WebAssembly (see `StageKind.wasmCompilation`). */
+  wasmCompilation?: WasmCompilation;
   /** The kind's permissions and what its resolved runtime facts imply (BLAS FFI). */
   permissions(params: unknown, runtime?: Record<string, string>): StagePermissions;
   /**
@@ -65,6 +68,7 @@ export function declaredKind(about: KindAbout, declared: DeclaredStage): Declare
       return [...declared.volatileOutputs];
     },
     keyNeutralParams: declared.keyNeutralParams,
+    wasmCompilation: declared.wasmCompilation,
     permissions(params, runtime) {
       check(params);
       return mergePermissions(declared.permissions, runtimePermissions(runtime ?? {}));

@@ -9,7 +9,7 @@
  */
 import { isAbsolute, join } from "node:path";
 import { engineHome } from "../store/layout.ts";
-import type { StagePermissions } from "../stage_kind.ts";
+import type { StagePermissions, WasmCompilation } from "../stage_kind.ts";
 import { STAGE_MAIN } from "../protocol.ts";
 import type { ModuleGraphs } from "../rebuilder/module_graph.ts";
 import { describeViolation, policyViolations, type StageAllow } from "./policy.ts";
@@ -26,6 +26,8 @@ export interface StageGrant {
   net: string[];
   /** Absolute library paths for `--allow-ffi` (`*` = any, opted in); empty = no FFI. */
   ffi: string[];
+  /** V8 flags of the subprocess (`--liftoff-only` for a `baseline-only` kind); empty = none. */
+  v8: string[];
 }
 
 /** The environment every stage gets (its values computed by the engine, never inherited). */
@@ -51,6 +53,8 @@ export interface GrantOptions {
   tmpDir: string;
   /** What the kind declares (already checked against the policy and the config's opt-in). */
   declared: StagePermissions;
+  /** How V8 compiles the stage's WebAssembly (default `tiered`). */
+  wasmCompilation?: WasmCompilation;
 }
 
 /** Computes the grant of one stage run. */
@@ -70,6 +74,7 @@ export function stageGrant(o: GrantOptions): StageGrant {
     env: { ...baseEnv(o.tmpDir), ...(o.declared.env ?? {}) },
     net: scopedList(o.declared.net),
     ffi: scopedList(o.declared.ffi),
+    v8: o.wasmCompilation === "baseline-only" ? ["--liftoff-only"] : [],
   };
 }
 
@@ -121,6 +126,7 @@ export function denoFlags(grant: StageGrant): string[] {
     list.includes("*") ? `--allow-${name}` : `--allow-${name}=${list.join(",")}`;
   if (grant.net.length) flags.push(scoped("net", grant.net));
   if (grant.ffi.length) flags.push(scoped("ffi", grant.ffi));
+  if (grant.v8.length) flags.push(`--v8-flags=${grant.v8.join(",")}`);
   return flags;
 }
 

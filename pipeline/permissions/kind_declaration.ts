@@ -5,7 +5,13 @@
  *
  * @module
  */
-import type { RuntimeRequest, StageKind, StagePermissions, StageResources } from "../stage_kind.ts";
+import type {
+  RuntimeRequest,
+  StageKind,
+  StagePermissions,
+  StageResources,
+  WasmCompilation,
+} from "../stage_kind.ts";
 import type { ParamProblem } from "../config/params.ts";
 
 /** What a kind declares for one stage, with its params validated. */
@@ -18,6 +24,8 @@ export interface DeclaredStage {
   volatileOutputs: string[];
   /** `keyNeutralParams` (none when not declared). */
   keyNeutralParams: string[];
+  /** `wasmCompilation` (`tiered` when not declared). */
+  wasmCompilation: WasmCompilation;
   /** `permissions(params)` (none when not declared). */
   permissions: StagePermissions;
   /** `runtime(params)`: the runtime facts the engine resolves (none when not declared). */

@@ -19,12 +19,13 @@ import type { ModuleGraphs } from "../rebuilder/module_graph.ts";
 import { codeReads } from "./grant.ts";
 import { ANSWER_PREFIX, type KindDeclaration, type SandboxRequest } from "./kind_declaration.ts";
 import { fromWire, toWire } from "./wire.ts";
+import { WASM_COMPILATIONS } from "../stage_kind.ts";
 
 /** The sandbox's entry point. */
 export const SANDBOX_MAIN = fileURLToPath(new URL("./kind_sandbox_main.ts", import.meta.url));
 
 /** Bump when what the sandbox answers changes shape, so kept answers are not reused. */
-const SANDBOX_PROTOCOL = "1";
+const SANDBOX_PROTOCOL = "2";
 
 /** A kind whose declaration takes longer than this is stopped (an endless loop at import). */
 const SANDBOX_TIMEOUT_MS = 60_000;
@@ -191,5 +192,6 @@ function wellFormed(a: KindDeclaration): boolean {
   if (a?.state !== "declared" || !about) return false;
   const s = a.stage;
   return isMap(s) && strings(s.outputs) && strings(s.volatileOutputs) &&
-    strings(s.keyNeutralParams) && isMap(s.permissions) && isMap(s.runtime);
+    strings(s.keyNeutralParams) && WASM_COMPILATIONS.includes(s.wasmCompilation) &&
+    isMap(s.permissions) && isMap(s.runtime);
 }

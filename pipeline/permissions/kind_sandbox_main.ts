@@ -7,7 +7,7 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
-import type { StageKind } from "../stage_kind.ts";
+import { type StageKind, WASM_COMPILATIONS } from "../stage_kind.ts";
 import { checkParams } from "../config/params.ts";
 import { fromWire, toWire } from "./wire.ts";
 import {
@@ -75,6 +75,15 @@ function declare(kind: StageKind<unknown>, r: SandboxRequest, raw: unknown): Kin
     step = "resources(params)";
     const resources = kind.resources?.(params) ?? {};
     const keyNeutralParams = kind.keyNeutralParams ?? [];
+    step = "wasmCompilation";
+    const wasmCompilation = kind.wasmCompilation ?? "tiered";
+    if (!WASM_COMPILATIONS.includes(wasmCompilation)) {
+      throw new Error(
+        `found ${JSON.stringify(wasmCompilation)}; expected ${
+          WASM_COMPILATIONS.map((c) => JSON.stringify(c)).join(" or ")
+        }`,
+      );
+    }
     // A round trip through JSON: what crosses to the engine is data, whatever the kind returned.
     const stage = fromWire(
       toWire({
@@ -82,6 +91,7 @@ function declare(kind: StageKind<unknown>, r: SandboxRequest, raw: unknown): Kin
         outputs,
         volatileOutputs,
         keyNeutralParams,
+        wasmCompilation,
         permissions,
         runtime,
         resources,

@@ -405,6 +405,7 @@ class Rebuild {
         root: this.#o.layout.root,
         fingerprint: f.fingerprint,
         declared: permissions,
+        wasmCompilation: stage.kind.wasmCompilation,
         allow: stage.allow,
         graphs: this.#graphs,
         inputs: Object.values(o.inputs).flat().map((i) => i.dir),

@@ -37,4 +37,9 @@ export const kind: StageKind<FigureParams> = {
   runtime: backendRequest,
   /** Default resources (renders one figure); a config's `resources:` overrides them. */
   resources: () => ({ cpus: 1, mem: "2G", time: "15m" }),
+  /**
+   * resvg's WebAssembly renders once, for about a second: optimising it in the background
+   * would cost ~0.7 s of another core's time and finish no sooner.
+   */
+  wasmCompilation: "baseline-only",
 };
