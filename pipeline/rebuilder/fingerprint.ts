@@ -239,6 +239,11 @@ export function keyedOutputs(known: UpstreamOutputs | undefined): Record<string,
   );
 }
 
+/** The root modules of a stage's code: its kind's `kind.ts` and `run.ts`. */
+export function stageModules(stage: Pick<FingerprintSubject, "kindDir">): string[] {
+  return [join(stage.kindDir, "kind.ts"), join(stage.kindDir, "run.ts")];
+}
+
 /**
  * Gathers the fingerprint of a stage: params without key-neutral ones, upstream outputs from
  * `known` without volatile ones (unknown upstream outputs count as empty), code and npm
@@ -251,7 +256,7 @@ export async function gatherFingerprint(
   graphs: ModuleGraphs,
   runtime: Record<string, string>,
 ): Promise<Fingerprint> {
-  const graph = await graphs.of([join(stage.kindDir, "kind.ts"), join(stage.kindDir, "run.ts")]);
+  const graph = await graphs.of(stageModules(stage));
   const inputs: Record<string, InputFingerprint[]> = {};
   for (const [name, upstream] of Object.entries(stage.needs)) {
     inputs[name] = upstream.map((s) => ({ stage: s, outputs: keyedOutputs(known.get(s)) }));

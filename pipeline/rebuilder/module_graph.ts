@@ -7,6 +7,10 @@
  * `deno.lock` still have the size and mtime they had (as git's index trusts unchanged stats).
  * Any edit to a module changes its stat, so the graph (new imports included) is recomputed.
  *
+ * One process keeps one {@link ModuleGraphs} per saved file ({@link moduleGraphs}): the configs
+ * a command loads and the runs it starts (the experiments of a sweep) ask for the same graphs,
+ * and each is computed once, however many ask at the same moment.
+ *
  * @module
  */
 import { dirname, isAbsolute, join, relative } from "node:path";
@@ -51,12 +55,33 @@ interface SavedGraph {
   graph: ModuleGraph;
 }
 
+/** A graph of this process: being computed, or computed for the stats it has. */
+interface HeldGraph {
+  graph: Promise<ModuleGraph>;
+  /** Set once known: the graph holds while they match. */
+  stats?: Record<string, string>;
+}
+
+const shared = new Map<string, ModuleGraphs>();
+
+/**
+ * This process's graphs of `root` kept in `savePath`: the same instance for every caller
+ * (without `savePath`, a new one each time).
+ */
+export function moduleGraphs(root: string, savePath?: string): ModuleGraphs {
+  if (savePath === undefined) return new ModuleGraphs(root);
+  const id = `${root}\0${savePath}`;
+  let graphs = shared.get(id);
+  if (!graphs) shared.set(id, graphs = new ModuleGraphs(root, savePath));
+  return graphs;
+}
+
 /** Computes module graphs, reusing saved ones whose files are unchanged. */
 export class ModuleGraphs {
   #root: string;
   #savePath: string | undefined;
   #saved: Promise<Record<string, SavedGraph>>;
-  #infos = new Map<string, Promise<ModuleGraph>>();
+  #held = new Map<string, HeldGraph>();
   #dirty = false;
 
   /**
@@ -94,24 +119,30 @@ export class ModuleGraphs {
     return merged;
   }
 
+  /** The graph of `file`: held (while its files are unchanged), saved, or computed now. */
   #one(file: string): Promise<ModuleGraph> {
-    let graph = this.#infos.get(file);
-    if (!graph) {
-      graph = this.#reuseOrCompute(file);
-      this.#infos.set(file, graph);
-    }
-    return graph;
+    const held = this.#held.get(file);
+    if (held && (held.stats === undefined || statsMatch(held.stats))) return held.graph;
+    const fresh: HeldGraph = {
+      graph: this.#reuseOrCompute(file).then((saved) => {
+        fresh.stats = saved.stats;
+        return saved.graph;
+      }),
+    };
+    this.#held.set(file, fresh);
+    return fresh.graph;
   }
 
-  async #reuseOrCompute(file: string): Promise<ModuleGraph> {
+  async #reuseOrCompute(file: string): Promise<SavedGraph> {
     const saved = (await this.#saved)[file];
-    if (saved && statsMatch(saved.stats)) return saved.graph;
+    if (saved && statsMatch(saved.stats)) return saved;
     const info = await denoInfo(file);
     const paths = [join(engineHome, "deno.json"), join(engineHome, "deno.lock")];
     const graph = await this.#digest(info, paths);
-    (await this.#saved)[file] = { stats: statsOf(paths), graph };
+    const computed = { stats: statsOf(paths), graph };
+    (await this.#saved)[file] = computed;
     this.#dirty = true;
-    return graph;
+    return computed;
   }
 
   /** Digests the local modules of `info` (adding their paths to `paths`) and npm closure. */

@@ -12,7 +12,7 @@ import type { LockFile } from "../store/lockfile.ts";
 import { LocalStore } from "../store/objects.ts";
 import { openCache } from "./open_cache.ts";
 import { type Freshness, FreshnessLookup } from "./freshness.ts";
-import { ModuleGraphs } from "./module_graph.ts";
+import { moduleGraphs } from "./module_graph.ts";
 
 /** The verdict on one stage. */
 export interface StagePlan {
@@ -39,7 +39,7 @@ export interface PlanOptions {
 
 /** Plans every stage of the pipeline against the cache and the lock file. */
 export async function planPipeline(o: PlanOptions): Promise<StagePlan[]> {
-  const graphs = new ModuleGraphs(o.layout.root, o.layout.graphs);
+  const graphs = moduleGraphs(o.layout.root, o.layout.graphs);
   const cache = o.cache ?? openCache({
     layout: o.layout,
     store: new LocalStore(o.layout.objects),

@@ -28,10 +28,11 @@ import type { Trace } from "../store/trace.ts";
 import { type Hold, schedule } from "../scheduler/dag.ts";
 import type { Executor, JobOutcome } from "../scheduler/executor.ts";
 import { LocalExecutor } from "../scheduler/local.ts";
-import type { ChildSpec } from "../protocol.ts";
+import { type ChildSpec, STAGE_MAIN } from "../protocol.ts";
 import type { EventSink } from "./events.ts";
 import { FreshnessLookup } from "./freshness.ts";
-import { ModuleGraphs } from "./module_graph.ts";
+import { stageModules } from "./fingerprint.ts";
+import { type ModuleGraphs, moduleGraphs } from "./module_graph.ts";
 import { resolveStageGrant } from "../permissions/grant.ts";
 import { type SharedRun, sharedRun } from "./shared_run.ts";
 import {
@@ -109,7 +110,7 @@ class Rebuild {
       mode: "pull",
       onWarning: (message) => o.onEvent({ type: "warning", message }),
     });
-    this.#graphs = new ModuleGraphs(o.layout.root, o.layout.graphs);
+    this.#graphs = moduleGraphs(o.layout.root, o.layout.graphs);
     this.#lookup = new FreshnessLookup({
       cache: this.#cache,
       graphs: this.#graphs,
@@ -125,6 +126,11 @@ class Rebuild {
 
   async run(): Promise<RunReport> {
     const { pipeline, layout } = this.#o;
+    // Every stage needs its code's graph before it can start, and one not kept from an earlier
+    // run takes a `deno info` subprocess: ask for them all now, while the first stages run.
+    // (A failure is reported by the stage that needs the graph.)
+    for (const s of pipeline.stages) this.#graphs.of(stageModules(s)).catch(() => {});
+    this.#graphs.of([STAGE_MAIN]).catch(() => {});
     try {
       await schedule(
         pipeline.stages.map((s) => ({
