@@ -18,6 +18,7 @@ import {
 import { parseSweep, sweepGrid } from "../config/sweep.ts";
 import { UsageError } from "../config/usage_error.ts";
 import type { Layout } from "../store/layout.ts";
+import type { Pipeline } from "../config/config.ts";
 import { DEFAULT_CONFIG, type ExecOptions, load } from "./options.ts";
 import { runConfigs } from "./run_config.ts";
 
@@ -36,14 +37,15 @@ export async function expRun(layout: Layout, a: ExpRunArgs): Promise<number> {
   const defs = a.cli.set.length || a.sweeps.length
     ? await define(layout, a)
     : await recorded(layout, a);
-  const runs = [];
-  for (const d of defs) {
-    runs.push({
-      pipeline: await load(layout, d.config, d.sets),
-      publishAs: d.name,
-      lock: { path: experimentPaths(layout, d.name).lock, mode: "write" as const },
-    });
-  }
+  // Loaded at the same time: their kinds' declarations are asked of the sandbox together.
+  const loads = await Promise.allSettled(defs.map((d) => load(layout, d.config, d.sets)));
+  const failed = loads.find((l) => l.status === "rejected");
+  if (failed) throw failed.reason; // the first experiment's error, in order
+  const runs = defs.map((d, i) => ({
+    pipeline: (loads[i] as PromiseFulfilledResult<Pipeline>).value,
+    publishAs: d.name,
+    lock: { path: experimentPaths(layout, d.name).lock, mode: "write" as const },
+  }));
   if (!a.cli.dryRun) {
     const created = new Date().toISOString();
     for (const [i, d] of defs.entries()) {

@@ -17,9 +17,9 @@ import { stageResources } from "./resources.ts";
 import { parseAllow } from "./allow.ts";
 import { describeViolation, policyViolations, type StageAllow } from "../permissions/policy.ts";
 import { type DeclaredKind, declaredKind } from "./declared_kind.ts";
-import { KindSandbox } from "../permissions/kind_sandbox.ts";
+import { type KindSandbox, kindSandbox } from "../permissions/kind_sandbox.ts";
 import { runtimeViolations } from "../permissions/runtime_facts.ts";
-import { ModuleGraphs } from "../rebuilder/module_graph.ts";
+import { type ModuleGraphs, moduleGraphs } from "../rebuilder/module_graph.ts";
 import { parseRemoteSection, type RemoteSettings } from "./remote.ts";
 import type { ConfigSource } from "./source.ts";
 import { KeptSources } from "./kept_source.ts";
@@ -90,7 +90,7 @@ const DEFAULT_STAGES_ROOT = fileURLToPath(new URL("../../stages", import.meta.ur
  */
 export async function loadPipeline(path: string, opts: LoadOptions = {}): Promise<Pipeline> {
   const stagesRoot = resolve(opts.stagesRoot ?? DEFAULT_STAGES_ROOT);
-  const graphs = new ModuleGraphs(resolve(stagesRoot, ".."), opts.cache?.graphs);
+  const graphs = moduleGraphs(resolve(stagesRoot, ".."), opts.cache?.graphs);
   const kinds = new KindLoader(stagesRoot, graphs, opts.cache?.declarations);
   const sources = opts.cache?.sources && !opts.sets?.length
     ? new KeptSources(opts.cache.sources, graphs)
@@ -330,7 +330,7 @@ class KindLoader {
   /** `graphs` are the module graphs of this load; `declarations`, where answers are kept. */
   constructor(readonly root: string, graphs: ModuleGraphs, declarations?: string) {
     this.#graphs = graphs;
-    this.#sandbox = new KindSandbox({ root: resolve(root, ".."), graphs, savePath: declarations });
+    this.#sandbox = kindSandbox({ root: resolve(root, ".."), graphs, savePath: declarations });
   }
 
   /** Declares every stage of `rawStages` whose `uses:` names an existing kind. */

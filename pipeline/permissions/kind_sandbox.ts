@@ -6,7 +6,9 @@
  *
  * Answers are kept between runs (in `artifacts/declarations.json`) under a digest of everything
  * they depend on: the kind's and the sandbox's module digests, npm versions, Deno version and the
- * stage's raw `with:`. A no-op run starts no sandbox.
+ * stage's raw `with:`. A no-op run starts no sandbox. One process keeps one {@link KindSandbox}
+ * per answers file ({@link kindSandbox}), so configs loaded at the same time (a sweep's) ask each
+ * question once.
  *
  * @module
  */
@@ -15,7 +17,7 @@ import { fileURLToPath } from "node:url";
 import { canonicalDigest } from "../../common/canonical_json.ts";
 import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { engineHome, nodeModulesFlags } from "../store/layout.ts";
-import type { ModuleGraphs } from "../rebuilder/module_graph.ts";
+import type { ModuleGraph, ModuleGraphs } from "../rebuilder/module_graph.ts";
 import { codeReads } from "./grant.ts";
 import { ANSWER_PREFIX, type KindDeclaration, type SandboxRequest } from "./kind_declaration.ts";
 import { fromWire, toWire } from "./wire.ts";
@@ -43,10 +45,39 @@ export interface KindSandboxOptions {
   savePath?: string;
 }
 
+const shared = new Map<string, KindSandbox>();
+
+/**
+ * This process's sandbox for answers kept in `o.savePath`: the same instance for every caller
+ * with that file (without one, a new sandbox each time).
+ */
+export function kindSandbox(o: KindSandboxOptions): KindSandbox {
+  if (o.savePath === undefined) return new KindSandbox(o);
+  let sandbox = shared.get(o.savePath);
+  if (!sandbox) shared.set(o.savePath, sandbox = new KindSandbox(o));
+  return sandbox;
+}
+
+/**
+ * How long a sandbox waits before it starts, so that the same kind's questions asked meanwhile
+ * (the other configs of a sweep, loaded at the same time) go to it too.
+ */
+const GATHER_MS = 5;
+
+/** A sandbox about to start for one kind, and the raw `with:`s it will be asked. */
+interface Batch {
+  withs: unknown[];
+  answers: Promise<KindDeclaration[]>;
+}
+
 /** Declares kinds in sandbox subprocesses, reusing kept answers. */
 export class KindSandbox {
   #o: KindSandboxOptions;
   #saved: Promise<Record<string, KindDeclaration>>;
+  /** Answers being asked for now, by key: a second asker waits for the same sandbox. */
+  #asked = new Map<string, Promise<KindDeclaration>>();
+  /** The sandbox about to start, by kind file. */
+  #gathering = new Map<string, Batch>();
   #used = new Set<string>();
   #dirty = false;
 
@@ -57,7 +88,8 @@ export class KindSandbox {
 
   /**
    * The declaration of the kind in `file` (named `uses`) for each raw `with:` in `withs`, in
-   * order. Starts one sandbox for the ones not kept from an earlier run.
+   * order. The ones neither kept from an earlier run nor being asked already go to one sandbox
+   * of the kind, with the other questions asked within {@link GATHER_MS}.
    */
   async declare(o: { file: string; uses: string; withs: unknown[] }): Promise<KindDeclaration[]> {
     const graph = await this.#o.graphs.of([o.file, SANDBOX_MAIN]);
@@ -75,17 +107,38 @@ export class KindSandbox {
     );
     const saved = await this.#saved;
     keys.forEach((k) => this.#used.add(k));
-    const missing = o.withs.filter((_, i) => !(keys[i] in saved));
-    if (missing.length) {
-      const answers = await this.#run(
-        { file: o.file, uses: o.uses, withs: missing },
+    keys.forEach((k, i) => {
+      if (k in saved || this.#asked.has(k)) return;
+      const batch = this.#batch(o, graph);
+      const at = batch.withs.push(o.withs[i]) - 1;
+      this.#asked.set(
+        k,
+        batch.answers.then((answers) => {
+          saved[k] = answers[at];
+          this.#dirty = true;
+          return answers[at];
+        }),
+      );
+    });
+    return await Promise.all(keys.map((k) => k in saved ? saved[k] : this.#asked.get(k)!));
+  }
+
+  /** The sandbox of `o.file` that has not started yet, made when there is none. */
+  #batch(o: { file: string; uses: string }, graph: ModuleGraph): Batch {
+    const open = this.#gathering.get(o.file);
+    if (open) return open;
+    const withs: unknown[] = [];
+    const answers = new Promise((start) => setTimeout(start, GATHER_MS)).then(() => {
+      this.#gathering.delete(o.file);
+      return this.#run(
+        { file: o.file, uses: o.uses, withs },
         Object.keys(graph.modules),
         graph.npm,
       );
-      keys.filter((k) => !(k in saved)).forEach((k, i) => saved[k] = answers[i]);
-      this.#dirty = true;
-    }
-    return keys.map((k) => saved[k]);
+    });
+    const batch = { withs, answers };
+    this.#gathering.set(o.file, batch);
+    return batch;
   }
 
   /** Keeps the answers for the next run: the newest {@link KEPT_ANSWERS}, used ones last. */
