@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { TestProject } from "./fixtures/engine/project.ts";
 import { loadPipeline } from "../pipeline/config/config.ts";
 import { runtimePermissions, runtimeViolations } from "../pipeline/permissions/runtime_facts.ts";
+import { KindSandbox } from "../pipeline/permissions/kind_sandbox.ts";
+import { moduleGraphs } from "../pipeline/rebuilder/module_graph.ts";
 
 /** The variable of the engine's environment the hostile kind tries to read. */
 const SECRET = "HOSTILE_KIND_SECRET";
@@ -131,6 +133,51 @@ Deno.test("kind sandbox: an unknown wasmCompilation is an error naming the kind 
       r.stderr,
       /w\.yaml:3: stages\.base\.uses: kind "eng_wasm": wasmCompilation of \S+eng_wasm\/kind\.ts failed: found "fastest"; expected "tiered" or "baseline-only"/,
     );
+  } finally {
+    await p.dispose();
+  }
+});
+
+Deno.test("kind sandbox: the same kind's questions asked at the same time go to one subprocess; a later one starts another", async () => {
+  const p = await TestProject.create({});
+  try {
+    // Each import of this kind (one per sandbox subprocess) describes itself with a new id.
+    await p.write(
+      "stages/eng_once/kind.ts",
+      `import type { StageKind } from "../../../../pipeline/stage_kind.ts";
+import { kind as source, type SourceParams } from "../eng_source/kind.ts";
+export const kind: StageKind<SourceParams> = { ...source, description: crypto.randomUUID() };
+`,
+    );
+    const sandbox = new KindSandbox({ root: p.root, graphs: moduleGraphs(p.root) });
+    const file = p.path("stages/eng_once/kind.ts");
+    const ask = (value: number) => sandbox.declare({ file, uses: "eng_once", withs: [{ value }] });
+    const together = (await Promise.all([ask(1), ask(2), ask(1), ask(3)])).flat();
+    assert.ok(together.every((d) => d.state === "declared"), JSON.stringify(together));
+    const ids = together.map((d) => (d as { description: string }).description);
+    assert.equal(new Set(ids).size, 1, `one subprocess answered all four: ${ids}`);
+    const [later] = await ask(4);
+    assert.equal(later.state, "declared");
+    assert.notEqual((later as { description: string }).description, ids[0]);
+  } finally {
+    await p.dispose();
+  }
+});
+
+Deno.test("module graphs: one instance per saved file in a process, and a held graph is computed again once a module of it changes", async () => {
+  const p = await TestProject.create({});
+  try {
+    const save = p.path("artifacts/graphs.json");
+    const graphs = moduleGraphs(p.root, save);
+    assert.equal(moduleGraphs(p.root, save), graphs);
+    assert.notEqual(moduleGraphs(p.root), moduleGraphs(p.root));
+    const run = p.path("stages/eng_source/run.ts");
+    const label = "stages/eng_source/run.ts";
+    const before = (await graphs.of([run])).modules[label];
+    assert.equal((await graphs.of([run])).modules[label], before);
+    await p.append(label, "\n// edited\n");
+    const after = (await graphs.of([run])).modules[label];
+    assert.ok(before && after && after !== before, `${before} → ${after}`);
   } finally {
     await p.dispose();
   }
