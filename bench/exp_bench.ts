@@ -3,15 +3,18 @@
  * (configs/smoke.yaml), from an empty cache, once with `--jobs 1` and once with `--jobs 2`, in
  * the same run on the same machine; reports both wall times and their ratio (target: `--jobs 2`
  * at most 0.65 × the serial time on 2 cores). Each is one whole `exp run --sweep` command on a
- * throw-away copy of the project (its own engine and `artifacts/`). Also reports each run's CPU
- * seconds (the engine and all its stage processes) and the ratio they bound: the serial run's CPU
- * time spread over every core. Writes `artifacts/bench/exp.json`.
+ * throw-away copy of the project (its own engine and `artifacts/`), run as `bin/pipeline` runs
+ * it. Also reports each run's CPU seconds (the engine and all its stage processes) and the ratio
+ * the serial run's CPU time would give spread over every core with none idle: not a strict bound,
+ * since the two runs do not spend the same CPU (V8's helper threads work more while a core is
+ * free). Writes `artifacts/bench/exp.json`.
  *
  * @module
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeFileAtomic } from "../common/atomic_write.ts";
+import { nodeModulesFlags } from "../pipeline/store/layout.ts";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const OUT = join(REPO, "artifacts", "bench", "exp.json");
@@ -65,6 +68,7 @@ async function sweepSeconds(root: string, jobs: number): Promise<{ wall: number;
     "run",
     "-A",
     `--config=${join(root, "deno.json")}`,
+    ...nodeModulesFlags(), // as for the project it copies (same node_modules/, same lock times)
     join(root, "pipeline", "cli", "main.ts"),
     "--root",
     root,
@@ -103,8 +107,8 @@ try {
   const serial = await sweepSeconds(root, 1);
   const parallel = await sweepSeconds(root, 2);
   const ratio = parallel.wall / serial.wall;
-  // The serial sweep's CPU spread over every core is as short as the parallel one can be.
-  const bound = serial.cpu / navigator.hardwareConcurrency / serial.wall;
+  // The serial sweep's CPU spread over every core, none idle.
+  const spread = serial.cpu / navigator.hardwareConcurrency / serial.wall;
   const summary = {
     sweep: SWEEP,
     config: "configs/smoke.yaml",
@@ -113,7 +117,7 @@ try {
     jobs1_cpu_seconds: Number(serial.cpu.toFixed(1)),
     jobs2_cpu_seconds: Number(parallel.cpu.toFixed(1)),
     ratio: Number(ratio.toFixed(3)),
-    best_possible_ratio: Number(bound.toFixed(3)),
+    serial_cpu_spread_ratio: Number(spread.toFixed(3)),
     target: TARGET,
     met: ratio <= TARGET,
     cores: navigator.hardwareConcurrency,
@@ -124,7 +128,7 @@ try {
       parallel.wall.toFixed(1)
     } s, ratio ${ratio.toFixed(3)} (target ≤ ${TARGET}: ${
       summary.met ? "met" : "NOT met"
-    }; the serial run's CPU time over all cores bounds it at ${bound.toFixed(3)})`,
+    }; the serial run's CPU time spread over every core would give ${spread.toFixed(3)})`,
   );
   await Deno.mkdir(join(REPO, "artifacts", "bench"), { recursive: true });
   await writeFileAtomic(OUT, JSON.stringify(summary) + "\n");

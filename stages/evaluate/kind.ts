@@ -32,6 +32,11 @@ export const kind: StageKind<EvaluateParams> = {
   },
   outputs: () => ["metrics.json"],
   runtime: backendRequest,
-  /** Default resources (OpenBLAS runs on `cpus` threads); a config's `resources:` overrides. */
-  resources: () => ({ cpus: 2, mem: "4G", time: "30m" }),
+  /**
+   * Default resources; a config's `resources:` overrides them. OpenBLAS runs on `cpus` threads:
+   * one, because a second made the note's evaluation no faster (1.8 s on one thread or two,
+   * `--set stages.evaluate.resources.cpus=N --force evaluate`) while it kept a second stage of
+   * a sweep from running beside it.
+   */
+  resources: () => ({ cpus: 1, mem: "4G", time: "30m" }),
 };
