@@ -20,6 +20,7 @@ import { type DeclaredKind, declaredKind } from "./declared_kind.ts";
 import { type KindSandbox, kindSandbox } from "../permissions/kind_sandbox.ts";
 import { runtimeViolations } from "../permissions/runtime_facts.ts";
 import { type ModuleGraphs, moduleGraphs } from "../rebuilder/module_graph.ts";
+import { stageModules } from "../rebuilder/fingerprint.ts";
 import { parseRemoteSection, type RemoteSettings } from "./remote.ts";
 import type { ConfigSource } from "./source.ts";
 import { KeptSources } from "./kept_source.ts";
@@ -343,6 +344,8 @@ class KindLoader {
     }
     await Promise.all([...byKind].map(async ([uses, stages]) => {
       const file = join(this.root, uses, "kind.ts");
+      // The graph of its run.ts too, asked now while the sandbox runs: a run needs it next.
+      this.#graphs.of(stageModules({ kindDir: join(this.root, uses) })).catch(() => {});
       const answers = await this.#sandbox.declare({ file, uses, withs: stages.map(([, w]) => w) });
       stages.forEach(([name], i) => this.#declared.set(name, answers[i]));
     }));
