@@ -82,6 +82,8 @@ export class ModuleGraphs {
   #savePath: string | undefined;
   #saved: Promise<Record<string, SavedGraph>>;
   #held = new Map<string, HeldGraph>();
+  /** Path → the `size:mtime` a module had when hashed, and its sha256 (graphs share modules). */
+  #digests = new Map<string, { stat: string; sha256: string }>();
   #dirty = false;
 
   /**
@@ -138,7 +140,7 @@ export class ModuleGraphs {
     if (saved && statsMatch(saved.stats)) return saved;
     const info = await denoInfo(file);
     const paths = [join(engineHome, "deno.json"), join(engineHome, "deno.lock")];
-    const graph = await this.#digest(info, paths);
+    const graph = this.#digest(info, paths);
     const computed = { stats: statsOf(paths), graph };
     (await this.#saved)[file] = computed;
     this.#dirty = true;
@@ -146,22 +148,34 @@ export class ModuleGraphs {
   }
 
   /** Digests the local modules of `info` (adding their paths to `paths`) and npm closure. */
-  async #digest(info: DenoInfo, paths: string[]): Promise<ModuleGraph> {
+  #digest(info: DenoInfo, paths: string[]): ModuleGraph {
     const modules: Record<string, string> = {};
     const roots: string[] = [];
-    await Promise.all(info.modules.map(async (m) => {
+    for (const m of info.modules) {
       if (m.kind === "npm" && m.npmPackage) roots.push(m.npmPackage);
-      if (!m.specifier.startsWith("file:")) return;
+      if (!m.specifier.startsWith("file:")) continue;
       const path = m.local ?? fileURLToPath(m.specifier);
-      const label = this.#label(path);
       paths.push(path);
-      try {
-        modules[label] = sha256Hex(await Deno.readFile(path));
-      } catch {
-        modules[label] = `missing: ${m.error ?? "unreadable"}`;
-      }
-    }));
+      modules[this.#label(path)] = this.#sha256(path) ?? `missing: ${m.error ?? "unreadable"}`;
+    }
     return { modules, npm: npmClosure(roots, info.npmPackages ?? {}) };
+  }
+
+  /**
+   * The sha256 of a module, hashed once while its stat is unchanged; undefined when unreadable.
+   * Synchronous, as `statOf`: the modules are small, and a sweep's start digests hundreds.
+   */
+  #sha256(path: string): string | undefined {
+    const stat = statOf(path);
+    const known = this.#digests.get(path);
+    if (known?.stat === stat) return known.sha256;
+    try {
+      const sha256 = sha256Hex(Deno.readFileSync(path));
+      this.#digests.set(path, { stat, sha256 });
+      return sha256;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Labels are relative so that the same code in another checkout gives the same key. */
