@@ -1,8 +1,9 @@
 /**
  * Experiments benchmark: a 4-variant sweep of LLGAE's `components` on the smoke data
- * (configs/smoke.yaml), from an empty cache, once with `--jobs 1` and once with `--jobs 2`, in
- * the same run on the same machine; reports both wall times and their ratio (target: `--jobs 2`
- * at most 0.65 × the serial time on 2 cores). Each is one whole `exp run --sweep` command on a
+ * (configs/smoke.yaml), from an empty cache, three times with `--jobs 1` and three times with
+ * `--jobs 2`, interleaved (see {@link ORDER}), in the same run on the same machine; reports every
+ * wall time, each side's median and the ratio of the medians (target: `--jobs 2` at most 0.65 ×
+ * the serial time on 2 cores). Each is one whole `exp run --sweep` command on a
  * throw-away copy of the project (its own engine and `artifacts/`), run as `bin/pipeline` runs
  * it. Also reports each run's CPU seconds (the engine and all its stage processes) and the ratio
  * the serial run's CPU time would give spread over every core with none idle: not a strict bound,
@@ -102,16 +103,38 @@ async function sweepSeconds(root: string, jobs: number): Promise<{ wall: number;
   return { wall: seconds, cpu };
 }
 
+/**
+ * The order the sweeps run in: `--jobs 1`, `--jobs 2`, `--jobs 2`, `--jobs 1`, … (ABBA), so that
+ * a drift of the machine's speed during the benchmark (up to 30 % within minutes here) weighs on
+ * both sides alike; each side's median is compared.
+ */
+const ORDER = [1, 2, 2, 1, 1, 2];
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 const root = await projectCopy();
 try {
-  const serial = await sweepSeconds(root, 1);
-  const parallel = await sweepSeconds(root, 2);
+  const runs: Record<number, { wall: number; cpu: number }[]> = { 1: [], 2: [] };
+  for (const jobs of ORDER) runs[jobs].push(await sweepSeconds(root, jobs));
+  const side = (jobs: number) => ({
+    wall: median(runs[jobs].map((r) => r.wall)),
+    cpu: median(runs[jobs].map((r) => r.cpu)),
+  });
+  const serial = side(1), parallel = side(2);
   const ratio = parallel.wall / serial.wall;
   // The serial sweep's CPU spread over every core, none idle.
   const spread = serial.cpu / navigator.hardwareConcurrency / serial.wall;
+  const walls = (jobs: number) => runs[jobs].map((r) => Number(r.wall.toFixed(1)));
   const summary = {
     sweep: SWEEP,
     config: "configs/smoke.yaml",
+    order: ORDER,
+    jobs1_runs_seconds: walls(1),
+    jobs2_runs_seconds: walls(2),
     jobs1_seconds: Number(serial.wall.toFixed(1)),
     jobs2_seconds: Number(parallel.wall.toFixed(1)),
     jobs1_cpu_seconds: Number(serial.cpu.toFixed(1)),
@@ -124,9 +147,11 @@ try {
     load_average: Deno.loadavg(),
   };
   console.log(
-    `exp sweep of 4: --jobs 1 ${serial.wall.toFixed(1)} s, --jobs 2 ${
-      parallel.wall.toFixed(1)
-    } s, ratio ${ratio.toFixed(3)} (target ≤ ${TARGET}: ${
+    `exp sweep of 4 (medians of ${runs[1].length} runs each, ABBA order): --jobs 1 ${
+      serial.wall.toFixed(1)
+    } s (${walls(1).join(", ")}), --jobs 2 ${parallel.wall.toFixed(1)} s (${
+      walls(2).join(", ")
+    }), ratio ${ratio.toFixed(3)} (target ≤ ${TARGET}: ${
       summary.met ? "met" : "NOT met"
     }; the serial run's CPU time spread over every core would give ${spread.toFixed(3)})`,
   );
