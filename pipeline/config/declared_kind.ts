@@ -11,7 +11,6 @@ import type {
   StageKind,
   StagePermissions,
   StageResources,
-  WasmCompilation,
 } from "../stage_kind.ts";
 import type { DeclaredStage, KindAbout } from "../permissions/kind_declaration.ts";
 import { resolveRuntime, runtimePermissions } from "../permissions/runtime_facts.ts";
@@ -32,7 +31,7 @@ export interface DeclaredKind {
   /** Params left out of the cache key. */
   keyNeutralParams: string[];
   /** How V8 compiles the stage's WebAssembly (see `StageKind.wasmCompilation`). */
-  wasmCompilation?: WasmCompilation;
+  wasmCompilation?: DeclaredStage["wasmCompilation"];
   /** The kind's permissions and what its resolved runtime facts imply (BLAS FFI). */
   permissions(params: unknown, runtime?: Record<string, string>): StagePermissions;
   /**
