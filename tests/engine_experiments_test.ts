@@ -248,3 +248,24 @@ Deno.test("locks: a killed run leaves no lock that blocks the next one", async (
     await p.dispose();
   }
 });
+
+Deno.test("exp: a sweep's experiments keep one verification memo: every object any of them stored is in it", async () => {
+  const p = await TestProject.create({ "six.yaml": SIX_STAGES });
+  try {
+    const r = await p.cli("exp", "run", "s", CONFIG, ...SWEEP);
+    assert.equal(r.code, 0, r.stderr);
+    const objects = [];
+    for await (const shard of Deno.readDir(p.path("artifacts/objects"))) {
+      if (!shard.isDirectory) continue;
+      for await (const o of Deno.readDir(p.path(`artifacts/objects/${shard.name}`))) {
+        objects.push(o.name);
+      }
+    }
+    const memo = JSON.parse(await p.read("artifacts/objects/verified.json"));
+    // 3 sources' and maps' outputs, 3 joins, 3 finals: one run's flush used to drop the others'
+    assert.ok(objects.length >= 6, `${objects.length} objects`);
+    assert.deepEqual(objects.filter((o) => !(o in memo)), []);
+  } finally {
+    await p.dispose();
+  }
+});

@@ -21,7 +21,7 @@ import type { Cache } from "../store/cache.ts";
 import { type Layout, stageLogPath } from "../store/layout.ts";
 import { type LockFile, writeLock } from "../store/lockfile.ts";
 import { type Manifest, writeManifest } from "../store/manifest.ts";
-import { LocalStore } from "../store/objects.ts";
+import type { LocalStore } from "../store/objects.ts";
 import { listFiles, pruneStageDirs, publishStageDir } from "../store/publish.ts";
 import { openCache } from "./open_cache.ts";
 import type { Trace } from "../store/trace.ts";
@@ -102,7 +102,8 @@ class Rebuild {
 
   constructor(o: RunOptions) {
     this.#o = o;
-    this.#store = new LocalStore(o.layout.objects);
+    this.#shared = o.shared ?? sharedRun({ layout: o.layout, jobs: o.jobs });
+    this.#store = this.#shared.store;
     this.#cache = openCache({
       layout: o.layout,
       store: this.#store,
@@ -120,7 +121,6 @@ class Rebuild {
     });
     this.#executor = o.executor ?? new LocalExecutor();
     this.#records = new Map(o.pipeline.stages.map((s) => [s.name, { spec: s }]));
-    this.#shared = o.shared ?? sharedRun({ layout: o.layout, jobs: o.jobs });
     this.#config = { path: configPath(o.layout.root, o.pipeline), digest: o.pipeline.digest };
   }
 
@@ -280,10 +280,14 @@ class Rebuild {
     }
   }
 
-  /** The cached trace of `key` when every object it names is intact. */
+  /**
+   * The cached trace of `key` when every object it names is intact; a key computed by a run of
+   * this process is taken as it was stored (its objects were hashed as they went in, moments ago,
+   * in the same second, in which the memo cannot vouch for them: each would be hashed again).
+   */
   async #intactTrace(key: string): Promise<Trace | undefined> {
     const trace = await this.#cache.getTrace(key);
-    if (!trace) return undefined;
+    if (!trace || this.#shared.computed.has(key)) return trace;
     for (const digest of Object.values(trace.outputs)) {
       if (await this.#cache.verify(digest) !== "ok") return undefined;
     }
