@@ -57,6 +57,8 @@ export class LocalStore implements ObjectStore {
   #memoPath: string;
   #memo: Record<string, string> | undefined;
   #dirty = false;
+  /** Checks by the memo under way, by digest: runs asking at once share one (one hash). */
+  #checking = new Map<string, Promise<ObjectState>>();
 
   /** `dir` is `artifacts/objects`. */
   constructor(dir: string) {
@@ -87,7 +89,17 @@ export class LocalStore implements ObjectStore {
     return digest;
   }
 
-  async verify(digest: string, o: VerifyOptions = {}): Promise<ObjectState> {
+  verify(digest: string, o: VerifyOptions = {}): Promise<ObjectState> {
+    if (o.content) return this.#verify(digest, o);
+    let check = this.#checking.get(digest);
+    if (!check) {
+      check = this.#verify(digest, o).finally(() => this.#checking.delete(digest));
+      this.#checking.set(digest, check);
+    }
+    return check;
+  }
+
+  async #verify(digest: string, o: VerifyOptions): Promise<ObjectState> {
     if (!DIGEST.test(digest)) return "missing";
     const target = this.path(digest);
     let before: Stamp;
