@@ -8,6 +8,7 @@ import { describeReason } from "../pipeline/rebuilder/reasons.ts";
 import { metricDrifts } from "../pipeline/store/lock_drift.ts";
 import type { LockFile } from "../pipeline/store/lockfile.ts";
 import { schedule, Semaphore } from "../pipeline/scheduler/dag.ts";
+import { StateWriter } from "../pipeline/store/state_writer.ts";
 
 const base: Fingerprint = {
   engine: "1",
@@ -153,4 +154,30 @@ Deno.test("semaphore: ready tasks start in rank order; a held earlier place make
   cached.release();
   await Promise.all(more);
   assert.deepEqual(started.slice(3), ["d", "late"]);
+});
+
+Deno.test("state writer: saves asked while one is under way land in order, the last change last", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "state_writer_" });
+  try {
+    const path = `${dir}/state/memo.json`;
+    let state = 0;
+    const writer = new StateWriter(path, async () => {
+      const snapshot = String(state);
+      // A slow first write: without one write at a time, the second would land first.
+      if (snapshot === "1") await new Promise((r) => setTimeout(r, 50));
+      return snapshot;
+    });
+    await writer.save(); // nothing changed: nothing written
+    await assert.rejects(Deno.stat(path), Deno.errors.NotFound);
+    state = 1;
+    writer.changed();
+    const first = writer.save();
+    await new Promise((r) => setTimeout(r, 10));
+    state = 2;
+    writer.changed();
+    await Promise.all([first, writer.save()]);
+    assert.equal(await Deno.readTextFile(path), "2");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -12,16 +12,15 @@
  *
  * @module
  */
-import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { canonicalDigest } from "../../common/canonical_json.ts";
-import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { engineHome, nodeModulesFlags } from "../store/layout.ts";
 import type { ModuleGraph, ModuleGraphs } from "../rebuilder/module_graph.ts";
 import { codeReads } from "./grant.ts";
 import { ANSWER_PREFIX, type KindDeclaration, type SandboxRequest } from "./kind_declaration.ts";
 import { fromWire, toWire } from "./wire.ts";
 import { WASM_COMPILATIONS } from "../stage_kind.ts";
+import { StateWriter } from "../store/state_writer.ts";
 
 /** The sandbox's entry point. */
 export const SANDBOX_MAIN = fileURLToPath(new URL("./kind_sandbox_main.ts", import.meta.url));
@@ -79,11 +78,12 @@ export class KindSandbox {
   /** The sandbox about to start, by kind file. */
   #gathering = new Map<string, Batch>();
   #used = new Set<string>();
-  #dirty = false;
+  #writer: StateWriter | undefined;
 
   constructor(o: KindSandboxOptions) {
     this.#o = o;
     this.#saved = o.savePath ? readSaved(o.savePath) : Promise.resolve({});
+    this.#writer = o.savePath ? new StateWriter(o.savePath, () => this.#kept()) : undefined;
   }
 
   /**
@@ -115,7 +115,7 @@ export class KindSandbox {
         k,
         batch.answers.then((answers) => {
           saved[k] = answers[at];
-          this.#dirty = true;
+          this.#writer?.changed();
           return answers[at];
         }),
       );
@@ -141,18 +141,19 @@ export class KindSandbox {
     return batch;
   }
 
-  /** Keeps the answers for the next run: the newest {@link KEPT_ANSWERS}, used ones last. */
+  /** Keeps the answers for the next run. */
   async save(): Promise<void> {
-    if (!this.#o.savePath || !this.#dirty) return;
+    await this.#writer?.save();
+  }
+
+  /** The answers file's text: the newest {@link KEPT_ANSWERS} answers, used ones last. */
+  async #kept(): Promise<string> {
     const saved = Object.entries(await this.#saved);
     const ordered = [
       ...saved.filter(([k]) => !this.#used.has(k)),
       ...saved.filter(([k]) => this.#used.has(k)),
     ];
-    const kept = Object.fromEntries(ordered.slice(-KEPT_ANSWERS));
-    await Deno.mkdir(dirname(this.#o.savePath), { recursive: true });
-    await writeFileAtomic(this.#o.savePath, toWire(kept));
-    this.#dirty = false;
+    return toWire(Object.fromEntries(ordered.slice(-KEPT_ANSWERS)));
   }
 
   async #run(

@@ -13,13 +13,13 @@
  *
  * @module
  */
-import { dirname, isAbsolute, join, relative } from "node:path";
+import { isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { engineHome } from "../store/layout.ts";
 import { sha256Hex } from "../../common/sha256.ts";
-import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { readStateOrWarn } from "../store/state_file.ts";
 import { savedGraphsSchema } from "../store/state_schemas.ts";
+import { StateWriter } from "../store/state_writer.ts";
 
 /** What a set of root modules depends on. */
 export interface ModuleGraph {
@@ -79,12 +79,11 @@ export function moduleGraphs(root: string, savePath?: string): ModuleGraphs {
 /** Computes module graphs, reusing saved ones whose files are unchanged. */
 export class ModuleGraphs {
   #root: string;
-  #savePath: string | undefined;
+  #writer: StateWriter | undefined;
   #saved: Promise<Record<string, SavedGraph>>;
   #held = new Map<string, HeldGraph>();
   /** Path → the `size:mtime` a module had when hashed, and its sha256 (graphs share modules). */
   #digests = new Map<string, { stat: string; sha256: string }>();
-  #dirty = false;
 
   /**
    * `root` is the project root that module labels are relative to; `savePath`, when given,
@@ -92,7 +91,9 @@ export class ModuleGraphs {
    */
   constructor(root: string, savePath?: string) {
     this.#root = root;
-    this.#savePath = savePath;
+    this.#writer = savePath
+      ? new StateWriter(savePath, async () => JSON.stringify(await this.#saved))
+      : undefined;
     this.#saved = savePath
       ? readStateOrWarn(savePath, savedGraphsSchema, "ignored (module graphs are recomputed)")
         .then((g) => (g ?? {}) as Record<string, SavedGraph>)
@@ -101,10 +102,7 @@ export class ModuleGraphs {
 
   /** Writes the graphs computed in this run for the next one. */
   async save(): Promise<void> {
-    if (!this.#savePath || !this.#dirty) return;
-    await Deno.mkdir(dirname(this.#savePath), { recursive: true });
-    await writeFileAtomic(this.#savePath, JSON.stringify(await this.#saved));
-    this.#dirty = false;
+    await this.#writer?.save();
   }
 
   /** The merged graph of several root modules (e.g. a kind's `kind.ts` and `run.ts`). */
@@ -143,7 +141,7 @@ export class ModuleGraphs {
     const graph = this.#digest(info, paths);
     const computed = { stats: statsOf(paths), graph };
     (await this.#saved)[file] = computed;
-    this.#dirty = true;
+    this.#writer?.changed();
     return computed;
   }
 
