@@ -17,10 +17,10 @@
 import { dirname, join } from "node:path";
 import { dirEntries } from "../../common/dir_entries.ts";
 import { sha256File } from "../../common/sha256.ts";
-import { writeFileAtomic } from "../../common/atomic_write.ts";
 import { stat } from "node:fs/promises";
 import { readStateOrWarn } from "./state_file.ts";
 import { verifyMemoSchema } from "./state_schemas.ts";
+import { StateWriter } from "./state_writer.ts";
 
 /** Result of checking an object against its digest. */
 export type ObjectState = "ok" | "missing" | "corrupt";
@@ -56,7 +56,8 @@ export class LocalStore implements ObjectStore {
   #dir: string;
   #memoPath: string;
   #memo: Record<string, string> | undefined;
-  #dirty = false;
+  #memoRead: Promise<Record<string, string>> | undefined;
+  #memoWriter: StateWriter;
   /** Checks by the memo under way, by digest: runs asking at once share one (one hash). */
   #checking = new Map<string, Promise<ObjectState>>();
 
@@ -64,6 +65,7 @@ export class LocalStore implements ObjectStore {
   constructor(dir: string) {
     this.#dir = dir;
     this.#memoPath = join(dir, "verified.json");
+    this.#memoWriter = new StateWriter(this.#memoPath, () => JSON.stringify(this.#memo ?? {}));
   }
 
   /** The file path of an object. */
@@ -113,12 +115,12 @@ export class LocalStore implements ObjectStore {
     if (await sha256File(target) !== digest) {
       if (digest in memo) {
         delete memo[digest];
-        this.#dirty = true;
+        this.#memoWriter.changed();
       }
       return "corrupt";
     }
     memo[digest] = memoEntry(before);
-    this.#dirty = true;
+    this.#memoWriter.changed();
     return "ok";
   }
 
@@ -156,30 +158,28 @@ export class LocalStore implements ObjectStore {
     const memo = await this.#loadMemo();
     if (digest in memo) {
       delete memo[digest];
-      this.#dirty = true;
+      this.#memoWriter.changed();
     }
   }
 
-  async flush(): Promise<void> {
-    if (!this.#dirty || !this.#memo) return;
-    await Deno.mkdir(this.#dir, { recursive: true });
-    await writeFileAtomic(this.#memoPath, JSON.stringify(this.#memo));
-    this.#dirty = false;
+  flush(): Promise<void> {
+    return this.#memoWriter.save();
   }
 
-  async #loadMemo(): Promise<Record<string, string>> {
-    this.#memo ??= await readStateOrWarn(
+  /** The memo, read once: callers at the same time get the same object (not one each). */
+  #loadMemo(): Promise<Record<string, string>> {
+    this.#memoRead ??= readStateOrWarn(
       this.#memoPath,
       verifyMemoSchema,
       "ignored (objects are re-hashed when next used)",
-    ) ?? {};
-    return this.#memo;
+    ).then((memo) => this.#memo = memo ?? {});
+    return this.#memoRead;
   }
 
   async #remember(digest: string, target: string): Promise<void> {
     const memo = await this.#loadMemo();
     memo[digest] = memoEntry(await stamp(target));
-    this.#dirty = true;
+    this.#memoWriter.changed();
   }
 }
 
