@@ -55,13 +55,6 @@ interface SavedGraph {
   graph: ModuleGraph;
 }
 
-/** A graph of this process: being computed, or computed for the stats it has. */
-interface HeldGraph {
-  graph: Promise<ModuleGraph>;
-  /** Set once known: the graph holds while they match. */
-  stats?: Record<string, string>;
-}
-
 const shared = new Map<string, ModuleGraphs>();
 
 /**
@@ -81,7 +74,8 @@ export class ModuleGraphs {
   #root: string;
   #writer: StateWriter | undefined;
   #saved: Promise<Record<string, SavedGraph>>;
-  #held = new Map<string, HeldGraph>();
+  /** Graphs being found now, by root module: callers at the same time share one. */
+  #finding = new Map<string, Promise<ModuleGraph>>();
   /** Path → the `size:mtime` a module had when hashed, and its sha256 (graphs share modules). */
   #digests = new Map<string, { stat: string; sha256: string }>();
 
@@ -119,30 +113,25 @@ export class ModuleGraphs {
     return merged;
   }
 
-  /** The graph of `file`: held (while its files are unchanged), saved, or computed now. */
+  /** The graph of `file`: saved (while its files are unchanged), or computed now. */
   #one(file: string): Promise<ModuleGraph> {
-    const held = this.#held.get(file);
-    if (held && (held.stats === undefined || statsMatch(held.stats))) return held.graph;
-    const fresh: HeldGraph = {
-      graph: this.#reuseOrCompute(file).then((saved) => {
-        fresh.stats = saved.stats;
-        return saved.graph;
-      }),
-    };
-    this.#held.set(file, fresh);
-    return fresh.graph;
+    let graph = this.#finding.get(file);
+    if (!graph) {
+      graph = this.#reuseOrCompute(file).finally(() => this.#finding.delete(file));
+      this.#finding.set(file, graph);
+    }
+    return graph;
   }
 
-  async #reuseOrCompute(file: string): Promise<SavedGraph> {
+  async #reuseOrCompute(file: string): Promise<ModuleGraph> {
     const saved = (await this.#saved)[file];
-    if (saved && statsMatch(saved.stats)) return saved;
+    if (saved && statsMatch(saved.stats)) return saved.graph;
     const info = await denoInfo(file);
     const paths = [join(engineHome, "deno.json"), join(engineHome, "deno.lock")];
     const graph = this.#digest(info, paths);
-    const computed = { stats: statsOf(paths), graph };
-    (await this.#saved)[file] = computed;
+    (await this.#saved)[file] = { stats: statsOf(paths), graph };
     this.#writer?.changed();
-    return computed;
+    return graph;
   }
 
   /** Digests the local modules of `info` (adding their paths to `paths`) and npm closure. */

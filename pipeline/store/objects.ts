@@ -55,8 +55,7 @@ const DIGEST = /^[0-9a-f]{64}$/;
 export class LocalStore implements ObjectStore {
   #dir: string;
   #memoPath: string;
-  #memo: Record<string, string> | undefined;
-  #memoRead: Promise<Record<string, string>> | undefined;
+  #memo: Promise<Record<string, string>> | undefined;
   #memoWriter: StateWriter;
   /** Checks by the memo under way, by digest: runs asking at once share one (one hash). */
   #checking = new Map<string, Promise<ObjectState>>();
@@ -65,7 +64,10 @@ export class LocalStore implements ObjectStore {
   constructor(dir: string) {
     this.#dir = dir;
     this.#memoPath = join(dir, "verified.json");
-    this.#memoWriter = new StateWriter(this.#memoPath, () => JSON.stringify(this.#memo ?? {}));
+    this.#memoWriter = new StateWriter(
+      this.#memoPath,
+      async () => JSON.stringify(await this.#loadMemo()),
+    );
   }
 
   /** The file path of an object. */
@@ -168,12 +170,12 @@ export class LocalStore implements ObjectStore {
 
   /** The memo, read once: callers at the same time get the same object (not one each). */
   #loadMemo(): Promise<Record<string, string>> {
-    this.#memoRead ??= readStateOrWarn(
+    this.#memo ??= readStateOrWarn(
       this.#memoPath,
       verifyMemoSchema,
       "ignored (objects are re-hashed when next used)",
-    ).then((memo) => this.#memo = memo ?? {});
-    return this.#memoRead;
+    ).then((memo) => memo ?? {});
+    return this.#memo;
   }
 
   async #remember(digest: string, target: string): Promise<void> {
