@@ -1,7 +1,8 @@
 /**
- * Renders a Vega-Lite spec to SVG (vega's headless SVG renderer) and rasterises that SVG to
- * PNG with resvg's WebAssembly build, using only the bundled font: no system fonts, no canvas, no
- * browser, and no native addon (so the figure stage needs no FFI permission).
+ * Renders a Vega-Lite spec to SVG (vega's headless SVG renderer), rasterises that SVG with
+ * resvg's WebAssembly build, using only the bundled font (no system fonts, no canvas, no browser,
+ * and no native addon, so the figure stage needs no FFI permission), and encodes the pixels as
+ * PNG with the runtime's zlib (`png.ts`).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { compile, type TopLevelSpec } from "vega-lite";
 import { initWasm, Resvg } from "@resvg/resvg-wasm";
 import { npmPackageDir } from "../lib/npm_dir.ts";
 import { FONT_FAMILY, fontPath } from "./font.ts";
+import { encodeOpaquePng } from "./png.ts";
 
 let ready: Promise<void> | undefined;
 
@@ -46,6 +48,9 @@ export async function renderFigure(spec: TopLevelSpec, scale = 2): Promise<Rende
       sansSerifFamily: FONT_FAMILY,
     },
   });
-  const png = resvg.render().asPng();
-  return { svg, png: new Uint8Array(png) };
+  const image = resvg.render();
+  const png = encodeOpaquePng({ width: image.width, height: image.height, pixels: image.pixels });
+  image.free();
+  resvg.free();
+  return { svg, png };
 }
