@@ -21,6 +21,7 @@ import { type KindSandbox, kindSandbox } from "../permissions/kind_sandbox.ts";
 import { runtimeViolations } from "../permissions/runtime_facts.ts";
 import { type ModuleGraphs, moduleGraphs } from "../rebuilder/module_graph.ts";
 import { stageModules } from "../rebuilder/fingerprint.ts";
+import { STAGE_MAIN } from "../protocol.ts";
 import { parseRemoteSection, type RemoteSettings } from "./remote.ts";
 import type { ConfigSource } from "./source.ts";
 import { KeptSources } from "./kept_source.ts";
@@ -342,9 +343,11 @@ class KindLoader {
       if (!await exists(join(this.root, raw.uses, "kind.ts"))) continue;
       byKind.set(raw.uses, [...byKind.get(raw.uses) ?? [], [name, raw.with]]);
     }
+    // Graphs a run needs next, asked now (one `deno info` with those the sandboxes need): the
+    // stage entry point's and, below, each kind's run.ts.
+    this.#graphs.of([STAGE_MAIN]).catch(() => {});
     await Promise.all([...byKind].map(async ([uses, stages]) => {
       const file = join(this.root, uses, "kind.ts");
-      // The graph of its run.ts too, asked now while the sandbox runs: a run needs it next.
       this.#graphs.of(stageModules({ kindDir: join(this.root, uses) })).catch(() => {});
       const answers = await this.#sandbox.declare({ file, uses, withs: stages.map(([, w]) => w) });
       stages.forEach(([name], i) => this.#declared.set(name, answers[i]));

@@ -9,12 +9,14 @@
  *
  * One process keeps one {@link ModuleGraphs} per saved file ({@link moduleGraphs}): the configs
  * a command loads and the runs it starts (the experiments of a sweep) ask for the same graphs,
- * and each is computed once, however many ask at the same moment.
+ * and each is computed once, however many ask at the same moment. Graphs asked for within a few
+ * milliseconds of each other (a config's dozen root modules) come from one `deno info` of a
+ * module importing them all, each root's graph being what that output reaches from it.
  *
  * @module
  */
 import { isAbsolute, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { engineHome } from "../store/layout.ts";
 import { sha256Hex } from "../../common/sha256.ts";
 import { readStateOrWarn } from "../store/state_file.ts";
@@ -35,6 +37,7 @@ interface DenoInfoModule {
   local?: string;
   npmPackage?: string;
   error?: string;
+  dependencies?: { code?: { specifier?: string }; type?: { specifier?: string } }[];
 }
 
 interface DenoInfoNpmPackage {
@@ -45,8 +48,21 @@ interface DenoInfoNpmPackage {
 
 interface DenoInfo {
   modules: DenoInfoModule[];
+  redirects?: Record<string, string>;
   npmPackages?: Record<string, DenoInfoNpmPackage>;
 }
+
+/** Root modules that one `deno info` is about to be asked about, and its answer by root. */
+interface InfoBatch {
+  files: string[];
+  info: Promise<Map<string, Promise<DenoInfo>>>;
+}
+
+/**
+ * How long graphs wait before `deno info` starts, so that the roots asked for meanwhile (every
+ * kind a config uses, both of its modules) share the one subprocess.
+ */
+const GATHER_MS = 5;
 
 /** A graph as kept between runs, with the stats it is valid for. */
 interface SavedGraph {
@@ -78,6 +94,8 @@ export class ModuleGraphs {
   #finding = new Map<string, Promise<ModuleGraph>>();
   /** Path → the `size:mtime` a module had when hashed, and its sha256 (graphs share modules). */
   #digests = new Map<string, { stat: string; sha256: string }>();
+  /** Root modules gathered for the next `deno info`. */
+  #batch: InfoBatch | undefined;
 
   /**
    * `root` is the project root that module labels are relative to; `savePath`, when given,
@@ -126,12 +144,26 @@ export class ModuleGraphs {
   async #reuseOrCompute(file: string): Promise<ModuleGraph> {
     const saved = (await this.#saved)[file];
     if (saved && statsMatch(saved.stats)) return saved.graph;
-    const info = await denoInfo(file);
+    const info = reachable(pathToFileURL(file).href, await (await this.#infoOf(file)).get(file)!);
     const paths = [join(engineHome, "deno.json"), join(engineHome, "deno.lock")];
     const graph = this.#digest(info, paths);
     (await this.#saved)[file] = { stats: statsOf(paths), graph };
     this.#writer?.changed();
     return graph;
+  }
+
+  /** `deno info` of `file` together with the other roots asked for within {@link GATHER_MS}. */
+  #infoOf(file: string): Promise<Map<string, Promise<DenoInfo>>> {
+    if (!this.#batch) {
+      const batch: InfoBatch = { files: [], info: Promise.resolve(new Map()) };
+      batch.info = new Promise((wake) => setTimeout(wake, GATHER_MS)).then(() => {
+        this.#batch = undefined;
+        return denoInfoOf(batch.files);
+      });
+      this.#batch = batch;
+    }
+    this.#batch.files.push(file);
+    return this.#batch.info;
   }
 
   /** Digests the local modules of `info` (adding their paths to `paths`) and npm closure. */
@@ -214,6 +246,53 @@ function npmClosure(
   return Object.fromEntries(
     Object.entries(versions).map(([name, v]) => [name, [...v].sort().join(",")]),
   );
+}
+
+/**
+ * `deno info` of each of `files`: one subprocess for all of them, of a temporary module importing
+ * each. A root that this leaves unresolved (a missing file, say), or all of them when that
+ * subprocess fails, is asked alone, so that its error is the one `deno info` gives for it.
+ */
+async function denoInfoOf(files: string[]): Promise<Map<string, Promise<DenoInfo>>> {
+  const unique = [...new Set(files)];
+  const found = new Map<string, Promise<DenoInfo>>();
+  if (unique.length > 1) {
+    const dir = await Deno.makeTempDir({ prefix: "module_graphs_" });
+    try {
+      const all = join(dir, "all.ts");
+      const urls = unique.map((f) => pathToFileURL(f).href);
+      await Deno.writeTextFile(all, urls.map((u) => `import ${JSON.stringify(u)};\n`).join(""));
+      const info = await denoInfo(all);
+      const resolved = new Set(info.modules.filter((m) => !m.error).map((m) => m.specifier));
+      unique.forEach((f, i) => resolved.has(urls[i]) && found.set(f, Promise.resolve(info)));
+    } catch {
+      // Each is asked alone below.
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }
+  for (const f of unique) if (!found.has(f)) found.set(f, denoInfo(f));
+  return found;
+}
+
+/**
+ * The part of `info` that `root` reaches through its imports (code and type, static and
+ * dynamic, after redirects): what `deno info` of `root` alone lists, in the same order.
+ */
+function reachable(root: string, info: DenoInfo): DenoInfo {
+  const bySpecifier = new Map(info.modules.map((m) => [m.specifier, m]));
+  const seen = new Set<string>();
+  const todo = [root];
+  while (todo.length) {
+    const asked = todo.pop()!;
+    const specifier = info.redirects?.[asked] ?? asked;
+    if (seen.has(specifier)) continue;
+    seen.add(specifier);
+    for (const dep of bySpecifier.get(specifier)?.dependencies ?? []) {
+      for (const next of [dep.code?.specifier, dep.type?.specifier]) if (next) todo.push(next);
+    }
+  }
+  return { ...info, modules: info.modules.filter((m) => seen.has(m.specifier)) };
 }
 
 /** Runs `deno info --json` with the engine's import map (bare specifiers resolve as in runs). */
