@@ -2,7 +2,7 @@
  * The import graph of a stage's modules, from `deno info --json`: the digest of every local
  * module it reaches and the resolved version of every npm package it loads.
  *
- * `deno info` costs ~0.1 s per root module, too much for a no-op run, so results are kept
+ * A `deno info` subprocess costs 25–100 ms, too much for a no-op run, so results are kept
  * between runs in a small file and reused while every module of the graph, `deno.json` and
  * `deno.lock` still have the size and mtime they had (as git's index trusts unchanged stats).
  * Any edit to a module changes its stat, so the graph (new imports included) is recomputed.
