@@ -257,22 +257,25 @@ async function denoInfoOf(files: string[]): Promise<Map<string, Promise<DenoInfo
   const unique = [...new Set(files)];
   const found = new Map<string, Promise<DenoInfo>>();
   if (unique.length > 1) {
-    const dir = await Deno.makeTempDir({ prefix: "module_graphs_" });
-    try {
-      const all = join(dir, "all.ts");
-      const urls = unique.map((f) => pathToFileURL(f).href);
-      await Deno.writeTextFile(all, urls.map((u) => `import ${JSON.stringify(u)};\n`).join(""));
-      const info = await denoInfo(all);
-      const resolved = new Set(info.modules.filter((m) => !m.error).map((m) => m.specifier));
-      unique.forEach((f, i) => resolved.has(urls[i]) && found.set(f, Promise.resolve(info)));
-    } catch {
-      // Each is asked alone below.
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    const urls = unique.map((f) => pathToFileURL(f).href);
+    const info = await denoInfoOfImports(urls).catch(() => undefined); // else each alone, below
+    const resolved = new Set(info?.modules.filter((m) => !m.error).map((m) => m.specifier));
+    unique.forEach((f, i) => info && resolved.has(urls[i]) && found.set(f, Promise.resolve(info)));
   }
   for (const f of unique) if (!found.has(f)) found.set(f, denoInfo(f));
   return found;
+}
+
+/** `deno info` of a temporary module that imports each of `urls`. */
+async function denoInfoOfImports(urls: string[]): Promise<DenoInfo> {
+  const dir = await Deno.makeTempDir({ prefix: "module_graphs_" });
+  try {
+    const all = join(dir, "all.ts");
+    await Deno.writeTextFile(all, urls.map((u) => `import ${JSON.stringify(u)};\n`).join(""));
+    return await denoInfo(all);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }
 
 /**
