@@ -155,12 +155,12 @@ export class ModuleGraphs {
   /** `deno info` of `file` together with the other roots asked for within {@link GATHER_MS}. */
   #infoOf(file: string): Promise<Map<string, Promise<DenoInfo>>> {
     if (!this.#batch) {
-      const batch: InfoBatch = { files: [], info: Promise.resolve(new Map()) };
-      batch.info = new Promise((wake) => setTimeout(wake, GATHER_MS)).then(() => {
+      const files: string[] = [];
+      const info = new Promise((wake) => setTimeout(wake, GATHER_MS)).then(() => {
         this.#batch = undefined;
-        return denoInfoOf(batch.files);
+        return denoInfoOf(files);
       });
-      this.#batch = batch;
+      this.#batch = { files, info };
     }
     this.#batch.files.push(file);
     return this.#batch.info;
